@@ -1,0 +1,28 @@
+//! The shared application value every handler, job and command works with.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::services::schemes::SchemeCatalog;
+
+/// Everything a request or job needs, built once by [`crate::startup`].
+pub struct App {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub schemes: SchemeCatalog,
+}
+
+/// Cheap to clone; handed to axum as router state.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

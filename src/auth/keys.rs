@@ -1,0 +1,116 @@
+//! Token signing keys. Each key is an Ed25519 pair with a `kid` equal to its RFC 7638
+//! thumbprint. The newest unretired key signs; every key whose `publish_until` has not passed
+//! stays in the JWKS so tokens it signed keep verifying after a rotation.
+
+use chrono::{Duration, Utc};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use entity::signing_keys;
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::{Algorithm, EncodingKey};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+/// How long a retired key stays published: longer than any token or credential it signed
+/// must stay verifiable without a fresh statement.
+pub const PUBLISH_AFTER_RETIREMENT: Duration = Duration::days(400);
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error("cannot encode a new signing key: {0}")]
+    Encode(String),
+    #[error("stored signing key {kid} is unusable: {reason}")]
+    Stored { kid: String, reason: String },
+}
+
+/// Makes sure one active key exists; creates it on first run.
+pub async fn ensure_signing_key(db: &impl ConnectionTrait) -> Result<signing_keys::Model, KeyError> {
+    match active_key(db).await? {
+        Some(key) => Ok(key),
+        None => create_key(db).await,
+    }
+}
+
+/// The newest key that has not been retired.
+pub async fn active_key(db: &impl ConnectionTrait) -> Result<Option<signing_keys::Model>, KeyError> {
+    Ok(signing_keys::Entity::find()
+        .filter(signing_keys::Column::RetiredAt.is_null())
+        .order_by_desc(signing_keys::Column::CreatedAt)
+        .one(db)
+        .await?)
+}
+
+/// Adds a new key and retires the previous ones (they stay published for a while).
+pub async fn rotate(db: &impl ConnectionTrait) -> Result<signing_keys::Model, KeyError> {
+    let now = Utc::now();
+    let previous = signing_keys::Entity::find()
+        .filter(signing_keys::Column::RetiredAt.is_null())
+        .all(db)
+        .await?;
+    let new_key = create_key(db).await?;
+    for key in previous {
+        let mut active: signing_keys::ActiveModel = key.into();
+        active.retired_at = Set(Some(now.into()));
+        active.publish_until = Set(Some((now + PUBLISH_AFTER_RETIREMENT).into()));
+        active.update(db).await?;
+    }
+    Ok(new_key)
+}
+
+/// Public keys to publish: the active key and retired keys still inside their window.
+pub async fn published_keys(db: &impl ConnectionTrait) -> Result<Vec<Jwk>, KeyError> {
+    let now = Utc::now();
+    let keys = signing_keys::Entity::find()
+        .order_by_desc(signing_keys::Column::CreatedAt)
+        .all(db)
+        .await?;
+    keys.into_iter()
+        .filter(|k| k.publish_until.is_none_or(|until| until > now))
+        .map(|k| {
+            serde_json::from_value::<Jwk>(k.public_jwk.clone()).map_err(|e| KeyError::Stored {
+                kid: k.kid.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The signing half of a stored key.
+pub fn encoding_key(key: &signing_keys::Model) -> Result<EncodingKey, KeyError> {
+    EncodingKey::from_ed_pem(key.private_key_pem.as_bytes()).map_err(|e| KeyError::Stored {
+        kid: key.kid.clone(),
+        reason: e.to_string(),
+    })
+}
+
+async fn create_key(db: &impl ConnectionTrait) -> Result<signing_keys::Model, KeyError> {
+    let secret: [u8; 32] = rand::random();
+    let signing = SigningKey::from_bytes(&secret);
+    let pem = signing
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Encode(e.to_string()))?;
+    let encoding =
+        EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| KeyError::Encode(e.to_string()))?;
+    let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
+        .map_err(|e| KeyError::Encode(e.to_string()))?;
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| KeyError::Encode(e.to_string()))?;
+    jwk.common.key_id = Some(kid.clone());
+    let public_jwk = serde_json::to_value(&jwk).map_err(|e| KeyError::Encode(e.to_string()))?;
+    let model = signing_keys::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        kid: Set(kid),
+        algorithm: Set("EdDSA".to_owned()),
+        private_key_pem: Set(pem.to_string()),
+        public_jwk: Set(public_jwk),
+        created_at: Set(Utc::now().into()),
+        retired_at: Set(None),
+        publish_until: Set(None),
+    };
+    Ok(model.insert(db).await?)
+}

@@ -1,0 +1,3 @@
+//! Identity: signing keys and the JWKS they publish.
+
+pub mod keys;

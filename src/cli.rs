@@ -1,0 +1,367 @@
+//! The `cpe-ledger` command line: one binary for serving, migrating and the certification
+//! body's staff work. Every command reads the same configuration as `serve`.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Settings};
+use crate::domain::points::Points;
+use crate::services;
+use crate::services::schemes::SchemeCatalog;
+use crate::startup;
+
+#[derive(Parser, Debug)]
+#[command(name = "cpe-ledger", version, about = "Continuing-education ledger for certified professionals")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrate, load schemes, make sure a signing key exists, and serve HTTP.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Scheme definitions.
+    #[command(subcommand)]
+    Schemes(SchemesCommand),
+    /// Accounts, machine clients and keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Bulk imports.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Ledger entries recorded by the certification body's staff.
+    #[command(subcommand)]
+    Credits(CreditsCommand),
+    /// Print a holding's standing as the engine computes it.
+    Standing {
+        /// Scheme id, e.g. `cissp`.
+        scheme: String,
+        /// The holder's registration number in that scheme.
+        registration_number: String,
+        /// Judge as of this date (YYYY-MM-DD) instead of today in the holder's time zone.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchemesCommand {
+    /// List the scheme definitions this deployment loads.
+    List,
+    /// Validate a scheme definition file without loading it.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a login account. The password is read from standard input when piped,
+    /// otherwise a random one is generated and printed once.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// `admin` or `professional`.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// Create a machine client and print its id and secret once.
+    CreateClient {
+        #[arg(long)]
+        name: String,
+        /// `provider`, `procurement` or `admin`.
+        #[arg(long)]
+        kind: String,
+        /// Scopes to grant (repeatable); defaults to the kind's usual scopes.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The provider this client acts for (provider clients).
+        #[arg(long)]
+        provider_id: Option<uuid::Uuid>,
+        /// Requests per minute before the client is throttled.
+        #[arg(long, default_value_t = 600)]
+        rate_limit: i32,
+    },
+    /// Add a new signing key; older keys stay published until their tokens expire.
+    RotateKeys,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import the certification body's registry of holders (CSV, UTF-8 or Shift_JIS).
+    ///
+    /// Columns: scheme, registration_number, email, legal_name, legal_name_kana, display_name,
+    /// certified_on, cycle_start (optional: locale, time_zone). Running it again changes nothing.
+    Holders {
+        file: PathBuf,
+        /// Where to write the rejected rows (default: `<file>.rejected.csv`).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CreditsCommand {
+    /// Record an approved credit for a holder.
+    Add {
+        /// Scheme of the holding that identifies the professional.
+        #[arg(long)]
+        scheme: String,
+        #[arg(long)]
+        registration_number: String,
+        /// Activity type as the scheme names it (e.g. `training`, `ipa_online_course`).
+        #[arg(long)]
+        activity_type: String,
+        #[arg(long)]
+        title: String,
+        /// Completion date, YYYY-MM-DD.
+        #[arg(long)]
+        date: NaiveDate,
+        #[arg(long)]
+        hours: Points,
+        /// Points per scheme and category: `cissp:group_a=8` (repeatable). Without a
+        /// `scheme:` prefix the holding's scheme is meant. A slot-only activity needs none.
+        #[arg(long = "points")]
+        points: Vec<String>,
+        /// Who recorded it, for the audit log.
+        #[arg(long, default_value = "cli")]
+        recorded_by: String,
+    },
+}
+
+/// Runs a parsed command line; prints errors as one line and returns the exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let config = match Config::from_settings(&cli.settings) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config, matches!(cli.command, Command::Serve));
+    match dispatch(cli.command, config).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(config: &Config, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("CPE_LEDGER_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},sqlx=warn,sea_orm=warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            let app = startup::Application::build(config).await?;
+            tracing::info!(address = %app.local_addr()?, "serving");
+            app.run_until_stopped(startup::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let db = startup::connect(&config).await?;
+            use migration::MigratorTrait;
+            migration::Migrator::up(&db, None).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schemes(SchemesCommand::List) => {
+            let catalog = SchemeCatalog::load(config.schemes_dir.as_deref())?;
+            println!("{:<18} {:<12} {:<12} {:<10} NAME", "SCHEME", "VERSION", "FROM", "STATUS");
+            for loaded in catalog.all() {
+                let d = &loaded.definition;
+                println!(
+                    "{:<18} {:<12} {:<12} {:<10} {}",
+                    d.id,
+                    d.version,
+                    d.effective_from,
+                    d.status_label(),
+                    d.name.en
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schemes(SchemesCommand::Check { file }) => {
+            match services::schemes::check_file(&file) {
+                Ok(definition) => {
+                    println!(
+                        "{}: ok ({} version {})",
+                        file.display(),
+                        definition.id,
+                        definition.version
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Admin(admin) => run_admin(admin, config).await,
+        Command::Import(ImportCommand::Holders { file, report }) => {
+            let app = startup::prepare(config).await?;
+            let report_path = report.unwrap_or_else(|| {
+                let mut name = file.clone().into_os_string();
+                name.push(".rejected.csv");
+                PathBuf::from(name)
+            });
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let progress = std::io::stderr().is_terminal();
+            let file_name = file.display().to_string();
+            let summary = services::holders::import(
+                &app.db,
+                &app.schemes,
+                &bytes,
+                &file_name,
+                progress,
+            )
+            .await?;
+            println!("{summary}");
+            if !summary.rejected.is_empty() {
+                services::holders::write_rejections(&report_path, &summary.rejected)?;
+                println!(
+                    "{} rejected rows written to {}",
+                    summary.rejected.len(),
+                    report_path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Credits(CreditsCommand::Add {
+            scheme,
+            registration_number,
+            activity_type,
+            title,
+            date,
+            hours,
+            points,
+            recorded_by,
+        }) => {
+            let app = startup::prepare(config).await?;
+            let claims = points
+                .iter()
+                .map(|p| services::ledger::ClaimSpec::parse(p, &scheme))
+                .collect::<Result<Vec<_>, _>>()?;
+            let credit = services::ledger::record_staff_credit(
+                &app.db,
+                &app.schemes,
+                services::ledger::StaffCredit {
+                    scheme,
+                    registration_number,
+                    activity_type,
+                    title,
+                    completed_on: date,
+                    hours,
+                    claims,
+                    recorded_by,
+                },
+            )
+            .await?;
+            println!("credit {} recorded", credit.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Standing {
+            scheme,
+            registration_number,
+            as_of,
+            json,
+        } => {
+            let app = startup::prepare(config).await?;
+            let standing = services::standing::for_registration(
+                &app.db,
+                &app.schemes,
+                &scheme,
+                &registration_number,
+                as_of,
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&standing)?);
+            } else {
+                print!("{}", services::standing::render_text(&standing));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<ExitCode> {
+    let app = startup::prepare(config).await?;
+    match command {
+        AdminCommand::CreateUser { email, role } => {
+            let stdin = std::io::stdin();
+            let (password, generated) = if stdin.is_terminal() {
+                (services::accounts::generate_password(), true)
+            } else {
+                let mut text = String::new();
+                stdin
+                    .lock()
+                    .read_to_string(&mut text)
+                    .context("reading the password from standard input")?;
+                (text.trim_end_matches(['\r', '\n']).to_owned(), false)
+            };
+            let user = services::accounts::create_user(&app.db, &email, &role, &password).await?;
+            println!("user {} created ({}, {})", user.id, user.email, user.role);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::CreateClient {
+            name,
+            kind,
+            scopes,
+            provider_id,
+            rate_limit,
+        } => {
+            let created = services::accounts::create_client(
+                &app.db,
+                services::accounts::NewClient {
+                    name,
+                    kind,
+                    scopes,
+                    provider_id,
+                    rate_limit_per_minute: rate_limit,
+                },
+            )
+            .await?;
+            println!("client_id:     {}", created.client_id);
+            println!("client_secret: {}", created.secret);
+            println!("scopes:        {}", created.scopes);
+            println!("The secret is shown once; store it now.");
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::RotateKeys => {
+            let key = crate::auth::keys::rotate(&app.db).await?;
+            println!("new signing key {} is active", key.kid);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+

@@ -1,0 +1,280 @@
+//! Typed configuration, read from command-line flags or `CPE_LEDGER_*` environment variables.
+//!
+//! Every setting is parsed once at start-up. A bad value stops the process with one line that
+//! names the setting, so an operator never has to guess which of several variables is wrong.
+//! Secrets (the SMTP password inside `CPE_LEDGER_SMTP_URL`) are never printed: `Debug` redacts.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use url::Url;
+
+/// The raw settings as clap collects them from flags and the environment.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Settings {
+    /// Database URL: `sqlite://…`, `postgres://…` or `mysql://…` (default: a SQLite file in the data dir).
+    #[arg(long, env = "CPE_LEDGER_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite file, outgoing `.eml` files and other local state.
+    #[arg(long, env = "CPE_LEDGER_DATA_DIR", global = true)]
+    pub data_dir: Option<String>,
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "CPE_LEDGER_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// The public base URL, used in emailed links and as the token issuer.
+    #[arg(long, env = "CPE_LEDGER_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// SMTP server (`smtp://user:pass@host:port`, `smtps://…`); unset writes emails as files.
+    #[arg(long, env = "CPE_LEDGER_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Extra scheme definition files (`*.toml`); a file here replaces the built-in of the same id and version.
+    #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR", global = true)]
+    pub schemes_dir: Option<String>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "CPE_LEDGER_LOG_JSON", global = true)]
+    pub log_json: bool,
+}
+
+/// A setting that could not be used, with the name an operator sets it by.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(setting: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which database engine a URL points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// Where outgoing email goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailDelivery {
+    /// `.eml` files in this folder.
+    Files(PathBuf),
+    /// An SMTP server, as a URL lettre understands.
+    Smtp(String),
+}
+
+impl fmt::Debug for MailDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Files(dir) => f.debug_tuple("Files").field(dir).finish(),
+            Self::Smtp(url) => f.debug_tuple("Smtp").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// The validated configuration the application runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_kind: DatabaseKind,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    pub mail: MailDelivery,
+    pub schemes_dir: Option<PathBuf>,
+    pub log_json: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("database_kind", &self.database_kind)
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url.as_str())
+            .field("mail", &self.mail)
+            .finish()
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+
+impl Config {
+    /// Validates raw settings. Relative paths stay relative to the working directory.
+    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(
+            non_empty(settings.data_dir.as_deref()).unwrap_or(DEFAULT_DATA_DIR),
+        );
+
+        let listen_text = non_empty(settings.listen.as_deref()).unwrap_or(DEFAULT_LISTEN);
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::new(
+                "CPE_LEDGER_LISTEN",
+                format!("'{listen_text}' is not a socket address (expected host:port, e.g. {DEFAULT_LISTEN})"),
+            )
+        })?;
+
+        let (database_url, database_kind) = match non_empty(settings.database_url.as_deref()) {
+            Some(url) => (url.to_owned(), database_kind(url)?),
+            None => (sqlite_url_for(&data_dir.join("cpe-ledger.sqlite")), DatabaseKind::Sqlite),
+        };
+
+        let public_url = match non_empty(settings.public_url.as_deref()) {
+            Some(text) => {
+                let url = Url::parse(text).map_err(|e| {
+                    ConfigError::new("CPE_LEDGER_PUBLIC_URL", format!("'{text}' is not a URL: {e}"))
+                })?;
+                if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                    return Err(ConfigError::new(
+                        "CPE_LEDGER_PUBLIC_URL",
+                        format!("'{text}' must be an http:// or https:// URL with a host"),
+                    ));
+                }
+                url
+            }
+            None => Url::parse(&format!("http://{listen}/")).map_err(|e| {
+                ConfigError::new("CPE_LEDGER_LISTEN", format!("cannot form a public URL: {e}"))
+            })?,
+        };
+
+        let mail = match non_empty(settings.smtp_url.as_deref()) {
+            Some(text) => {
+                let url = Url::parse(text).map_err(|_| {
+                    ConfigError::new("CPE_LEDGER_SMTP_URL", "is not a URL (expected smtp://host:port)")
+                })?;
+                if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
+                    return Err(ConfigError::new(
+                        "CPE_LEDGER_SMTP_URL",
+                        "must be smtp://host:port or smtps://host:port",
+                    ));
+                }
+                MailDelivery::Smtp(text.to_owned())
+            }
+            None => MailDelivery::Files(data_dir.join("outbox")),
+        };
+
+        Ok(Self {
+            database_url,
+            database_kind,
+            data_dir,
+            listen,
+            public_url,
+            mail,
+            schemes_dir: non_empty(settings.schemes_dir.as_deref()).map(PathBuf::from),
+            log_json: settings.log_json,
+        })
+    }
+
+    /// The issuer named in every token and credential this deployment signs.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    match scheme {
+        "sqlite" => Ok(DatabaseKind::Sqlite),
+        "postgres" | "postgresql" => Ok(DatabaseKind::Postgres),
+        "mysql" | "mariadb" => Ok(DatabaseKind::MySql),
+        _ => Err(ConfigError::new(
+            "CPE_LEDGER_DATABASE_URL",
+            "must start with sqlite://, postgres:// or mysql://",
+        )),
+    }
+}
+
+/// A `sqlite://` URL that creates the file when missing.
+pub fn sqlite_url_for(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// Hides the password part of a URL so it can be logged.
+pub fn redact_url(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::default()
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_in_the_data_dir_on_localhost_8080() {
+        let config = Config::from_settings(&settings()).expect("defaults are valid");
+        assert_eq!(config.database_kind, DatabaseKind::Sqlite);
+        assert_eq!(config.database_url, "sqlite://./data/cpe-ledger.sqlite?mode=rwc");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.mail, MailDelivery::Files(PathBuf::from("./data/outbox")));
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting() {
+        let mut s = settings();
+        s.listen = Some("localhost".into());
+        let err = Config::from_settings(&s).expect_err("must fail");
+        assert!(err.to_string().starts_with("CPE_LEDGER_LISTEN: 'localhost'"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_names_the_setting() {
+        let mut s = settings();
+        s.database_url = Some("oracle://db".into());
+        let err = Config::from_settings(&s).expect_err("must fail");
+        assert_eq!(err.setting, "CPE_LEDGER_DATABASE_URL");
+    }
+
+    #[test]
+    fn postgres_and_mysql_urls_are_accepted() {
+        for (url, kind) in [
+            ("postgres://postgres@127.0.0.1/test", DatabaseKind::Postgres),
+            ("postgresql://postgres@127.0.0.1/test", DatabaseKind::Postgres),
+            ("mysql://root@127.0.0.1/test", DatabaseKind::MySql),
+        ] {
+            let mut s = settings();
+            s.database_url = Some(url.into());
+            assert_eq!(Config::from_settings(&s).expect("valid").database_kind, kind);
+        }
+    }
+
+    #[test]
+    fn a_smtp_url_with_another_scheme_is_refused() {
+        let mut s = settings();
+        s.smtp_url = Some("http://mail".into());
+        let err = Config::from_settings(&s).expect_err("must fail");
+        assert_eq!(err.setting, "CPE_LEDGER_SMTP_URL");
+    }
+
+    #[test]
+    fn debug_output_never_shows_passwords() {
+        let mut s = settings();
+        s.smtp_url = Some("smtp://user:hunter2@mail.example:587".into());
+        s.database_url = Some("postgres://app:s3cret@db/ledger".into());
+        let shown = format!("{:?}", Config::from_settings(&s).expect("valid"));
+        assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
+    }
+}

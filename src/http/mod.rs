@@ -1,0 +1,60 @@
+//! HTTP: one router per audience, merged here with the layers every route gets.
+
+pub mod health;
+pub mod problem;
+pub mod server;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+
+/// Largest body an ordinary route accepts; bulk routes set their own, larger limit.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Longest a request may take from first byte to response.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cpe-ledger",
+        description = "Continuing-education ledger: credits, standing toward renewal, and verifiable status for procurement.",
+    ),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The whole application: API routes, `/openapi.json`, `/docs`, and the shared layers.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api().split_for_parts();
+
+    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(problem::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The OpenAPI document as the running server publishes it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+/// Every documented route, each audience's router merged once.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router())
+}

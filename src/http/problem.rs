@@ -1,0 +1,246 @@
+//! The one error type at the HTTP edge, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Policy:
+//! - Anything a client can send wrong is a 4xx that names the field (`errors[].field`) and says
+//!   why, in words a person can act on. A client never sees a 500 for bad input.
+//! - A unique-constraint failure is a 409 with a useful message, never a 500.
+//! - A 500 is logged with its full cause chain and returned opaque: the body says only that
+//!   something failed on our side, and carries the request's trace id when there is one.
+//! - Protected routes add `WWW-Authenticate: Bearer error=…` (RFC 6750) to 401 and 403.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One field-level complaint inside a problem.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The offending field, as a JSON pointer-like path (`claims[0].points`) or a header name.
+    pub field: String,
+    /// Why it was refused.
+    pub message: String,
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type (`about:blank` when the status says it all).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    pub www_authenticate: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            www_authenticate: None,
+        }
+    }
+
+    /// A 400/422 that names the field at fault.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = message.into();
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{field}: {message}"),
+        );
+        p.kind = "/problems/validation".to_owned();
+        p.errors.push(FieldError { field, message });
+        p
+    }
+
+    pub fn with_type(mut self, kind: &str) -> Self {
+        self.kind = kind.to_owned();
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, detail).with_type("/problems/conflict")
+    }
+
+    /// 401 with the RFC 6750 challenge.
+    pub fn unauthorized(error: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let mut p = Self::new(StatusCode::UNAUTHORIZED, detail.clone());
+        p.www_authenticate = Some(bearer_challenge(error, &detail));
+        p
+    }
+
+    /// 403 with the RFC 6750 challenge.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let mut p = Self::new(StatusCode::FORBIDDEN, detail.clone());
+        p.www_authenticate = Some(bearer_challenge("insufficient_scope", &detail));
+        p
+    }
+
+    /// The opaque answer for our own failures; the cause is logged, not sent.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %ErrorChain(cause), "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server could not complete the request; it has been logged",
+        )
+    }
+}
+
+fn bearer_challenge(error: &str, description: &str) -> String {
+    let description = description.replace(['"', '\\'], "'");
+    format!("Bearer error=\"{error}\", error_description=\"{description}\"")
+}
+
+/// Displays an error with every `source()` after it, for logs.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let challenge = self.www_authenticate.clone();
+        let mut response = (status, Json(self)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(challenge) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+impl From<sea_orm::DbErr> for Problem {
+    fn from(err: sea_orm::DbErr) -> Self {
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            tracing::info!(%detail, "unique constraint refused a write");
+            return Problem::conflict("a record with the same identifying values already exists");
+        }
+        Problem::internal(&err)
+    }
+}
+
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let text = rejection.body_text();
+        // serde_json's messages carry the path when the failure was in a field; keep them whole.
+        let field = match &rejection {
+            JsonRejection::JsonDataError(_) => field_from_serde_message(&text),
+            JsonRejection::MissingJsonContentType(_) => "content-type".to_owned(),
+            _ => "body".to_owned(),
+        };
+        let mut p = Problem::new(status, text.clone());
+        p.kind = "/problems/invalid-body".to_owned();
+        p.errors.push(FieldError {
+            field,
+            message: text,
+        });
+        p
+    }
+}
+
+impl From<FormRejection> for Problem {
+    fn from(rejection: FormRejection) -> Self {
+        Problem::new(rejection.status(), rejection.body_text()).with_type("/problems/invalid-body")
+    }
+}
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Self {
+        let text = rejection.body_text();
+        let mut p = Problem::new(StatusCode::BAD_REQUEST, text.clone()).with_type("/problems/invalid-query");
+        p.errors.push(FieldError {
+            field: field_from_serde_message(&text),
+            message: text,
+        });
+        p
+    }
+}
+
+impl From<PathRejection> for Problem {
+    fn from(rejection: PathRejection) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, rejection.body_text()).with_type("/problems/invalid-path")
+    }
+}
+
+/// serde_path_to_error-style messages read `path.to.field: message`; take the path when present.
+fn field_from_serde_message(text: &str) -> String {
+    let tail = text.rsplit_once("body: ").map(|(_, t)| t).unwrap_or(text);
+    let tail = tail.rsplit_once("string: ").map(|(_, t)| t).unwrap_or(tail);
+    match tail.split_once(": ") {
+        Some((path, _)) if !path.contains(' ') && !path.is_empty() => path.to_owned(),
+        _ => {
+            // "missing field `x`" / "unknown field `x`"
+            if let Some(start) = tail.find('`') {
+                let rest = &tail[start + 1..];
+                if let Some(end) = rest.find('`') {
+                    return rest[..end].to_owned();
+                }
+            }
+            "body".to_owned()
+        }
+    }
+}
+
+/// Fallback for routes that do not exist: problem+json rather than an empty 404.
+pub async fn not_found() -> Problem {
+    Problem::not_found("resource")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_serde_path_names_the_field() {
+        assert_eq!(
+            field_from_serde_message("Failed to deserialize the JSON body into the target type: hours: invalid type: string \"x\", expected f64 at line 1 column 12"),
+            "hours"
+        );
+        assert_eq!(
+            field_from_serde_message("Failed to deserialize the JSON body into the target type: missing field `email` at line 1 column 2"),
+            "email"
+        );
+    }
+
+    #[test]
+    fn unauthorized_problems_carry_a_bearer_challenge() {
+        let p = Problem::unauthorized("invalid_token", "the token has \"expired\"");
+        assert_eq!(
+            p.www_authenticate.as_deref(),
+            Some("Bearer error=\"invalid_token\", error_description=\"the token has 'expired'\"")
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! The append-only audit log: who did what to which record, with before and after.
+
+use chrono::Utc;
+use entity::audit_events;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, NotSet, Set};
+use serde_json::Value;
+
+/// Who acted.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `user`, `client`, `cli`, `system`, `anonymous`.
+    pub kind: &'static str,
+    pub id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn cli(name: &str) -> Self {
+        Self {
+            kind: "cli",
+            id: Some(name.to_owned()),
+            ip: None,
+        }
+    }
+
+    pub fn system() -> Self {
+        Self {
+            kind: "system",
+            id: None,
+            ip: None,
+        }
+    }
+}
+
+/// One thing that happened.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub action: &'a str,
+    pub subject_kind: &'a str,
+    pub subject_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+pub async fn record(db: &impl ConnectionTrait, actor: &Actor, event: Event<'_>) -> Result<(), DbErr> {
+    audit_events::ActiveModel {
+        id: NotSet,
+        occurred_at: Set(Utc::now().into()),
+        actor_kind: Set(actor.kind.to_owned()),
+        actor_id: Set(actor.id.clone()),
+        action: Set(event.action.to_owned()),
+        subject_kind: Set(event.subject_kind.to_owned()),
+        subject_id: Set(event.subject_id),
+        before: Set(event.before),
+        after: Set(event.after),
+        ip: Set(actor.ip.clone()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

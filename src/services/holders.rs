@@ -1,0 +1,600 @@
+//! Importing the certification body's registry of holders.
+//!
+//! The import is idempotent: a row is keyed by (scheme, registration number); a second run
+//! over the same file changes nothing. Rows are checked one by one and a bad row is reported
+//! with its line, field and reason, never silently dropped; good rows are written in batches,
+//! each batch in one transaction.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use entity::{cycles, holdings, import_runs, professionals};
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set,
+};
+use uuid::Uuid;
+
+use crate::domain::email::EmailAddress;
+use crate::domain::registration_number::RegistrationNumber;
+use crate::services::audit::{self, Actor, Event};
+use crate::services::csv_text;
+use crate::services::schemes::{self, SchemeCatalog};
+
+/// Rows written per transaction.
+const BATCH: usize = 500;
+
+const REQUIRED_COLUMNS: [&str; 8] = [
+    "scheme",
+    "registration_number",
+    "email",
+    "legal_name",
+    "legal_name_kana",
+    "display_name",
+    "certified_on",
+    "cycle_start",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    File(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A row that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rejection {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    pub registration_number: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ImportSummary {
+    pub rows: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: Vec<Rejection>,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} rows: {} inserted, {} updated, {} unchanged, {} rejected ({:.1} s)",
+            self.rows,
+            self.inserted,
+            self.updated,
+            self.unchanged,
+            self.rejected.len(),
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// One valid registry row.
+#[derive(Debug, Clone)]
+struct HolderRow {
+    line: u64,
+    scheme: String,
+    registration_number: String,
+    email: Option<String>,
+    legal_name: String,
+    legal_name_kana: Option<String>,
+    display_name: Option<String>,
+    certified_on: NaiveDate,
+    cycle_start: NaiveDate,
+    cycle_end: NaiveDate,
+    scheme_version: String,
+    locale: String,
+    time_zone: String,
+}
+
+/// Imports a registry CSV (UTF-8 or Shift_JIS).
+pub async fn import(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    bytes: &[u8],
+    file_name: &str,
+    show_progress: bool,
+) -> Result<ImportSummary, ImportError> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let text = csv_text::decode(bytes);
+    let (rows, mut rejected, total) = parse_rows(&text, catalog)?;
+
+    let progress = if show_progress {
+        let bar = ProgressBar::new(rows.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut version_ids: HashMap<(String, String), Uuid> = HashMap::new();
+    let mut summary = ImportSummary {
+        rows: total,
+        ..Default::default()
+    };
+    for batch in rows.chunks(BATCH) {
+        for row in batch {
+            let key = (row.scheme.clone(), row.scheme_version.clone());
+            if !version_ids.contains_key(&key) {
+                let id = schemes::version_row_id(db, &row.scheme, &row.scheme_version)
+                    .await?
+                    .ok_or_else(|| {
+                        ImportError::File(format!(
+                            "scheme {} version {} is not recorded; run `cpe-ledger migrate` or `serve` once",
+                            row.scheme, row.scheme_version
+                        ))
+                    })?;
+                version_ids.insert(key, id);
+            }
+        }
+        let txn = super::begin_write(db).await?;
+        let outcome = write_batch(&txn, batch, &version_ids).await?;
+        txn.commit().await?;
+        summary.inserted += outcome.inserted;
+        summary.updated += outcome.updated;
+        summary.unchanged += outcome.unchanged;
+        rejected.extend(outcome.rejected);
+        progress.inc(batch.len() as u64);
+    }
+    progress.finish_and_clear();
+    rejected.sort_by_key(|r| r.line);
+    summary.rejected = rejected;
+    summary.elapsed = started.elapsed();
+
+    let report = serde_json::to_value(&summary.rejected).map_err(|e| DbErr::Custom(e.to_string()))?;
+    import_runs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set("holders".to_owned()),
+        file_name: Set(file_name.chars().take(254).collect()),
+        started_at: Set(started_at.into()),
+        finished_at: Set(Some(Utc::now().into())),
+        rows_total: Set(count(summary.rows)),
+        rows_inserted: Set(count(summary.inserted)),
+        rows_updated: Set(count(summary.updated)),
+        rows_unchanged: Set(count(summary.unchanged)),
+        rows_rejected: Set(count(summary.rejected.len())),
+        report: Set(Some(report)),
+    }
+    .insert(db)
+    .await?;
+    audit::record(
+        db,
+        &Actor::cli("import"),
+        Event {
+            action: "holders.imported",
+            subject_kind: "import",
+            subject_id: Some(file_name.chars().take(128).collect()),
+            before: None,
+            after: Some(serde_json::json!({
+                "rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
+                "unchanged": summary.unchanged, "rejected": summary.rejected.len(),
+            })),
+        },
+    )
+    .await?;
+    Ok(summary)
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+type Parsed = (Vec<HolderRow>, Vec<Rejection>, usize);
+
+fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::File(format!("cannot read the header line: {e}")))?
+        .clone();
+    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !index.contains_key(c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ImportError::File(format!(
+            "missing column(s): {} (expected: {})",
+            missing.join(", "),
+            REQUIRED_COLUMNS.join(", ")
+        )));
+    }
+
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for (i, record) in reader.records().enumerate() {
+        total += 1;
+        let line = i as u64 + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                rejected.push(Rejection {
+                    line,
+                    registration_number: String::new(),
+                    field: "row".to_owned(),
+                    message: format!("unreadable CSV: {e}"),
+                });
+                continue;
+            }
+        };
+        let get = |name: &str| {
+            index
+                .get(name)
+                .and_then(|&i| record.get(i))
+                .map(str::trim)
+                .unwrap_or("")
+        };
+        match parse_row(line, &get, catalog) {
+            Ok(row) => {
+                if seen.insert((row.scheme.clone(), row.registration_number.clone())) {
+                    rows.push(row);
+                } else {
+                    rejected.push(Rejection {
+                        line,
+                        registration_number: row.registration_number,
+                        field: "registration_number".to_owned(),
+                        message: "appears earlier in the same file".to_owned(),
+                    });
+                }
+            }
+            Err((field, message)) => rejected.push(Rejection {
+                line,
+                registration_number: get("registration_number").to_owned(),
+                field: field.to_owned(),
+                message,
+            }),
+        }
+    }
+    Ok((rows, rejected, total))
+}
+
+fn parse_row(
+    line: u64,
+    get: &dyn Fn(&str) -> &str,
+    catalog: &SchemeCatalog,
+) -> Result<HolderRow, (&'static str, String)> {
+    let scheme = get("scheme").to_ascii_lowercase();
+    if scheme.is_empty() {
+        return Err(("scheme", "is empty".to_owned()));
+    }
+    if !catalog.contains(&scheme) {
+        return Err(("scheme", format!("unknown scheme '{scheme}'")));
+    }
+    let registration_number = RegistrationNumber::parse(get("registration_number"))
+        .map_err(|e| ("registration_number", e.to_string()))?;
+    let email = match get("email") {
+        "" => None,
+        text => Some(
+            EmailAddress::parse(text)
+                .map_err(|e| ("email", e.to_string()))?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    let legal_name = get("legal_name");
+    if legal_name.is_empty() {
+        return Err(("legal_name", "is empty".to_owned()));
+    }
+    if legal_name.chars().count() > 254 {
+        return Err(("legal_name", "is longer than 254 characters".to_owned()));
+    }
+    let optional = |name: &'static str| -> Result<Option<String>, (&'static str, String)> {
+        match get(name) {
+            "" => Ok(None),
+            text if text.chars().count() > 254 => {
+                Err((name, "is longer than 254 characters".to_owned()))
+            }
+            text => Ok(Some(text.to_owned())),
+        }
+    };
+    let legal_name_kana = optional("legal_name_kana")?;
+    let display_name = optional("display_name")?;
+    let certified_on = parse_date(get("certified_on")).map_err(|m| ("certified_on", m))?;
+    let cycle_start = parse_date(get("cycle_start")).map_err(|m| ("cycle_start", m))?;
+    if cycle_start < certified_on {
+        return Err(("cycle_start", "is before certified_on".to_owned()));
+    }
+    let loaded = catalog
+        .in_force_on(&scheme, cycle_start)
+        .ok_or(("scheme", format!("no version of '{scheme}' is loaded")))?;
+    let months = chrono::Months::new(loaded.definition.cycle_months);
+    let cycle_end = cycle_start
+        .checked_add_months(months)
+        .ok_or(("cycle_start", "is too far in the future".to_owned()))?;
+    let locale = match get("locale") {
+        "" => "ja".to_owned(),
+        "ja" | "en" => get("locale").to_owned(),
+        other => return Err(("locale", format!("'{other}' is not ja or en"))),
+    };
+    let time_zone = match get("time_zone") {
+        "" => "Asia/Tokyo".to_owned(),
+        text => text
+            .parse::<chrono_tz::Tz>()
+            .map(|tz| tz.name().to_owned())
+            .map_err(|_| ("time_zone", format!("'{text}' is not an IANA time zone")))?,
+    };
+    Ok(HolderRow {
+        line,
+        scheme,
+        registration_number: registration_number.as_str().to_owned(),
+        email,
+        legal_name: legal_name.to_owned(),
+        legal_name_kana,
+        display_name,
+        certified_on,
+        cycle_start,
+        cycle_end,
+        scheme_version: loaded.definition.version.clone(),
+        locale,
+        time_zone,
+    })
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    if text.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%Y/%m/%d"))
+        .map_err(|_| format!("'{text}' is not a date (YYYY-MM-DD)"))
+}
+
+#[derive(Default)]
+struct BatchOutcome {
+    inserted: usize,
+    updated: usize,
+    unchanged: usize,
+    rejected: Vec<Rejection>,
+}
+
+async fn write_batch(
+    db: &impl ConnectionTrait,
+    batch: &[HolderRow],
+    version_ids: &HashMap<(String, String), Uuid>,
+) -> Result<BatchOutcome, DbErr> {
+    let mut outcome = BatchOutcome::default();
+
+    // Existing holdings for these rows, grouped by scheme so each query is one IN list.
+    let mut by_scheme: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for row in batch {
+        by_scheme
+            .entry(row.scheme.as_str())
+            .or_default()
+            .push(row.registration_number.as_str());
+    }
+    let mut existing_holdings: HashMap<(String, String), holdings::Model> = HashMap::new();
+    for (scheme, numbers) in by_scheme {
+        for holding in holdings::Entity::find()
+            .filter(holdings::Column::SchemeId.eq(scheme))
+            .filter(holdings::Column::RegistrationNumber.is_in(numbers))
+            .all(db)
+            .await?
+        {
+            existing_holdings.insert(
+                (holding.scheme_id.clone(), holding.registration_number.clone()),
+                holding,
+            );
+        }
+    }
+
+    let professional_ids: Vec<Uuid> = existing_holdings.values().map(|h| h.professional_id).collect();
+    let emails: Vec<&str> = batch.iter().filter_map(|r| r.email.as_deref()).collect();
+    let mut people: HashMap<Uuid, professionals::Model> = HashMap::new();
+    if !professional_ids.is_empty() {
+        for p in professionals::Entity::find()
+            .filter(professionals::Column::Id.is_in(professional_ids))
+            .all(db)
+            .await?
+        {
+            people.insert(p.id, p);
+        }
+    }
+    if !emails.is_empty() {
+        for p in professionals::Entity::find()
+            .filter(professionals::Column::Email.is_in(emails))
+            .all(db)
+            .await?
+        {
+            people.insert(p.id, p);
+        }
+    }
+    let mut by_email: HashMap<String, Uuid> = people
+        .values()
+        .filter_map(|p| p.email.clone().map(|e| (e, p.id)))
+        .collect();
+
+    let holding_ids: Vec<Uuid> = existing_holdings.values().map(|h| h.id).collect();
+    let mut existing_cycles: HashSet<(Uuid, NaiveDate)> = HashSet::new();
+    if !holding_ids.is_empty() {
+        for c in cycles::Entity::find()
+            .filter(cycles::Column::HoldingId.is_in(holding_ids))
+            .all(db)
+            .await?
+        {
+            existing_cycles.insert((c.holding_id, c.starts_on));
+        }
+    }
+
+    let now = Utc::now();
+    let mut new_people = Vec::new();
+    let mut new_holdings = Vec::new();
+    let mut new_cycles = Vec::new();
+
+    for row in batch {
+        let version_id = version_ids[&(row.scheme.clone(), row.scheme_version.clone())];
+        let key = (row.scheme.clone(), row.registration_number.clone());
+        match existing_holdings.get(&key) {
+            Some(holding) => {
+                let mut changed = false;
+                if let Some(email) = &row.email
+                    && let Some(owner) = by_email.get(email)
+                    && *owner != holding.professional_id
+                {
+                    outcome.rejected.push(Rejection {
+                        line: row.line,
+                        registration_number: row.registration_number.clone(),
+                        field: "email".to_owned(),
+                        message: "belongs to another professional in the registry".to_owned(),
+                    });
+                    continue;
+                }
+                if let Some(person) = people.get(&holding.professional_id)
+                    && person_differs(person, row)
+                {
+                    let mut active: professionals::ActiveModel = person.clone().into();
+                    active.email = Set(row.email.clone().or(person.email.clone()));
+                    active.legal_name = Set(row.legal_name.clone());
+                    active.legal_name_kana = Set(row.legal_name_kana.clone());
+                    active.display_name = Set(row.display_name.clone());
+                    active.locale = Set(row.locale.clone());
+                    active.time_zone = Set(row.time_zone.clone());
+                    active.updated_at = Set(now.into());
+                    let updated = active.update(db).await?;
+                    if let Some(email) = &updated.email {
+                        by_email.insert(email.clone(), updated.id);
+                    }
+                    people.insert(updated.id, updated);
+                    changed = true;
+                }
+                if holding.certified_on != row.certified_on {
+                    let mut active: holdings::ActiveModel = holding.clone().into();
+                    active.certified_on = Set(row.certified_on);
+                    active.updated_at = Set(now.into());
+                    active.update(db).await?;
+                    changed = true;
+                }
+                if !existing_cycles.contains(&(holding.id, row.cycle_start)) {
+                    new_cycles.push(new_cycle(holding.id, row, version_id, now));
+                    changed = true;
+                }
+                if changed {
+                    outcome.updated += 1;
+                } else {
+                    outcome.unchanged += 1;
+                }
+            }
+            None => {
+                let professional_id = match row.email.as_ref().and_then(|e| by_email.get(e)) {
+                    Some(id) => *id,
+                    None => {
+                        let id = Uuid::now_v7();
+                        if let Some(email) = &row.email {
+                            by_email.insert(email.clone(), id);
+                        }
+                        new_people.push(professionals::ActiveModel {
+                            id: Set(id),
+                            email: Set(row.email.clone()),
+                            legal_name: Set(row.legal_name.clone()),
+                            legal_name_kana: Set(row.legal_name_kana.clone()),
+                            display_name: Set(row.display_name.clone()),
+                            locale: Set(row.locale.clone()),
+                            time_zone: Set(row.time_zone.clone()),
+                            created_at: Set(now.into()),
+                            updated_at: Set(now.into()),
+                        });
+                        id
+                    }
+                };
+                let holding_id = Uuid::now_v7();
+                new_holdings.push(holdings::ActiveModel {
+                    id: Set(holding_id),
+                    professional_id: Set(professional_id),
+                    scheme_id: Set(row.scheme.clone()),
+                    registration_number: Set(row.registration_number.clone()),
+                    certified_on: Set(row.certified_on),
+                    status: Set("active".to_owned()),
+                    created_at: Set(now.into()),
+                    updated_at: Set(now.into()),
+                });
+                new_cycles.push(new_cycle(holding_id, row, version_id, now));
+                outcome.inserted += 1;
+            }
+        }
+    }
+
+    if !new_people.is_empty() {
+        professionals::Entity::insert_many(new_people).exec(db).await?;
+    }
+    if !new_holdings.is_empty() {
+        holdings::Entity::insert_many(new_holdings).exec(db).await?;
+    }
+    if !new_cycles.is_empty() {
+        cycles::Entity::insert_many(new_cycles).exec(db).await?;
+    }
+    Ok(outcome)
+}
+
+fn person_differs(person: &professionals::Model, row: &HolderRow) -> bool {
+    (row.email.is_some() && person.email != row.email)
+        || person.legal_name != row.legal_name
+        || person.legal_name_kana != row.legal_name_kana
+        || person.display_name != row.display_name
+        || person.locale != row.locale
+        || person.time_zone != row.time_zone
+}
+
+fn new_cycle(
+    holding_id: Uuid,
+    row: &HolderRow,
+    version_id: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> cycles::ActiveModel {
+    cycles::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        holding_id: Set(holding_id),
+        scheme_version_id: Set(version_id),
+        starts_on: Set(row.cycle_start),
+        ends_on: Set(row.cycle_end),
+        outcome: Set(None),
+        created_at: Set(now.into()),
+    }
+}
+
+/// Writes rejected rows as CSV (cells neutralised against spreadsheet formulas).
+pub fn write_rejections(path: &Path, rejected: &[Rejection]) -> Result<(), ImportError> {
+    let mut writer = csv::Writer::from_path(path)
+        .map_err(|e| ImportError::File(format!("cannot write {}: {e}", path.display())))?;
+    let write_err = |e: csv::Error| ImportError::File(format!("cannot write {}: {e}", path.display()));
+    writer
+        .write_record(["line", "registration_number", "field", "message"])
+        .map_err(write_err)?;
+    for r in rejected {
+        let line = r.line.to_string();
+        writer
+            .write_record([
+                line.as_str(),
+                &csv_text::neutralise(&r.registration_number),
+                &csv_text::neutralise(&r.field),
+                &csv_text::neutralise(&r.message),
+            ])
+            .map_err(write_err)?;
+    }
+    writer.flush().map_err(|e| ImportError::File(format!("cannot write {}: {e}", path.display())))?;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! Business operations over the database. Services take a connection and return domain values
+//! and errors; they know nothing of HTTP.
+
+pub mod accounts;
+pub mod audit;
+pub mod csv_text;
+pub mod holders;
+pub mod ledger;
+pub mod schemes;
+pub mod standing;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait};
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so it waits on `busy_timeout` instead of failing when a read
+/// transaction would later need to upgrade; other engines ignore the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

@@ -1,0 +1,187 @@
+//! Loading scheme definitions (built in, plus an operator's folder) and recording which
+//! versions exist, so every cycle can name the rule version it is judged by.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{NaiveDate, Utc};
+use entity::scheme_versions;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+use sha2::{Digest, Sha256};
+
+use crate::domain::scheme::{SchemeDefinition, SchemeError};
+
+/// The definitions shipped in the binary, as (file name, text).
+const BUILT_IN: [(&str, &str); 6] = [
+    ("schemes/riss.toml", include_str!("../../schemes/riss.toml")),
+    ("schemes/riss-points.toml", include_str!("../../schemes/riss-points.toml")),
+    ("schemes/cissp.toml", include_str!("../../schemes/cissp.toml")),
+    ("schemes/cisa.toml", include_str!("../../schemes/cisa.toml")),
+    ("schemes/comptia-secplus.toml", include_str!("../../schemes/comptia-secplus.toml")),
+    ("schemes/giac.toml", include_str!("../../schemes/giac.toml")),
+];
+
+/// One definition and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedScheme {
+    pub definition: SchemeDefinition,
+    pub source_file: String,
+    pub sha256: String,
+}
+
+/// Every scheme version this deployment knows, ordered by scheme id then effective date.
+#[derive(Debug, Clone, Default)]
+pub struct SchemeCatalog {
+    by_scheme: BTreeMap<String, Vec<LoadedScheme>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Definition(#[from] SchemeError),
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+}
+
+impl SchemeCatalog {
+    /// The built-in definitions, then every `*.toml` in `dir` (which may replace a built-in
+    /// of the same id and version).
+    pub fn load(dir: Option<&Path>) -> Result<Self, CatalogError> {
+        let mut catalog = Self::default();
+        for (file, text) in BUILT_IN {
+            catalog.insert(parse(text, file)?);
+        }
+        if let Some(dir) = dir {
+            let entries = std::fs::read_dir(dir).map_err(|e| CatalogError::File {
+                file: dir.display().to_string(),
+                message: format!("CPE_LEDGER_SCHEMES_DIR: cannot read the folder: {e}"),
+            })?;
+            let mut paths: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                catalog.insert(check_file(&path)?);
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn insert(&mut self, loaded: LoadedScheme) {
+        let versions = self
+            .by_scheme
+            .entry(loaded.definition.id.clone())
+            .or_default();
+        versions.retain(|v| v.definition.version != loaded.definition.version);
+        versions.push(loaded);
+        versions.sort_by_key(|v| v.definition.effective_from);
+    }
+
+    /// All versions of all schemes.
+    pub fn all(&self) -> impl Iterator<Item = &LoadedScheme> {
+        self.by_scheme.values().flatten()
+    }
+
+    pub fn contains(&self, scheme_id: &str) -> bool {
+        self.by_scheme.contains_key(scheme_id)
+    }
+
+    /// The version in force on `date`: the latest whose `effective_from` is not after it
+    /// (the earliest version when the date precedes them all).
+    pub fn in_force_on(&self, scheme_id: &str, date: NaiveDate) -> Option<&LoadedScheme> {
+        let versions = self.by_scheme.get(scheme_id)?;
+        versions
+            .iter()
+            .rev()
+            .find(|v| v.definition.effective_from <= date)
+            .or_else(|| versions.first())
+    }
+
+    /// A specific version.
+    pub fn version(&self, scheme_id: &str, version: &str) -> Option<&LoadedScheme> {
+        self.by_scheme
+            .get(scheme_id)?
+            .iter()
+            .find(|v| v.definition.version == version)
+    }
+}
+
+fn parse(text: &str, file: &str) -> Result<LoadedScheme, SchemeError> {
+    let definition = SchemeDefinition::parse(text, file)?;
+    Ok(LoadedScheme {
+        definition,
+        source_file: file.to_owned(),
+        sha256: hex::encode(Sha256::digest(text.as_bytes())),
+    })
+}
+
+/// Reads and validates one definition file.
+pub fn check_file(path: &Path) -> Result<LoadedScheme, CatalogError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| CatalogError::File {
+        file: file.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    Ok(parse(&text, &file)?)
+}
+
+/// Makes sure `scheme_versions` has a row for every loaded version. A version whose text
+/// changed since it was recorded is updated and logged: a version's rules should not change
+/// once cycles are judged by it, so operators are told.
+pub async fn record_versions(db: &impl ConnectionTrait, catalog: &SchemeCatalog) -> Result<(), DbErr> {
+    for loaded in catalog.all() {
+        let d = &loaded.definition;
+        let existing = scheme_versions::Entity::find()
+            .filter(scheme_versions::Column::SchemeId.eq(d.id.as_str()))
+            .filter(scheme_versions::Column::Version.eq(d.version.as_str()))
+            .one(db)
+            .await?;
+        let definition = serde_json::to_value(d).map_err(|e| DbErr::Custom(e.to_string()))?;
+        match existing {
+            Some(row) if row.sha256 == loaded.sha256 => {}
+            Some(row) => {
+                tracing::warn!(scheme = %d.id, version = %d.version, "scheme definition changed since it was recorded");
+                let mut active: scheme_versions::ActiveModel = row.into();
+                active.definition = Set(definition);
+                active.sha256 = Set(loaded.sha256.clone());
+                active.source_file = Set(loaded.source_file.clone());
+                active.loaded_at = Set(Utc::now().into());
+                active.update(db).await?;
+            }
+            None => {
+                scheme_versions::ActiveModel {
+                    id: Set(uuid::Uuid::now_v7()),
+                    scheme_id: Set(d.id.clone()),
+                    version: Set(d.version.clone()),
+                    status: Set(d.status_label().to_owned()),
+                    effective_from: Set(d.effective_from),
+                    definition: Set(definition),
+                    source_file: Set(loaded.source_file.clone()),
+                    sha256: Set(loaded.sha256.clone()),
+                    loaded_at: Set(Utc::now().into()),
+                }
+                .insert(db)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The id of the recorded row for a version.
+pub async fn version_row_id(
+    db: &impl ConnectionTrait,
+    scheme_id: &str,
+    version: &str,
+) -> Result<Option<uuid::Uuid>, DbErr> {
+    Ok(scheme_versions::Entity::find()
+        .filter(scheme_versions::Column::SchemeId.eq(scheme_id))
+        .filter(scheme_versions::Column::Version.eq(version))
+        .one(db)
+        .await?
+        .map(|row| row.id))
+}

@@ -1,0 +1,140 @@
+//! Building the application: database, migrations, schemes, signing keys, router.
+//!
+//! Tests call [`Application::build`] exactly as `serve` does, on a database of their choosing.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use tokio::net::TcpListener;
+
+use crate::app::{App, AppState};
+use crate::auth::keys;
+use crate::config::{Config, DatabaseKind};
+use crate::services::schemes::{self, SchemeCatalog};
+
+/// Opens the connection pool with the settings each engine needs.
+///
+/// SQLite runs in WAL mode with `synchronous=NORMAL`; writes that span several statements take
+/// the write lock up front (`BEGIN IMMEDIATE`, see `services::begin_write`) so a reader never has
+/// to upgrade and fail with `SQLITE_BUSY`.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    if config.database_kind == DatabaseKind::Sqlite {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "CPE_LEDGER_DATA_DIR: cannot create {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    match config.database_kind {
+        DatabaseKind::Sqlite => {
+            options
+                .max_connections(8)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(15))
+                        .foreign_keys(true)
+                        .create_if_missing(true)
+                });
+        }
+        DatabaseKind::Postgres | DatabaseKind::MySql => {
+            options.max_connections(16).min_connections(1);
+        }
+    }
+    Database::connect(options)
+        .await
+        .with_context(|| "CPE_LEDGER_DATABASE_URL: cannot connect to the database".to_owned())
+}
+
+/// Connects, applies migrations, loads scheme definitions and makes sure a signing key exists.
+pub async fn prepare(config: Config) -> anyhow::Result<App> {
+    let db = connect(&config).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying database migrations")?;
+    let catalog = SchemeCatalog::load(config.schemes_dir.as_deref())?;
+    schemes::record_versions(&db, &catalog)
+        .await
+        .context("recording scheme versions")?;
+    keys::ensure_signing_key(&db)
+        .await
+        .context("preparing the token signing key")?;
+    Ok(App {
+        config,
+        db,
+        schemes: catalog,
+    })
+}
+
+/// A prepared application bound to its listening socket.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares everything and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listen = config.listen;
+        let app = prepare(config).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("CPE_LEDGER_LISTEN: cannot listen on {listen}"))?;
+        Ok(Self {
+            listener,
+            state: AppState(Arc::new(app)),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains open connections.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let router = crate::http::router(self.state.clone());
+        crate::http::server::serve(self.listener, router, shutdown).await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: one binary, every database-touching test on every backend.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+mod health;
