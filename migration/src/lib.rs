@@ -9,6 +9,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod schema_util;
+
 mod m20261125_000001_create_schemes_and_people;
 mod m20261125_000002_create_holdings_and_cycles;
 mod m20261125_000003_create_providers_and_courses;

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -51,8 +53,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(SchemeVersions::Table)
+                create_table(manager, SchemeVersions::Table)
                     .col(pk_uuid(SchemeVersions::Id))
                     .col(string_len(SchemeVersions::SchemeId, 64))
                     .col(string_len(SchemeVersions::Version, 64))
@@ -81,8 +82,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(Professionals::Table)
+                create_table(manager, Professionals::Table)
                     .col(pk_uuid(Professionals::Id))
                     .col(string_len_null(Professionals::Email, 254))
                     .col(string_len(Professionals::LegalName, 254))
@@ -112,8 +112,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(Users::Table)
+                create_table(manager, Users::Table)
                     .col(pk_uuid(Users::Id))
                     .col(string_len(Users::Email, 254))
                     .col(string_len_null(Users::PasswordHash, 254))

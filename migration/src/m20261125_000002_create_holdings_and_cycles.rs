@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 use crate::m20261125_000001_create_schemes_and_people::{Professionals, SchemeVersions};
 
 #[derive(DeriveMigrationName)]
@@ -37,8 +39,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Holdings::Table)
+                create_table(manager, Holdings::Table)
                     .col(pk_uuid(Holdings::Id))
                     .col(uuid(Holdings::ProfessionalId))
                     .col(string_len(Holdings::SchemeId, 64))
@@ -80,8 +81,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(Cycles::Table)
+                create_table(manager, Cycles::Table)
                     .col(pk_uuid(Cycles::Id))
                     .col(uuid(Cycles::HoldingId))
                     .col(uuid(Cycles::SchemeVersionId))

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -46,8 +48,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Providers::Table)
+                create_table(manager, Providers::Table)
                     .col(pk_uuid(Providers::Id))
                     .col(string_len(Providers::Name, 254))
                     .col(string_len_null(Providers::ContactEmail, 254))
@@ -60,8 +61,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(Courses::Table)
+                create_table(manager, Courses::Table)
                     .col(pk_uuid(Courses::Id))
                     .col(uuid(Courses::ProviderId))
                     .col(string_len(Courses::Code, 128))
@@ -96,8 +96,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(CourseAwards::Table)
+                create_table(manager, CourseAwards::Table)
                     .col(pk_uuid(CourseAwards::Id))
                     .col(uuid(CourseAwards::CourseId))
                     .col(string_len(CourseAwards::SchemeId, 64))

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 use crate::m20261125_000001_create_schemes_and_people::Professionals;
 use crate::m20261125_000003_create_providers_and_courses::{Courses, Providers};
 
@@ -45,8 +47,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Credits::Table)
+                create_table(manager, Credits::Table)
                     .col(pk_uuid(Credits::Id))
                     .col(uuid(Credits::ProfessionalId))
                     .col(uuid_null(Credits::CourseId))
@@ -149,8 +150,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(CreditClaims::Table)
+                create_table(manager, CreditClaims::Table)
                     .col(pk_uuid(CreditClaims::Id))
                     .col(uuid(CreditClaims::CreditId))
                     .col(string_len(CreditClaims::SchemeId, 64))

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 use crate::m20261125_000001_create_schemes_and_people::Professionals;
 
 #[derive(DeriveMigrationName)]
@@ -32,8 +34,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Organisations::Table)
+                create_table(manager, Organisations::Table)
                     .col(pk_uuid(Organisations::Id))
                     .col(string_len(Organisations::Name, 254))
                     .col(string_len_null(Organisations::CorporateNumber, 32))
@@ -56,8 +57,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(Memberships::Table)
+                create_table(manager, Memberships::Table)
                     .col(pk_uuid(Memberships::Id))
                     .col(uuid(Memberships::OrganisationId))
                     .col(uuid(Memberships::ProfessionalId))

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 use crate::m20261125_000003_create_providers_and_courses::Providers;
 use crate::m20261125_000005_create_organisations::Organisations;
 
@@ -43,8 +45,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Clients::Table)
+                create_table(manager, Clients::Table)
                     .col(pk_uuid(Clients::Id))
                     .col(string_len(Clients::ClientId, 64))
                     .col(string_len(Clients::SecretHash, 254))
@@ -105,8 +106,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(SigningKeys::Table)
+                create_table(manager, SigningKeys::Table)
                     .col(pk_uuid(SigningKeys::Id))
                     .col(string_len(SigningKeys::Kid, 128))
                     .col(string_len(SigningKeys::Algorithm, 16))

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -43,8 +45,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Notifications::Table)
+                create_table(manager, Notifications::Table)
                     .col(pk_uuid(Notifications::Id))
                     .col(string_len(Notifications::DedupeKey, 254))
                     .col(string_len(Notifications::Template, 64))
@@ -88,8 +89,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(AuditEvents::Table)
+                create_table(manager, AuditEvents::Table)
                     .col(big_pk_auto(AuditEvents::Id))
                     .col(timestamp_with_time_zone_default_now(
                         AuditEvents::OccurredAt,

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_util::create_table;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -35,8 +37,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(ImportRuns::Table)
+                create_table(manager, ImportRuns::Table)
                     .col(pk_uuid(ImportRuns::Id))
                     .col(string_len(ImportRuns::Kind, 32))
                     .col(string_len(ImportRuns::FileName, 254))
@@ -63,8 +64,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
-                    .table(JobRuns::Table)
+                create_table(manager, JobRuns::Table)
                     .col(string_len(JobRuns::Job, 64).primary_key())
                     .col(timestamp_with_time_zone_null(JobRuns::LastStartedAt))
                     .col(timestamp_with_time_zone_null(JobRuns::LastFinishedAt))
