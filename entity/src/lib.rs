@@ -1,1 +1,30 @@
-pub fn placeholder() {}
+//! sea-orm entities for cpe-ledger: one module per table, no logic.
+//!
+//! Conventions shared by every table:
+//! - `id` is a UUID (except `audit_events`, an auto-increment `i64`, and
+//!   `job_runs`, keyed by the job name);
+//! - instants are `DateTimeUtc` (stored as `timestamp with time zone`);
+//! - points and hours are `i64` hundredths (`150` = 1.5 points);
+//! - closed sets of values are string-backed `ActiveEnum`s (stored as
+//!   `varchar(16)`, never native database enums).
+
+pub mod prelude;
+
+pub mod audit_events;
+pub mod clients;
+pub mod course_awards;
+pub mod courses;
+pub mod credit_claims;
+pub mod credits;
+pub mod cycles;
+pub mod holdings;
+pub mod import_runs;
+pub mod job_runs;
+pub mod memberships;
+pub mod notifications;
+pub mod organisations;
+pub mod professionals;
+pub mod providers;
+pub mod scheme_versions;
+pub mod signing_keys;
+pub mod users;

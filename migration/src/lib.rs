@@ -1,1 +1,39 @@
-pub fn placeholder() {}
+//! Database migrations for cpe-ledger.
+//!
+//! Each migration lives in its own file and is never edited after it lands;
+//! a change to the schema is a new migration. Every migration runs on SQLite,
+//! PostgreSQL and MySQL/MariaDB, so only portable column types are used:
+//! `uuid` keys, `varchar(n)` for anything indexed, `text` for free text,
+//! `json` (not `jsonb`), `date`, `timestamp with time zone` for instants and
+//! `bigint` for points and hours (hundredths).
+
+pub use sea_orm_migration::prelude::*;
+
+mod schema_util;
+
+mod m20261125_000001_create_schemes_and_people;
+mod m20261125_000002_create_holdings_and_cycles;
+mod m20261125_000003_create_providers_and_courses;
+mod m20261125_000004_create_credits;
+mod m20261125_000005_create_organisations;
+mod m20261125_000006_create_clients_and_signing_keys;
+mod m20261125_000007_create_notifications_and_audit;
+mod m20261125_000008_create_import_and_job_runs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_schemes_and_people::Migration),
+            Box::new(m20261125_000002_create_holdings_and_cycles::Migration),
+            Box::new(m20261125_000003_create_providers_and_courses::Migration),
+            Box::new(m20261125_000004_create_credits::Migration),
+            Box::new(m20261125_000005_create_organisations::Migration),
+            Box::new(m20261125_000006_create_clients_and_signing_keys::Migration),
+            Box::new(m20261125_000007_create_notifications_and_audit::Migration),
+            Box::new(m20261125_000008_create_import_and_job_runs::Migration),
+        ]
+    }
+}

@@ -1,0 +1,20 @@
+//! Entities under their table's name, plus the value types they use.
+
+pub use super::audit_events::{ActorKind, Entity as AuditEvents};
+pub use super::clients::{ClientKind, Entity as Clients};
+pub use super::course_awards::Entity as CourseAwards;
+pub use super::courses::Entity as Courses;
+pub use super::credit_claims::Entity as CreditClaims;
+pub use super::credits::{CreditSource, CreditState, Entity as Credits};
+pub use super::cycles::{CycleOutcome, Entity as Cycles};
+pub use super::holdings::{Entity as Holdings, HoldingStatus};
+pub use super::import_runs::Entity as ImportRuns;
+pub use super::job_runs::Entity as JobRuns;
+pub use super::memberships::Entity as Memberships;
+pub use super::notifications::{Entity as Notifications, NotificationState};
+pub use super::organisations::Entity as Organisations;
+pub use super::professionals::Entity as Professionals;
+pub use super::providers::{Accreditation, Accreditations, Entity as Providers, ProviderStatus};
+pub use super::scheme_versions::{Entity as SchemeVersions, SchemeVersionStatus};
+pub use super::signing_keys::{Entity as SigningKeys, SigningAlgorithm};
+pub use super::users::{Entity as Users, UserRole};
