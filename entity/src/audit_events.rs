@@ -19,6 +19,9 @@ pub enum ActorKind {
     /// An operator at the command line.
     #[sea_orm(string_value = "cli")]
     Cli,
+    /// Nobody identified yet (a failed login for an unknown email, a bad token).
+    #[sea_orm(string_value = "anonymous")]
+    Anonymous,
     /// The server itself (scheduler, outbox worker, imports).
     #[sea_orm(string_value = "system")]
     System,

@@ -105,7 +105,7 @@ async fn create_key(db: &impl ConnectionTrait) -> Result<signing_keys::Model, Ke
     let model = signing_keys::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         kid: Set(kid),
-        algorithm: Set("EdDSA".to_owned()),
+        algorithm: Set(signing_keys::SigningAlgorithm::EdDsa),
         private_key_pem: Set(pem.to_string()),
         public_jwk: Set(public_jwk),
         created_at: Set(Utc::now().into()),

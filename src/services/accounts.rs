@@ -4,6 +4,8 @@ use argon2::{Argon2, PasswordHasher};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
+use entity::clients::ClientKind;
+use entity::users::UserRole;
 use entity::{clients, providers, users};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
@@ -53,9 +55,11 @@ pub async fn create_user(
     password: &str,
 ) -> Result<users::Model, AccountError> {
     let email = EmailAddress::parse(email).map_err(|e| invalid("email", e.to_string()))?;
-    if !matches!(role, "admin" | "professional") {
-        return Err(invalid("role", "must be admin or professional"));
-    }
+    let role = match role {
+        "admin" => UserRole::Admin,
+        "professional" => UserRole::Professional,
+        _ => return Err(invalid("role", "must be admin or professional")),
+    };
     if password.chars().count() < MIN_PASSWORD_LENGTH {
         return Err(invalid(
             "password",
@@ -76,7 +80,7 @@ pub async fn create_user(
         id: Set(uuid::Uuid::now_v7()),
         email: Set(email.as_str().to_owned()),
         password_hash: Set(Some(hash_password(password)?)),
-        role: Set(role.to_owned()),
+        role: Set(role),
         professional_id: Set(None),
         activated_at: Set(Some(now.into())),
         disabled_at: Set(None),
@@ -116,14 +120,14 @@ pub struct CreatedClient {
 
 pub const SCOPES: [&str; 4] = ["provider:write", "provider:read", "procurement:read", "admin"];
 
-fn default_scopes(kind: &str) -> Option<Vec<String>> {
-    let scopes: &[&str] = match kind {
-        "provider" => &["provider:write", "provider:read"],
-        "procurement" => &["procurement:read"],
-        "admin" => &["admin"],
+fn parse_kind(kind: &str) -> Option<(ClientKind, Vec<String>)> {
+    let (kind, scopes): (ClientKind, &[&str]) = match kind {
+        "provider" => (ClientKind::Provider, &["provider:write", "provider:read"]),
+        "procurement" => (ClientKind::Procurement, &["procurement:read"]),
+        "admin" => (ClientKind::Admin, &["admin"]),
         _ => return None,
     };
-    Some(scopes.iter().map(|s| (*s).to_owned()).collect())
+    Some((kind, scopes.iter().map(|s| (*s).to_owned()).collect()))
 }
 
 /// Client secrets are 256 random bits, so a fast hash is enough: nobody can guess one.
@@ -139,7 +143,7 @@ pub async fn create_client(
     if name.is_empty() {
         return Err(invalid("name", "must not be empty"));
     }
-    let defaults = default_scopes(&new.kind)
+    let (kind, defaults) = parse_kind(&new.kind)
         .ok_or_else(|| invalid("kind", "must be provider, procurement or admin"))?;
     let scopes = if new.scopes.is_empty() {
         defaults
@@ -152,7 +156,7 @@ pub async fn create_client(
             format!("unknown scope '{bad}' (known: {})", SCOPES.join(", ")),
         ));
     }
-    if new.kind == "provider" {
+    if kind == ClientKind::Provider {
         let Some(provider_id) = new.provider_id else {
             return Err(invalid("provider_id", "a provider client needs its provider"));
         };
@@ -173,7 +177,7 @@ pub async fn create_client(
         client_id: Set(client_id.clone()),
         secret_hash: Set(hash_client_secret(&secret)),
         name: Set(name.to_owned()),
-        kind: Set(new.kind.clone()),
+        kind: Set(kind),
         provider_id: Set(new.provider_id),
         organisation_id: Set(None),
         scopes: Set(scopes.clone()),

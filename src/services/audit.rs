@@ -1,15 +1,14 @@
 //! The append-only audit log: who did what to which record, with before and after.
 
 use chrono::Utc;
-use entity::audit_events;
+use entity::audit_events::{self, ActorKind};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, NotSet, Set};
 use serde_json::Value;
 
 /// Who acted.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    /// `user`, `client`, `cli`, `system`, `anonymous`.
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub id: Option<String>,
     pub ip: Option<String>,
 }
@@ -17,7 +16,7 @@ pub struct Actor {
 impl Actor {
     pub fn cli(name: &str) -> Self {
         Self {
-            kind: "cli",
+            kind: ActorKind::Cli,
             id: Some(name.to_owned()),
             ip: None,
         }
@@ -25,7 +24,7 @@ impl Actor {
 
     pub fn system() -> Self {
         Self {
-            kind: "system",
+            kind: ActorKind::System,
             id: None,
             ip: None,
         }
@@ -46,7 +45,7 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, event: Event<'_>) 
     audit_events::ActiveModel {
         id: NotSet,
         occurred_at: Set(Utc::now().into()),
-        actor_kind: Set(actor.kind.to_owned()),
+        actor_kind: Set(actor.kind),
         actor_id: Set(actor.id.clone()),
         action: Set(event.action.to_owned()),
         subject_kind: Set(event.subject_kind.to_owned()),

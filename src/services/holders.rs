@@ -528,7 +528,7 @@ async fn write_batch(
                     scheme_id: Set(row.scheme.clone()),
                     registration_number: Set(row.registration_number.clone()),
                     certified_on: Set(row.certified_on),
-                    status: Set("active".to_owned()),
+                    status: Set(holdings::HoldingStatus::Active),
                     created_at: Set(now.into()),
                     updated_at: Set(now.into()),
                 });

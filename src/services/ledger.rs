@@ -2,6 +2,7 @@
 //! reason) and records a new one that names the entry it replaces.
 
 use chrono::{NaiveDate, Utc};
+use entity::credits::{CreditSource, CreditState};
 use entity::{credit_claims, credits, holdings};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -101,7 +102,7 @@ pub async fn record_staff_credit(
     validate(catalog, &input)?;
 
     let txn = super::begin_write(db).await?;
-    let credit = insert_credit(&txn, holding.professional_id, &input, "admin", None).await?;
+    let credit = insert_credit(&txn, holding.professional_id, &input, CreditSource::Admin, None).await?;
     audit::record(
         &txn,
         &Actor::cli(&input.recorded_by),
@@ -176,7 +177,7 @@ async fn insert_credit(
     db: &impl ConnectionTrait,
     professional_id: Uuid,
     input: &StaffCredit,
-    source: &str,
+    source: CreditSource,
     replaces: Option<Uuid>,
 ) -> Result<credits::Model, DbErr> {
     let id = Uuid::now_v7();
@@ -190,8 +191,8 @@ async fn insert_credit(
         title: Set(input.title.trim().to_owned()),
         completed_on: Set(input.completed_on),
         hours: Set(input.hours.hundredths()),
-        source: Set(source.to_owned()),
-        state: Set("approved".to_owned()),
+        source: Set(source),
+        state: Set(CreditState::Approved),
         evidence: Set(None),
         replaces_credit_id: Set(replaces),
         voided_at: Set(None),
@@ -234,15 +235,15 @@ pub async fn void_credit(
         .one(&txn)
         .await?
         .ok_or(LedgerError::UnknownCredit(id))?;
-    if !matches!(credit.state.as_str(), "approved" | "pending") {
+    if !matches!(credit.state, CreditState::Approved | CreditState::Pending) {
         return Err(LedgerError::NotVoidable {
             id,
-            state: credit.state.clone(),
+            state: format!("{:?}", credit.state).to_lowercase(),
         });
     }
-    let before = credit.state.clone();
+    let before = credit.state;
     let mut active: credits::ActiveModel = credit.into();
-    active.state = Set("voided".to_owned());
+    active.state = Set(CreditState::Voided);
     active.voided_at = Set(Some(Utc::now().into()));
     active.void_reason = Set(Some(reason.trim().to_owned()));
     let voided = active.update(&txn).await?;
