@@ -1,0 +1,12 @@
+//! The pure core: scheme rules, standing, points arithmetic, and parsing of identifiers.
+//!
+//! Nothing in here performs I/O, reads the clock, or knows about HTTP or the database; every
+//! function takes what it needs and returns a value, so the rules can be tested exhaustively.
+
+pub mod email;
+pub mod points;
+pub mod registration_number;
+
+pub use email::{EmailAddress, EmailAddressError};
+pub use points::{Points, PointsError};
+pub use registration_number::{RegistrationNumber, RegistrationNumberError};
