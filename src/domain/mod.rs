@@ -6,7 +6,9 @@
 pub mod email;
 pub mod points;
 pub mod registration_number;
+pub mod scheme;
 
 pub use email::{EmailAddress, EmailAddressError};
 pub use points::{Points, PointsError};
 pub use registration_number::{RegistrationNumber, RegistrationNumberError};
+pub use scheme::{SchemeDefinition, SchemeError};
