@@ -7,8 +7,12 @@ pub mod email;
 pub mod points;
 pub mod registration_number;
 pub mod scheme;
+pub mod standing;
 
 pub use email::{EmailAddress, EmailAddressError};
 pub use points::{Points, PointsError};
 pub use registration_number::{RegistrationNumber, RegistrationNumberError};
 pub use scheme::{SchemeDefinition, SchemeError};
+pub use standing::{
+    Claim, CreditEntry, CreditState, CyclePeriod, Standing, StandingInput, StandingState, evaluate,
+};
