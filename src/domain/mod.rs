@@ -1,0 +1,20 @@
+//! The pure core: scheme rules, standing, points arithmetic, and parsing of identifiers.
+//!
+//! Nothing in here performs I/O, reads the clock, or knows about HTTP or the database; every
+//! function takes what it needs and returns a value, so the rules can be tested exhaustively.
+
+pub mod allocation;
+pub mod email;
+pub mod points;
+pub mod registration_number;
+pub mod scheme;
+pub mod standing;
+
+pub use allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
+pub use email::{EmailAddress, EmailAddressError};
+pub use points::{Points, PointsError};
+pub use registration_number::{RegistrationNumber, RegistrationNumberError};
+pub use scheme::{SchemeDefinition, SchemeError};
+pub use standing::{
+    Claim, CreditEntry, CreditState, CyclePeriod, Standing, StandingInput, StandingState, evaluate,
+};

@@ -1,0 +1,677 @@
+//! Standing: where a holding stands in its cycle, computed from the rules, the cycle, the
+//! credits and a date. Never stored as truth; recomputed whenever it is needed.
+//!
+//! # Dates
+//!
+//! * A cycle is `[starts_on, ends_on)`: `ends_on` is the expiry date, the first day the
+//!   certification is no longer valid unless renewed.
+//! * `deadline = ends_on - renewal_deadline_days_before_end`. It is the last day on which an
+//!   activity still counts for this cycle (RISS: the application date 60 days before expiry;
+//!   schemes without an offset: the expiry date itself). Credits completed after the deadline,
+//!   or after `as_of`, do not count.
+//! * `grace_until = max(deadline + grace_days, ends_on - 1 day)`: the last day on which a
+//!   holding that is short is `due` rather than `lapsed`. For a scheme with a deadline offset
+//!   and no grace (RISS) that is the last valid day; for ISC2 it is 90 days after expiry.
+//! * Cycle year k is `[starts_on + 12(k-1) months, starts_on + 12k months)`, clipped to the
+//!   cycle.
+//!
+//! # Counting
+//!
+//! Credits are processed in `(completed_on, id)` order; only approved credits in the cycle
+//! count. Each claim is rounded down to the scheme's step, then limited in this order by the
+//! per-activity cap (the scheme's and the activity type's, shared by all claims of one credit), the activity type's per-year and
+//! per-cycle caps, and the category's per-year and per-cycle caps. What is left counts.
+//! Points carried in by rollover occupy room in their category first and count toward the
+//! total and the category, but not toward any cycle year.
+
+#[cfg(test)]
+mod examples;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Days, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::points::Points;
+use super::scheme::{SchemeDefinition, SchemeStatus, SlotPeriod};
+
+/// Days before the deadline from which anything still unmet puts a holding at risk.
+pub const AT_RISK_WINDOW_DAYS: i64 = 90;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CyclePeriod {
+    pub starts_on: NaiveDate,
+    /// Expiry date: the exclusive end of the cycle.
+    pub ends_on: NaiveDate,
+}
+
+impl CyclePeriod {
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.starts_on <= date && date < self.ends_on
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditState {
+    Pending,
+    Approved,
+    Rejected,
+    Voided,
+}
+
+/// Points a credit claims in one category of one scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub category: String,
+    pub points: Points,
+}
+
+/// A credit as one scheme sees it: its claims are for that scheme only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditEntry {
+    pub id: String,
+    pub completed_on: NaiveDate,
+    pub activity_type: String,
+    pub state: CreditState,
+    pub claims: Vec<Claim>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StandingInput<'a> {
+    pub scheme: &'a SchemeDefinition,
+    pub cycle: CyclePeriod,
+    /// Needed for rollover; the engine finds the previous cycle's credits in `credits`.
+    pub previous_cycle: Option<CyclePeriod>,
+    pub credits: &'a [CreditEntry],
+    pub as_of: NaiveDate,
+}
+
+/// The one-word verdict on a holding's cycle, checked top to bottom (first match wins).
+///
+/// | state | holds when |
+/// |---|---|
+/// | `complete` | every requirement of the cycle is met: counted ≥ required, every category minimum, every slot (each cycle year's and the cycle's), and every hard per-year minimum for every cycle year. Stays `complete` after the deadline. |
+/// | `lapsed` | not complete and `as_of` is after `grace_until`. |
+/// | `due` | not complete, `as_of` is after the deadline and on or before `grace_until`. |
+/// | `at_risk` | not complete, on or before the deadline, and at least one of: counted is behind a linear pace (counted < required × days elapsed since `starts_on` ÷ days from `starts_on` through the deadline); an elapsed cycle year missed its hard minimum or a per-year slot; fewer than 90 days to the deadline; a slot unmet with fewer than 90 days to its own due date; a per-cycle slot still unmet once the cycle's final year has begun. |
+/// | `on_track` | not complete, on or before the deadline, and none of the `at_risk` conditions. |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandingState {
+    Complete,
+    OnTrack,
+    AtRisk,
+    Due,
+    Lapsed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    pub scheme_id: String,
+    pub scheme_version: String,
+    pub scheme_status: SchemeStatus,
+    pub as_of: NaiveDate,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub deadline: NaiveDate,
+    pub grace_until: NaiveDate,
+    /// `deadline - as_of` in days: 0 on the deadline itself, negative once past.
+    pub days_to_deadline: i64,
+    pub required: Points,
+    /// Points that count toward the requirement: after caps, including `carried_in`.
+    pub counted: Points,
+    pub carried_in: Points,
+    /// `required - counted`, never below zero.
+    pub remaining: Points,
+    /// Rounded points of pending credits in the cycle; they count once approved.
+    pub pending: Points,
+    pub by_category: Vec<CategoryStanding>,
+    pub by_year: Vec<YearStanding>,
+    pub slots: Vec<SlotStanding>,
+    pub unmet_slots: Vec<SlotStanding>,
+    /// What this cycle would carry into the next one if it ended today.
+    pub rollover_out: Points,
+    /// How much of each approved claim in the cycle counted, in processing order, so a
+    /// transcript can show why a claim counted less than it asked for.
+    pub counted_claims: Vec<CountedClaim>,
+    /// Claims in the cycle that cannot count, with the reason, so a holder can fix them.
+    pub ignored: Vec<IgnoredClaim>,
+    pub state: StandingState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountedClaim {
+    pub credit_id: String,
+    pub activity_type: String,
+    pub category: String,
+    pub year: u32,
+    pub claimed: Points,
+    pub counted: Points,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryStanding {
+    pub category: String,
+    pub counted: Points,
+    pub minimum: Option<Points>,
+    pub cap: Option<Points>,
+    /// Approved points claimed in the category before rounding and caps.
+    pub claimed: Points,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct YearStanding {
+    pub year: u32,
+    pub starts_on: NaiveDate,
+    /// Exclusive.
+    pub ends_on: NaiveDate,
+    pub counted: Points,
+    pub minimum: Option<Points>,
+    pub hard: bool,
+    /// `Some(true)` once the minimum is reached, `Some(false)` once the year is over (or the
+    /// deadline passed) without it, `None` while it is open or when there is no minimum.
+    pub met: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotStanding {
+    pub slot: String,
+    /// Cycle year for a per-year slot; `None` for a per-cycle slot.
+    pub year: Option<u32>,
+    /// Last day on which a completion fills this slot.
+    pub due_by: NaiveDate,
+    /// The credit that fills the slot.
+    pub filled_by: Option<String>,
+    /// Filled, or met by the slot's points alternative.
+    pub satisfied: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IgnoredClaim {
+    pub credit_id: String,
+    pub category: Option<String>,
+    pub reason: IgnoredReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoredReason {
+    UnknownActivityType,
+    UnknownCategory,
+    /// The activity type is bound to another category.
+    CategoryNotAllowed,
+    CompletedAfterDeadline,
+    CompletedAfterAsOf,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CycleYear {
+    year: u32,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+}
+
+/// The cycle years of a cycle, the last one clipped to the cycle's end.
+fn cycle_years(cycle: CyclePeriod) -> Vec<CycleYear> {
+    let mut years = Vec::new();
+    for k in 1u32..=1000 {
+        let Some(starts_on) = cycle
+            .starts_on
+            .checked_add_months(Months::new(12 * (k - 1)))
+        else {
+            break;
+        };
+        if starts_on >= cycle.ends_on {
+            break;
+        }
+        let ends_on = cycle
+            .starts_on
+            .checked_add_months(Months::new(12 * k))
+            .map_or(cycle.ends_on, |end| end.min(cycle.ends_on));
+        years.push(CycleYear {
+            year: k,
+            starts_on,
+            ends_on,
+        });
+    }
+    years
+}
+
+fn deadline_of(scheme: &SchemeDefinition, cycle: CyclePeriod) -> NaiveDate {
+    cycle
+        .ends_on
+        .checked_sub_days(Days::new(u64::from(
+            scheme.renewal_deadline_days_before_end,
+        )))
+        .unwrap_or(cycle.ends_on)
+}
+
+/// The deadline of a cycle under a scheme's rules (see the module documentation).
+pub fn deadline(scheme: &SchemeDefinition, cycle: CyclePeriod) -> NaiveDate {
+    deadline_of(scheme, cycle)
+}
+
+/// Points after caps, per category and year, for one cycle.
+struct Tally {
+    counted: Points,
+    carried_in: Points,
+    pending: Points,
+    by_category: BTreeMap<String, (Points, Points)>,
+    by_year: Vec<Points>,
+    in_rollover_window: Points,
+    counted_claims: Vec<CountedClaim>,
+    ignored: Vec<IgnoredClaim>,
+}
+
+impl Tally {
+    /// Excess over the requirement earned in the rollover window, up to the cap. Carried-in
+    /// points never roll over a second time.
+    fn rollover_out(&self, scheme: &SchemeDefinition) -> Points {
+        let Some(rollover) = &scheme.rollover else {
+            return Points::ZERO;
+        };
+        let earned = self.counted - self.carried_in;
+        earned
+            .saturating_sub(scheme.required_points)
+            .min(self.in_rollover_window)
+            .min(rollover.cap)
+    }
+}
+
+#[derive(Default)]
+struct Room {
+    used: BTreeMap<(String, Option<u32>), Points>,
+}
+
+impl Room {
+    fn left(&self, key: &str, year: Option<u32>, cap: Option<Points>) -> Option<Points> {
+        let cap = cap?;
+        let used = self
+            .used
+            .get(&(key.to_owned(), year))
+            .copied()
+            .unwrap_or(Points::ZERO);
+        Some(cap.saturating_sub(used))
+    }
+
+    fn take(&mut self, key: &str, year: Option<u32>, amount: Points) {
+        *self
+            .used
+            .entry((key.to_owned(), year))
+            .or_insert(Points::ZERO) += amount;
+    }
+}
+
+fn sorted_credits(credits: &[CreditEntry]) -> Vec<&CreditEntry> {
+    let mut sorted: Vec<&CreditEntry> = credits.iter().collect();
+    sorted.sort_by(|a, b| (a.completed_on, &a.id).cmp(&(b.completed_on, &b.id)));
+    sorted
+}
+
+fn tally(
+    scheme: &SchemeDefinition,
+    cycle: CyclePeriod,
+    credits: &[&CreditEntry],
+    as_of: NaiveDate,
+    carry_in: Points,
+) -> Tally {
+    let years = cycle_years(cycle);
+    let deadline = deadline_of(scheme, cycle);
+    let step = scheme.point_step.unwrap_or(Points::from_hundredths(1));
+    let window_start = scheme.rollover.as_ref().and_then(|r| {
+        cycle
+            .ends_on
+            .checked_sub_months(Months::new(r.window_months))
+    });
+
+    let mut t = Tally {
+        counted: Points::ZERO,
+        carried_in: Points::ZERO,
+        pending: Points::ZERO,
+        by_category: scheme
+            .categories
+            .iter()
+            .map(|c| (c.id.clone(), (Points::ZERO, Points::ZERO)))
+            .collect(),
+        by_year: vec![Points::ZERO; years.len()],
+        in_rollover_window: Points::ZERO,
+        counted_claims: Vec::new(),
+        ignored: Vec::new(),
+    };
+    let mut type_room = Room::default();
+    let mut category_room = Room::default();
+
+    if let Some(rollover) = &scheme.rollover
+        && let Some(category) = scheme.category(&rollover.category)
+    {
+        let carried = category
+            .cap_per_cycle
+            .map_or(carry_in, |cap| carry_in.min(cap));
+        if carried.is_positive() {
+            category_room.take(&category.id, None, carried);
+            t.counted += carried;
+            t.carried_in = carried;
+            if let Some(entry) = t.by_category.get_mut(&category.id) {
+                entry.0 += carried;
+            }
+        }
+    }
+
+    for credit in credits {
+        let counts = match credit.state {
+            CreditState::Approved => true,
+            CreditState::Pending => false,
+            CreditState::Rejected | CreditState::Voided => continue,
+        };
+        if !cycle.contains(credit.completed_on) {
+            continue;
+        }
+        let mut ignore = |category: Option<&str>, reason| {
+            t.ignored.push(IgnoredClaim {
+                credit_id: credit.id.clone(),
+                category: category.map(str::to_owned),
+                reason,
+            });
+        };
+        if credit.completed_on > as_of {
+            ignore(None, IgnoredReason::CompletedAfterAsOf);
+            continue;
+        }
+        if credit.completed_on > deadline {
+            ignore(None, IgnoredReason::CompletedAfterDeadline);
+            continue;
+        }
+        let kind = scheme.activity_type(&credit.activity_type);
+        if kind.is_none() && !scheme.activity_types.is_empty() {
+            ignore(None, IgnoredReason::UnknownActivityType);
+            continue;
+        }
+        let Some(year) = years
+            .iter()
+            .find(|y| y.starts_on <= credit.completed_on && credit.completed_on < y.ends_on)
+            .map(|y| y.year)
+        else {
+            continue;
+        };
+        let mut activity_left = match (scheme.activity_cap, kind.and_then(|k| k.cap_per_activity)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for claim in &credit.claims {
+            let Some(category) = scheme.category(&claim.category) else {
+                ignore(Some(&claim.category), IgnoredReason::UnknownCategory);
+                continue;
+            };
+            if let Some(bound) = kind.and_then(|k| k.category.as_deref())
+                && bound != category.id
+            {
+                ignore(Some(&claim.category), IgnoredReason::CategoryNotAllowed);
+                continue;
+            }
+            let rounded = claim.points.round_down_to_step(step);
+            if !counts {
+                t.pending += rounded;
+                continue;
+            }
+            if let Some(entry) = t.by_category.get_mut(&category.id) {
+                entry.1 += claim.points;
+            }
+            let mut allowed = rounded;
+            let mut limit = |left: Option<Points>| {
+                if let Some(left) = left {
+                    allowed = allowed.min(left);
+                }
+            };
+            limit(activity_left);
+            if let Some(k) = kind {
+                limit(type_room.left(&k.id, Some(year), k.cap_per_year));
+                limit(type_room.left(&k.id, None, k.cap_per_cycle));
+            }
+            limit(category_room.left(&category.id, Some(year), category.cap_per_year));
+            limit(category_room.left(&category.id, None, category.cap_per_cycle));
+            let allowed = allowed.max(Points::ZERO);
+            t.counted_claims.push(CountedClaim {
+                credit_id: credit.id.clone(),
+                activity_type: credit.activity_type.clone(),
+                category: category.id.clone(),
+                year,
+                claimed: claim.points,
+                counted: allowed,
+            });
+            if !allowed.is_positive() {
+                continue;
+            }
+            if let Some(left) = activity_left.as_mut() {
+                *left -= allowed;
+            }
+            if let Some(k) = kind {
+                type_room.take(&k.id, Some(year), allowed);
+                type_room.take(&k.id, None, allowed);
+            }
+            category_room.take(&category.id, Some(year), allowed);
+            category_room.take(&category.id, None, allowed);
+            t.counted += allowed;
+            if let Some(entry) = t.by_category.get_mut(&category.id) {
+                entry.0 += allowed;
+            }
+            if let Some(slot) = t.by_year.get_mut((year - 1) as usize) {
+                *slot += allowed;
+            }
+            if let (Some(rollover), Some(start)) = (&scheme.rollover, window_start)
+                && rollover.category == category.id
+                && credit.completed_on >= start
+            {
+                t.in_rollover_window += allowed;
+            }
+        }
+    }
+    t
+}
+
+/// Computes a holding's standing. Pure: the same input always gives the same standing.
+pub fn evaluate(input: &StandingInput<'_>) -> Standing {
+    let scheme = input.scheme;
+    let cycle = input.cycle;
+    let as_of = input.as_of;
+    let credits = sorted_credits(input.credits);
+
+    let deadline = deadline_of(scheme, cycle);
+    let grace_until = deadline
+        .checked_add_days(Days::new(u64::from(scheme.grace_days)))
+        .unwrap_or(deadline)
+        .max(cycle.ends_on.pred_opt().unwrap_or(cycle.ends_on));
+    let days_to_deadline = (deadline - as_of).num_days();
+    let years = cycle_years(cycle);
+
+    let carry_in = match (&scheme.rollover, input.previous_cycle) {
+        (Some(_), Some(previous)) => {
+            tally(scheme, previous, &credits, as_of, Points::ZERO).rollover_out(scheme)
+        }
+        _ => Points::ZERO,
+    };
+    let t = tally(scheme, cycle, &credits, as_of, carry_in);
+
+    let by_category: Vec<CategoryStanding> = scheme
+        .categories
+        .iter()
+        .map(|c| {
+            let (counted, claimed) = t
+                .by_category
+                .get(&c.id)
+                .copied()
+                .unwrap_or((Points::ZERO, Points::ZERO));
+            CategoryStanding {
+                category: c.id.clone(),
+                counted,
+                minimum: c.min_per_cycle,
+                cap: c.cap_per_cycle,
+                claimed,
+            }
+        })
+        .collect();
+    let counted_in = |category: &str| {
+        by_category
+            .iter()
+            .find(|c| c.category == category)
+            .map_or(Points::ZERO, |c| c.counted)
+    };
+
+    let minimum = scheme.per_year_minimum.as_ref();
+    let by_year: Vec<YearStanding> = years
+        .iter()
+        .zip(&t.by_year)
+        .map(|(y, counted)| {
+            let over = as_of >= y.ends_on || as_of > deadline;
+            let met = minimum.and_then(|m| {
+                if *counted >= m.points {
+                    Some(true)
+                } else if over {
+                    Some(false)
+                } else {
+                    None
+                }
+            });
+            YearStanding {
+                year: y.year,
+                starts_on: y.starts_on,
+                ends_on: y.ends_on,
+                counted: *counted,
+                minimum: minimum.map(|m| m.points),
+                hard: minimum.is_some_and(|m| m.hard),
+                met,
+            }
+        })
+        .collect();
+
+    let slots = fill_slots(
+        scheme,
+        cycle,
+        &years,
+        deadline,
+        &credits,
+        as_of,
+        &counted_in,
+    );
+    let unmet_slots: Vec<SlotStanding> = slots.iter().filter(|s| !s.satisfied).cloned().collect();
+
+    // Years that begin after the deadline cannot be required of anyone.
+    let required_years = || by_year.iter().filter(|y| y.starts_on <= deadline);
+    let complete = t.counted >= scheme.required_points
+        && by_category
+            .iter()
+            .all(|c| c.minimum.is_none_or(|m| c.counted >= m))
+        && unmet_slots.is_empty()
+        && required_years().all(|y| !y.hard || y.minimum.is_none_or(|m| y.counted >= m));
+
+    let state = if complete {
+        StandingState::Complete
+    } else if as_of > grace_until {
+        StandingState::Lapsed
+    } else if as_of > deadline {
+        StandingState::Due
+    } else {
+        let total_days = i128::from((deadline - cycle.starts_on).num_days() + 1).max(1);
+        let elapsed_days = i128::from((as_of - cycle.starts_on).num_days()).clamp(0, total_days);
+        let behind_pace = i128::from(t.counted.hundredths()) * total_days
+            < i128::from(scheme.required_points.hundredths()) * elapsed_days;
+        let missed_year_minimum = required_years().any(|y| y.hard && y.met == Some(false));
+        let missed_year_slot = unmet_slots
+            .iter()
+            .any(|s| s.year.is_some() && s.due_by < as_of);
+        let slot_due_soon = unmet_slots
+            .iter()
+            .any(|s| (s.due_by - as_of).num_days() < AT_RISK_WINDOW_DAYS);
+        let final_year_began = years.last().is_some_and(|y| as_of >= y.starts_on);
+        let cycle_slot_late = final_year_began && unmet_slots.iter().any(|s| s.year.is_none());
+        if behind_pace
+            || missed_year_minimum
+            || missed_year_slot
+            || days_to_deadline < AT_RISK_WINDOW_DAYS
+            || slot_due_soon
+            || cycle_slot_late
+        {
+            StandingState::AtRisk
+        } else {
+            StandingState::OnTrack
+        }
+    };
+
+    Standing {
+        scheme_id: scheme.id.clone(),
+        scheme_version: scheme.version.clone(),
+        scheme_status: scheme.status,
+        as_of,
+        starts_on: cycle.starts_on,
+        ends_on: cycle.ends_on,
+        deadline,
+        grace_until,
+        days_to_deadline,
+        required: scheme.required_points,
+        counted: t.counted,
+        carried_in: t.carried_in,
+        remaining: scheme.required_points.saturating_sub(t.counted),
+        pending: t.pending,
+        by_category,
+        by_year,
+        slots,
+        unmet_slots,
+        rollover_out: t.rollover_out(scheme),
+        counted_claims: t.counted_claims,
+        ignored: t.ignored,
+        state,
+    }
+}
+
+/// Fills slot instances with approved credits in date order; one credit fills at most one
+/// slot instance.
+fn fill_slots(
+    scheme: &SchemeDefinition,
+    cycle: CyclePeriod,
+    years: &[CycleYear],
+    deadline: NaiveDate,
+    credits: &[&CreditEntry],
+    as_of: NaiveDate,
+    counted_in: &dyn Fn(&str) -> Points,
+) -> Vec<SlotStanding> {
+    let last_day = |end: NaiveDate| end.pred_opt().unwrap_or(end).min(deadline);
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    let mut out = Vec::new();
+    for slot in &scheme.slots {
+        let periods: Vec<(Option<u32>, NaiveDate, NaiveDate)> = match slot.per {
+            SlotPeriod::Cycle => vec![(None, cycle.starts_on, last_day(cycle.ends_on))],
+            SlotPeriod::CycleYear => years
+                .iter()
+                .filter(|y| y.starts_on <= deadline)
+                .map(|y| (Some(y.year), y.starts_on, last_day(y.ends_on)))
+                .collect(),
+        };
+        let by_points = slot
+            .or_points
+            .as_ref()
+            .is_some_and(|alt| counted_in(&alt.category) >= alt.points);
+        for (year, from, due_by) in periods {
+            for _ in 0..slot.count {
+                let filler = credits.iter().find(|c| {
+                    c.state == CreditState::Approved
+                        && from <= c.completed_on
+                        && c.completed_on <= due_by
+                        && c.completed_on <= as_of
+                        && slot.activity_types.contains(&c.activity_type)
+                        && !used.contains(c.id.as_str())
+                });
+                if let Some(filler) = filler {
+                    used.insert(filler.id.as_str());
+                }
+                out.push(SlotStanding {
+                    slot: slot.id.clone(),
+                    year,
+                    due_by,
+                    filled_by: filler.map(|c| c.id.clone()),
+                    satisfied: filler.is_some() || by_points,
+                });
+            }
+        }
+    }
+    out
+}
