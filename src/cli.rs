@@ -199,7 +199,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
                     d.id,
                     d.version,
                     d.effective_from,
-                    d.status_label(),
+                    services::schemes::status_label(d),
                     d.name.en
                 );
             }
@@ -207,12 +207,12 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
         }
         Command::Schemes(SchemesCommand::Check { file }) => {
             match services::schemes::check_file(&file) {
-                Ok(definition) => {
+                Ok(loaded) => {
                     println!(
                         "{}: ok ({} version {})",
                         file.display(),
-                        definition.id,
-                        definition.version
+                        loaded.definition.id,
+                        loaded.definition.version
                     );
                     Ok(ExitCode::SUCCESS)
                 }
@@ -327,7 +327,7 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
                 (text.trim_end_matches(['\r', '\n']).to_owned(), false)
             };
             let user = services::accounts::create_user(&app.db, &email, &role, &password).await?;
-            println!("user {} created ({}, {})", user.id, user.email, user.role);
+            println!("user {} created ({}, {:?})", user.id, user.email, user.role);
             if generated {
                 println!("password (shown once): {password}");
             }

@@ -60,7 +60,8 @@ async fn serve_connection(
     router: Router,
     stop: &mut watch::Receiver<bool>,
 ) {
-    let service = router.map_request(move |mut request: axum::extract::Request| {
+    let service = router.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
+        let mut request = request.map(axum::body::Body::new);
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(remote));
@@ -80,7 +81,10 @@ async fn serve_connection(
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }
         }
-        _ = stop.wait_for(|stopped| *stopped) => {
+        () = async {
+            // The guard `wait_for` returns must not live across the drain below.
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        } => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }

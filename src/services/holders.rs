@@ -243,14 +243,12 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
                 continue;
             }
         };
-        let get = |name: &str| {
-            index
-                .get(name)
-                .and_then(|&i| record.get(i))
-                .map(str::trim)
-                .unwrap_or("")
+        let view = RowView {
+            record: &record,
+            index: &index,
         };
-        match parse_row(line, &get, catalog) {
+        let get = |name: &str| view.get(name);
+        match parse_row(line, &view, catalog) {
             Ok(row) => {
                 if seen.insert((row.scheme.clone(), row.registration_number.clone())) {
                     rows.push(row);
@@ -274,11 +272,28 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
     Ok((rows, rejected, total))
 }
 
+/// One CSV record, read by column name.
+struct RowView<'r> {
+    record: &'r csv::StringRecord,
+    index: &'r HashMap<&'r str, usize>,
+}
+
+impl<'r> RowView<'r> {
+    fn get(&self, name: &str) -> &'r str {
+        self.index
+            .get(name)
+            .and_then(|&i| self.record.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+}
+
 fn parse_row(
     line: u64,
-    get: &dyn Fn(&str) -> &str,
+    row: &RowView<'_>,
     catalog: &SchemeCatalog,
 ) -> Result<HolderRow, (&'static str, String)> {
+    let get = |name: &str| row.get(name);
     let scheme = get("scheme").to_ascii_lowercase();
     if scheme.is_empty() {
         return Err(("scheme", "is empty".to_owned()));

@@ -140,14 +140,17 @@ fn validate(catalog: &SchemeCatalog, input: &StaffCredit) -> Result<(), LedgerEr
     let holding_scheme = catalog
         .in_force_on(&input.scheme, input.completed_on)
         .ok_or_else(|| invalid("scheme", format!("unknown scheme '{}'", input.scheme)))?;
-    let mut known_type = holding_scheme.definition.knows_activity_type(&input.activity_type);
+    let mut known_type = holding_scheme
+        .definition
+        .activity_type(&input.activity_type)
+        .is_some();
     let mut seen = std::collections::HashSet::new();
     for (i, claim) in input.claims.iter().enumerate() {
         let field = format!("claims[{i}]");
         let scheme = catalog
             .in_force_on(&claim.scheme, input.completed_on)
             .ok_or_else(|| invalid(&field, format!("unknown scheme '{}'", claim.scheme)))?;
-        if !scheme.definition.knows_category(&claim.category) {
+        if scheme.definition.category(&claim.category).is_none() {
             return Err(invalid(
                 &field,
                 format!("scheme {} has no category '{}'", claim.scheme, claim.category),
@@ -159,7 +162,7 @@ fn validate(catalog: &SchemeCatalog, input: &StaffCredit) -> Result<(), LedgerEr
         if !seen.insert((claim.scheme.clone(), claim.category.clone())) {
             return Err(invalid(&field, "the same scheme and category appear twice"));
         }
-        known_type |= scheme.definition.knows_activity_type(&input.activity_type);
+        known_type |= scheme.definition.activity_type(&input.activity_type).is_some();
     }
     if !known_type {
         return Err(invalid(

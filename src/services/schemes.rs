@@ -11,17 +11,10 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::domain::scheme::{SchemeDefinition, SchemeError};
+use entity::scheme_versions::SchemeVersionStatus;
 
-/// The definitions shipped in the binary, as (file name, text).
-const BUILT_IN: [(&str, &str); 6] = [
-    ("schemes/riss.toml", include_str!("../../schemes/riss.toml")),
-    ("schemes/riss-points.toml", include_str!("../../schemes/riss-points.toml")),
-    ("schemes/cissp.toml", include_str!("../../schemes/cissp.toml")),
-    ("schemes/cisa.toml", include_str!("../../schemes/cisa.toml")),
-    ("schemes/comptia-secplus.toml", include_str!("../../schemes/comptia-secplus.toml")),
-    ("schemes/giac.toml", include_str!("../../schemes/giac.toml")),
-];
+use crate::domain::scheme::{BUILTIN_SCHEME_FILES, SchemeDefinition, SchemeError, SchemeStatus};
+
 
 /// One definition and where it came from.
 #[derive(Debug, Clone)]
@@ -50,7 +43,7 @@ impl SchemeCatalog {
     /// of the same id and version).
     pub fn load(dir: Option<&Path>) -> Result<Self, CatalogError> {
         let mut catalog = Self::default();
-        for (file, text) in BUILT_IN {
+        for (file, text) in BUILTIN_SCHEME_FILES {
             catalog.insert(parse(text, file)?);
         }
         if let Some(dir) = dir {
@@ -157,7 +150,10 @@ pub async fn record_versions(db: &impl ConnectionTrait, catalog: &SchemeCatalog)
                     id: Set(uuid::Uuid::now_v7()),
                     scheme_id: Set(d.id.clone()),
                     version: Set(d.version.clone()),
-                    status: Set(d.status_label().to_owned()),
+                    status: Set(match d.status {
+                        SchemeStatus::InForce => SchemeVersionStatus::InForce,
+                        SchemeStatus::Proposal => SchemeVersionStatus::Proposal,
+                    }),
                     effective_from: Set(d.effective_from),
                     definition: Set(definition),
                     source_file: Set(loaded.source_file.clone()),
@@ -184,4 +180,12 @@ pub async fn version_row_id(
         .one(db)
         .await?
         .map(|row| row.id))
+}
+
+/// `in_force` or `proposal`, as the definition file spells it.
+pub fn status_label(definition: &SchemeDefinition) -> &'static str {
+    match definition.status {
+        SchemeStatus::InForce => "in_force",
+        SchemeStatus::Proposal => "proposal",
+    }
 }

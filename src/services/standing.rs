@@ -187,7 +187,11 @@ pub async fn for_holding(
         .filter_map(|credit| {
             let own = claims.remove(&credit.id).unwrap_or_default();
             // A credit with no points for this scheme still matters when it fills a slot.
-            if own.is_empty() && !definition.fills_slot(&credit.activity_type) {
+            let fills_slot = definition
+                .slots
+                .iter()
+                .any(|slot| slot.activity_types.contains(&credit.activity_type));
+            if own.is_empty() && !fills_slot {
                 return None;
             }
             Some(MultiCredit {
