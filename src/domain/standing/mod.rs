@@ -26,6 +26,8 @@
 
 #[cfg(test)]
 mod examples;
+#[cfg(test)]
+mod laws;
 
 use std::collections::{BTreeMap, BTreeSet};
 
