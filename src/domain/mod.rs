@@ -16,5 +16,6 @@ pub use points::{Points, PointsError};
 pub use registration_number::{RegistrationNumber, RegistrationNumberError};
 pub use scheme::{SchemeDefinition, SchemeError};
 pub use standing::{
-    Claim, CreditEntry, CreditState, CyclePeriod, Standing, StandingInput, StandingState, evaluate,
+    Claim, CreditEntry, CreditState, CyclePeriod, Standing, StandingInput, StandingState, deadline,
+    evaluate,
 };

@@ -98,14 +98,7 @@ impl FromStr for Points {
         let fraction_hundredths = match fraction {
             None => 0,
             Some(f) if !all_digits(f) => return Err(PointsError::Malformed(text.to_owned())),
-            Some(f) if f.len() > 2 => {
-                // "12.500" is still exact; "12.505" is not.
-                if f[2..].bytes().all(|b| b == b'0') {
-                    parse_fraction(&f[..2])
-                } else {
-                    return Err(PointsError::TooPrecise(text.to_owned()));
-                }
-            }
+            Some(f) if f.len() > 2 => return Err(PointsError::TooPrecise(text.to_owned())),
             Some(f) => parse_fraction(f),
         };
         let whole: i64 = whole
@@ -268,7 +261,6 @@ mod tests {
         assert_eq!(p("12.5").hundredths(), 1250);
         assert_eq!(p("12.25").hundredths(), 1225);
         assert_eq!(p(" 0.05 ").hundredths(), 5);
-        assert_eq!(p("12.500").hundredths(), 1250);
     }
 
     #[test]
@@ -277,6 +269,10 @@ mod tests {
             "1.255".parse::<Points>(),
             Err(PointsError::TooPrecise("1.255".into()))
         );
+        assert!(matches!(
+            "12.500".parse::<Points>(),
+            Err(PointsError::TooPrecise(_))
+        ));
     }
 
     #[test]

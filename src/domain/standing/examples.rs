@@ -659,3 +659,44 @@ fn a_giac_graduate_course_counts_12_and_blogs_at_most_12_in_a_cycle() {
     assert_eq!(standing.counted, Points::whole(12 + 12 + 18));
     assert_eq!(standing.state, StandingState::Complete);
 }
+
+#[test]
+fn a_riss_standing_in_year_three_reads_like_this_as_json() {
+    let riss = scheme(RISS);
+    let standing = standing_of(&riss, riss_cycle(), None, &riss_courses(), "2025-05-01");
+    insta::assert_json_snapshot!(standing);
+}
+
+#[test]
+fn a_cissp_standing_with_rollover_reads_like_this_as_json() {
+    let cissp = scheme(CISSP);
+    let previous = cycle("2021-01-01", "2024-01-01");
+    let credits = [
+        approved("p1", "2021-05-01", "education", &[("group_a", "40")]),
+        approved("p2", "2022-05-01", "education", &[("group_a", "40")]),
+        approved("p3", "2023-05-01", "education", &[("group_a", "40")]),
+        approved("p4", "2023-09-01", "education", &[("group_a", "12.5")]),
+        approved("c1", "2024-02-01", "education", &[("group_a", "10.3")]),
+        approved(
+            "c2",
+            "2024-03-01",
+            "professional_development",
+            &[("group_b", "35")],
+        ),
+        credit(
+            "c3",
+            "2024-04-01",
+            "education",
+            CreditState::Pending,
+            &[("group_a", "4")],
+        ),
+    ];
+    let standing = standing_of(
+        &cissp,
+        cissp_cycle(),
+        Some(previous),
+        &credits,
+        "2024-05-01",
+    );
+    insta::assert_json_snapshot!(standing);
+}

@@ -26,6 +26,8 @@
 
 #[cfg(test)]
 mod examples;
+#[cfg(test)]
+mod laws;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -238,18 +240,15 @@ fn cycle_years(cycle: CyclePeriod) -> Vec<CycleYear> {
     years
 }
 
-fn deadline_of(scheme: &SchemeDefinition, cycle: CyclePeriod) -> NaiveDate {
+/// The deadline of a cycle under a scheme's rules: `ends_on - renewal_deadline_days_before_end`,
+/// the last day on which an activity still counts (see the module documentation).
+pub fn deadline(scheme: &SchemeDefinition, cycle: CyclePeriod) -> NaiveDate {
     cycle
         .ends_on
         .checked_sub_days(Days::new(u64::from(
             scheme.renewal_deadline_days_before_end,
         )))
         .unwrap_or(cycle.ends_on)
-}
-
-/// The deadline of a cycle under a scheme's rules (see the module documentation).
-pub fn deadline(scheme: &SchemeDefinition, cycle: CyclePeriod) -> NaiveDate {
-    deadline_of(scheme, cycle)
 }
 
 /// Points after caps, per category and year, for one cycle.
@@ -317,7 +316,7 @@ fn tally(
     carry_in: Points,
 ) -> Tally {
     let years = cycle_years(cycle);
-    let deadline = deadline_of(scheme, cycle);
+    let deadline = self::deadline(scheme, cycle);
     let step = scheme.point_step.unwrap_or(Points::from_hundredths(1));
     let window_start = scheme.rollover.as_ref().and_then(|r| {
         cycle
@@ -476,7 +475,7 @@ pub fn evaluate(input: &StandingInput<'_>) -> Standing {
     let as_of = input.as_of;
     let credits = sorted_credits(input.credits);
 
-    let deadline = deadline_of(scheme, cycle);
+    let deadline = self::deadline(scheme, cycle);
     let grace_until = deadline
         .checked_add_days(Days::new(u64::from(scheme.grace_days)))
         .unwrap_or(deadline)
