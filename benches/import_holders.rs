@@ -50,7 +50,9 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
     let dir = tempfile::tempdir()?;
     let url = match backend {
         "sqlite" => None,
-        "postgres" => Some(create_database("postgres://postgres@127.0.0.1:5432", "postgres").await?),
+        "postgres" => {
+            Some(create_database("postgres://postgres@127.0.0.1:5432", "postgres").await?)
+        }
         "mysql" => Some(create_database("mysql://root@127.0.0.1:3306", "").await?),
         other => anyhow::bail!("unknown backend {other}"),
     };
@@ -69,7 +71,11 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
         label: format!("{backend}: import (first run)"),
         seconds: started.elapsed().as_secs_f64(),
         rows,
-        note: format!("{} inserted, {} rejected", first.inserted, first.rejected.len()),
+        note: format!(
+            "{} inserted, {} rejected",
+            first.inserted,
+            first.rejected.len()
+        ),
     });
 
     let started = Instant::now();
@@ -88,7 +94,9 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
     let bound_dir = tempfile::tempdir()?;
     let bound_url = match backend {
         "sqlite" => None,
-        "postgres" => Some(create_database("postgres://postgres@127.0.0.1:5432", "postgres").await?),
+        "postgres" => {
+            Some(create_database("postgres://postgres@127.0.0.1:5432", "postgres").await?)
+        }
         _ => Some(create_database("mysql://root@127.0.0.1:3306", "").await?),
     };
     let bound_config = Config::from_settings(&Settings {
@@ -114,7 +122,11 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
     Ok(out)
 }
 
-async fn raw_insert(db: &sea_orm::DatabaseConnection, rows: usize, version_id: Uuid) -> anyhow::Result<()> {
+async fn raw_insert(
+    db: &sea_orm::DatabaseConnection,
+    rows: usize,
+    version_id: Uuid,
+) -> anyhow::Result<()> {
     let now = Utc::now();
     let start = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap_or_default();
     for chunk_start in (0..rows).step_by(500) {
@@ -157,7 +169,9 @@ async fn raw_insert(db: &sea_orm::DatabaseConnection, rows: usize, version_id: U
                 created_at: Set(now),
             });
         }
-        professionals::Entity::insert_many(people).exec(&txn).await?;
+        professionals::Entity::insert_many(people)
+            .exec(&txn)
+            .await?;
         holdings::Entity::insert_many(holds).exec(&txn).await?;
         cycles::Entity::insert_many(cycs).exec(&txn).await?;
         txn.commit().await?;
@@ -168,7 +182,9 @@ async fn raw_insert(db: &sea_orm::DatabaseConnection, rows: usize, version_id: U
 async fn create_database(server: &str, admin_db: &str) -> anyhow::Result<String> {
     let admin = Database::connect(format!("{server}/{admin_db}")).await?;
     let name = format!("cpe_bench_{}", Uuid::new_v4().simple());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
     Ok(format!("{server}/{name}"))
 }
 

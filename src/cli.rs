@@ -16,7 +16,11 @@ use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
 #[derive(Parser, Debug)]
-#[command(name = "cpe-ledger", version, about = "Continuing-education ledger for certified professionals")]
+#[command(
+    name = "cpe-ledger",
+    version,
+    about = "Continuing-education ledger for certified professionals"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -191,7 +195,10 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
         }
         Command::Schemes(SchemesCommand::List) => {
             let catalog = SchemeCatalog::load(config.schemes_dir.as_deref())?;
-            println!("{:<18} {:<12} {:<12} {:<10} NAME", "SCHEME", "VERSION", "FROM", "STATUS");
+            println!(
+                "{:<18} {:<12} {:<12} {:<10} NAME",
+                "SCHEME", "VERSION", "FROM", "STATUS"
+            );
             for loaded in catalog.all() {
                 let d = &loaded.definition;
                 println!(
@@ -230,18 +237,13 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
                 name.push(".rejected.csv");
                 PathBuf::from(name)
             });
-            let bytes = std::fs::read(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let progress = std::io::stderr().is_terminal();
             let file_name = file.display().to_string();
-            let summary = services::holders::import(
-                &app.db,
-                &app.schemes,
-                &bytes,
-                &file_name,
-                progress,
-            )
-            .await?;
+            let summary =
+                services::holders::import(&app.db, &app.schemes, &bytes, &file_name, progress)
+                    .await?;
             println!("{summary}");
             if !summary.rejected.is_empty() {
                 services::holders::write_rejections(&report_path, &summary.rejected)?;
@@ -364,4 +366,3 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
         }
     }
 }
-

@@ -15,7 +15,12 @@ use url::Url;
 #[derive(Args, Clone, Debug, Default)]
 pub struct Settings {
     /// Database URL: `sqlite://…`, `postgres://…` or `mysql://…` (default: a SQLite file in the data dir).
-    #[arg(long, env = "CPE_LEDGER_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CPE_LEDGER_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Folder for the SQLite file, outgoing `.eml` files and other local state.
     #[arg(long, env = "CPE_LEDGER_DATA_DIR", global = true)]
@@ -27,7 +32,12 @@ pub struct Settings {
     #[arg(long, env = "CPE_LEDGER_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// SMTP server (`smtp://user:pass@host:port`, `smtps://…`); unset writes emails as files.
-    #[arg(long, env = "CPE_LEDGER_SMTP_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CPE_LEDGER_SMTP_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub smtp_url: Option<String>,
     /// Extra scheme definition files (`*.toml`); a file here replaces the built-in of the same id and version.
     #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR", global = true)]
@@ -112,9 +122,8 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 impl Config {
     /// Validates raw settings. Relative paths stay relative to the working directory.
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
-        let data_dir = PathBuf::from(
-            non_empty(settings.data_dir.as_deref()).unwrap_or(DEFAULT_DATA_DIR),
-        );
+        let data_dir =
+            PathBuf::from(non_empty(settings.data_dir.as_deref()).unwrap_or(DEFAULT_DATA_DIR));
 
         let listen_text = non_empty(settings.listen.as_deref()).unwrap_or(DEFAULT_LISTEN);
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
@@ -126,13 +135,19 @@ impl Config {
 
         let (database_url, database_kind) = match non_empty(settings.database_url.as_deref()) {
             Some(url) => (url.to_owned(), database_kind(url)?),
-            None => (sqlite_url_for(&data_dir.join("cpe-ledger.sqlite")), DatabaseKind::Sqlite),
+            None => (
+                sqlite_url_for(&data_dir.join("cpe-ledger.sqlite")),
+                DatabaseKind::Sqlite,
+            ),
         };
 
         let public_url = match non_empty(settings.public_url.as_deref()) {
             Some(text) => {
                 let url = Url::parse(text).map_err(|e| {
-                    ConfigError::new("CPE_LEDGER_PUBLIC_URL", format!("'{text}' is not a URL: {e}"))
+                    ConfigError::new(
+                        "CPE_LEDGER_PUBLIC_URL",
+                        format!("'{text}' is not a URL: {e}"),
+                    )
                 })?;
                 if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                     return Err(ConfigError::new(
@@ -143,14 +158,20 @@ impl Config {
                 url
             }
             None => Url::parse(&format!("http://{listen}/")).map_err(|e| {
-                ConfigError::new("CPE_LEDGER_LISTEN", format!("cannot form a public URL: {e}"))
+                ConfigError::new(
+                    "CPE_LEDGER_LISTEN",
+                    format!("cannot form a public URL: {e}"),
+                )
             })?,
         };
 
         let mail = match non_empty(settings.smtp_url.as_deref()) {
             Some(text) => {
                 let url = Url::parse(text).map_err(|_| {
-                    ConfigError::new("CPE_LEDGER_SMTP_URL", "is not a URL (expected smtp://host:port)")
+                    ConfigError::new(
+                        "CPE_LEDGER_SMTP_URL",
+                        "is not a URL (expected smtp://host:port)",
+                    )
                 })?;
                 if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
                     return Err(ConfigError::new(
@@ -226,10 +247,16 @@ mod tests {
     fn defaults_serve_sqlite_in_the_data_dir_on_localhost_8080() {
         let config = Config::from_settings(&settings()).expect("defaults are valid");
         assert_eq!(config.database_kind, DatabaseKind::Sqlite);
-        assert_eq!(config.database_url, "sqlite://./data/cpe-ledger.sqlite?mode=rwc");
+        assert_eq!(
+            config.database_url,
+            "sqlite://./data/cpe-ledger.sqlite?mode=rwc"
+        );
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
-        assert_eq!(config.mail, MailDelivery::Files(PathBuf::from("./data/outbox")));
+        assert_eq!(
+            config.mail,
+            MailDelivery::Files(PathBuf::from("./data/outbox"))
+        );
     }
 
     #[test]
@@ -237,7 +264,11 @@ mod tests {
         let mut s = settings();
         s.listen = Some("localhost".into());
         let err = Config::from_settings(&s).expect_err("must fail");
-        assert!(err.to_string().starts_with("CPE_LEDGER_LISTEN: 'localhost'"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("CPE_LEDGER_LISTEN: 'localhost'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -252,12 +283,18 @@ mod tests {
     fn postgres_and_mysql_urls_are_accepted() {
         for (url, kind) in [
             ("postgres://postgres@127.0.0.1/test", DatabaseKind::Postgres),
-            ("postgresql://postgres@127.0.0.1/test", DatabaseKind::Postgres),
+            (
+                "postgresql://postgres@127.0.0.1/test",
+                DatabaseKind::Postgres,
+            ),
             ("mysql://root@127.0.0.1/test", DatabaseKind::MySql),
         ] {
             let mut s = settings();
             s.database_url = Some(url.into());
-            assert_eq!(Config::from_settings(&s).expect("valid").database_kind, kind);
+            assert_eq!(
+                Config::from_settings(&s).expect("valid").database_kind,
+                kind
+            );
         }
     }
 
@@ -275,6 +312,9 @@ mod tests {
         s.smtp_url = Some("smtp://user:hunter2@mail.example:587".into());
         s.database_url = Some("postgres://app:s3cret@db/ledger".into());
         let shown = format!("{:?}", Config::from_settings(&s).expect("valid"));
-        assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
     }
 }

@@ -2,13 +2,15 @@
 //! thumbprint. The newest unretired key signs; every key whose `publish_until` has not passed
 //! stays in the JWKS so tokens it signed keep verifying after a rotation.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use entity::signing_keys;
+use jsonwebtoken::EncodingKey;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -28,7 +30,9 @@ pub enum KeyError {
 }
 
 /// Makes sure one active key exists; creates it on first run.
-pub async fn ensure_signing_key(db: &impl ConnectionTrait) -> Result<signing_keys::Model, KeyError> {
+pub async fn ensure_signing_key(
+    db: &impl ConnectionTrait,
+) -> Result<signing_keys::Model, KeyError> {
     match active_key(db).await? {
         Some(key) => Ok(key),
         None => create_key(db).await,
@@ -36,7 +40,9 @@ pub async fn ensure_signing_key(db: &impl ConnectionTrait) -> Result<signing_key
 }
 
 /// The newest key that has not been retired.
-pub async fn active_key(db: &impl ConnectionTrait) -> Result<Option<signing_keys::Model>, KeyError> {
+pub async fn active_key(
+    db: &impl ConnectionTrait,
+) -> Result<Option<signing_keys::Model>, KeyError> {
     Ok(signing_keys::Entity::find()
         .filter(signing_keys::Column::RetiredAt.is_null())
         .order_by_desc(signing_keys::Column::CreatedAt)
@@ -93,10 +99,13 @@ async fn create_key(db: &impl ConnectionTrait) -> Result<signing_keys::Model, Ke
     let pem = signing
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| KeyError::Encode(e.to_string()))?;
-    let encoding =
-        EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| KeyError::Encode(e.to_string()))?;
-    let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
-        .map_err(|e| KeyError::Encode(e.to_string()))?;
+    // RFC 8037 OKP key; built by hand because the library's helper only reads PKCS#8 v1
+    // documents, and ours carry the public key (v2).
+    let public = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+    let mut jwk: Jwk = serde_json::from_value(serde_json::json!({
+        "kty": "OKP", "crv": "Ed25519", "x": public, "alg": "EdDSA", "use": "sig",
+    }))
+    .map_err(|e| KeyError::Encode(e.to_string()))?;
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|e| KeyError::Encode(e.to_string()))?;

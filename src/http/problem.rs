@@ -135,7 +135,9 @@ impl IntoResponse for Problem {
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(challenge) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }
@@ -180,7 +182,8 @@ impl From<FormRejection> for Problem {
 impl From<QueryRejection> for Problem {
     fn from(rejection: QueryRejection) -> Self {
         let text = rejection.body_text();
-        let mut p = Problem::new(StatusCode::BAD_REQUEST, text.clone()).with_type("/problems/invalid-query");
+        let mut p = Problem::new(StatusCode::BAD_REQUEST, text.clone())
+            .with_type("/problems/invalid-query");
         p.errors.push(FieldError {
             field: field_from_serde_message(&text),
             message: text,
@@ -191,7 +194,8 @@ impl From<QueryRejection> for Problem {
 
 impl From<PathRejection> for Problem {
     fn from(rejection: PathRejection) -> Self {
-        Problem::new(StatusCode::BAD_REQUEST, rejection.body_text()).with_type("/problems/invalid-path")
+        Problem::new(StatusCode::BAD_REQUEST, rejection.body_text())
+            .with_type("/problems/invalid-path")
     }
 }
 
@@ -226,11 +230,15 @@ mod tests {
     #[test]
     fn a_serde_path_names_the_field() {
         assert_eq!(
-            field_from_serde_message("Failed to deserialize the JSON body into the target type: hours: invalid type: string \"x\", expected f64 at line 1 column 12"),
+            field_from_serde_message(
+                "Failed to deserialize the JSON body into the target type: hours: invalid type: string \"x\", expected f64 at line 1 column 12"
+            ),
             "hours"
         );
         assert_eq!(
-            field_from_serde_message("Failed to deserialize the JSON body into the target type: missing field `email` at line 1 column 2"),
+            field_from_serde_message(
+                "Failed to deserialize the JSON body into the target type: missing field `email` at line 1 column 2"
+            ),
             "email"
         );
     }

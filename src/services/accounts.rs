@@ -16,7 +16,10 @@ use crate::services::audit::{self, Actor, Event};
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -118,7 +121,12 @@ pub struct CreatedClient {
     pub scopes: String,
 }
 
-pub const SCOPES: [&str; 4] = ["provider:write", "provider:read", "procurement:read", "admin"];
+pub const SCOPES: [&str; 4] = [
+    "provider:write",
+    "provider:read",
+    "procurement:read",
+    "admin",
+];
 
 fn parse_kind(kind: &str) -> Option<(ClientKind, Vec<String>)> {
     let (kind, scopes): (ClientKind, &[&str]) = match kind {
@@ -158,9 +166,16 @@ pub async fn create_client(
     }
     if kind == ClientKind::Provider {
         let Some(provider_id) = new.provider_id else {
-            return Err(invalid("provider_id", "a provider client needs its provider"));
+            return Err(invalid(
+                "provider_id",
+                "a provider client needs its provider",
+            ));
         };
-        if providers::Entity::find_by_id(provider_id).one(db).await?.is_none() {
+        if providers::Entity::find_by_id(provider_id)
+            .one(db)
+            .await?
+            .is_none()
+        {
             return Err(invalid("provider_id", "no such provider"));
         }
     }
@@ -196,7 +211,9 @@ pub async fn create_client(
             subject_kind: "client",
             subject_id: Some(model.client_id.clone()),
             before: None,
-            after: Some(serde_json::json!({"name": model.name, "kind": model.kind, "scopes": model.scopes})),
+            after: Some(
+                serde_json::json!({"name": model.name, "kind": model.kind, "scopes": model.scopes}),
+            ),
         },
     )
     .await?;

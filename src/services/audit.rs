@@ -41,7 +41,11 @@ pub struct Event<'a> {
     pub after: Option<Value>,
 }
 
-pub async fn record(db: &impl ConnectionTrait, actor: &Actor, event: Event<'_>) -> Result<(), DbErr> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    event: Event<'_>,
+) -> Result<(), DbErr> {
     audit_events::ActiveModel {
         id: NotSet,
         occurred_at: Set(Utc::now().into()),

@@ -117,9 +117,9 @@ pub async fn import(
 
     let progress = if show_progress {
         let bar = ProgressBar::new(rows.len() as u64);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
+        {
             bar.set_style(style);
         }
         bar
@@ -161,7 +161,8 @@ pub async fn import(
     summary.rejected = rejected;
     summary.elapsed = started.elapsed();
 
-    let report = serde_json::to_value(&summary.rejected).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let report =
+        serde_json::to_value(&summary.rejected).map_err(|e| DbErr::Custom(e.to_string()))?;
     import_runs::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set("holders".to_owned()),
@@ -412,13 +413,19 @@ async fn write_batch(
             .await?
         {
             existing_holdings.insert(
-                (holding.scheme_id.clone(), holding.registration_number.clone()),
+                (
+                    holding.scheme_id.clone(),
+                    holding.registration_number.clone(),
+                ),
                 holding,
             );
         }
     }
 
-    let professional_ids: Vec<Uuid> = existing_holdings.values().map(|h| h.professional_id).collect();
+    let professional_ids: Vec<Uuid> = existing_holdings
+        .values()
+        .map(|h| h.professional_id)
+        .collect();
     let emails: Vec<&str> = batch.iter().filter_map(|r| r.email.as_deref()).collect();
     let mut people: HashMap<Uuid, professionals::Model> = HashMap::new();
     if !professional_ids.is_empty() {
@@ -554,7 +561,9 @@ async fn write_batch(
     }
 
     if !new_people.is_empty() {
-        professionals::Entity::insert_many(new_people).exec(db).await?;
+        professionals::Entity::insert_many(new_people)
+            .exec(db)
+            .await?;
     }
     if !new_holdings.is_empty() {
         holdings::Entity::insert_many(new_holdings).exec(db).await?;
@@ -595,7 +604,8 @@ fn new_cycle(
 pub fn write_rejections(path: &Path, rejected: &[Rejection]) -> Result<(), ImportError> {
     let mut writer = csv::Writer::from_path(path)
         .map_err(|e| ImportError::File(format!("cannot write {}: {e}", path.display())))?;
-    let write_err = |e: csv::Error| ImportError::File(format!("cannot write {}: {e}", path.display()));
+    let write_err =
+        |e: csv::Error| ImportError::File(format!("cannot write {}: {e}", path.display()));
     writer
         .write_record(["line", "registration_number", "field", "message"])
         .map_err(write_err)?;
@@ -610,6 +620,8 @@ pub fn write_rejections(path: &Path, rejected: &[Rejection]) -> Result<(), Impor
             ])
             .map_err(write_err)?;
     }
-    writer.flush().map_err(|e| ImportError::File(format!("cannot write {}: {e}", path.display())))?;
+    writer
+        .flush()
+        .map_err(|e| ImportError::File(format!("cannot write {}: {e}", path.display())))?;
     Ok(())
 }

@@ -102,7 +102,14 @@ pub async fn record_staff_credit(
     validate(catalog, &input)?;
 
     let txn = super::begin_write(db).await?;
-    let credit = insert_credit(&txn, holding.professional_id, &input, CreditSource::Admin, None).await?;
+    let credit = insert_credit(
+        &txn,
+        holding.professional_id,
+        &input,
+        CreditSource::Admin,
+        None,
+    )
+    .await?;
     audit::record(
         &txn,
         &Actor::cli(&input.recorded_by),
@@ -131,7 +138,10 @@ fn validate(catalog: &SchemeCatalog, input: &StaffCredit) -> Result<(), LedgerEr
         return Err(invalid("title", "must not be empty"));
     }
     if input.hours <= Points::ZERO || input.hours > Points::whole(MAX_HOURS) {
-        return Err(invalid("hours", format!("must be more than 0 and at most {MAX_HOURS}")));
+        return Err(invalid(
+            "hours",
+            format!("must be more than 0 and at most {MAX_HOURS}"),
+        ));
     }
     let today = Utc::now().date_naive();
     if input.completed_on > today + chrono::Days::new(1) {
@@ -153,7 +163,10 @@ fn validate(catalog: &SchemeCatalog, input: &StaffCredit) -> Result<(), LedgerEr
         if scheme.definition.category(&claim.category).is_none() {
             return Err(invalid(
                 &field,
-                format!("scheme {} has no category '{}'", claim.scheme, claim.category),
+                format!(
+                    "scheme {} has no category '{}'",
+                    claim.scheme, claim.category
+                ),
             ));
         }
         if claim.points <= Points::ZERO {
@@ -162,7 +175,10 @@ fn validate(catalog: &SchemeCatalog, input: &StaffCredit) -> Result<(), LedgerEr
         if !seen.insert((claim.scheme.clone(), claim.category.clone())) {
             return Err(invalid(&field, "the same scheme and category appear twice"));
         }
-        known_type |= scheme.definition.activity_type(&input.activity_type).is_some();
+        known_type |= scheme
+            .definition
+            .activity_type(&input.activity_type)
+            .is_some();
     }
     if !known_type {
         return Err(invalid(

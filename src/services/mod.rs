@@ -9,7 +9,9 @@ pub mod ledger;
 pub mod schemes;
 pub mod standing;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait,
+};
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`), so it waits on `busy_timeout` instead of failing when a read

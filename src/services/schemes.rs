@@ -15,7 +15,6 @@ use entity::scheme_versions::SchemeVersionStatus;
 
 use crate::domain::scheme::{BUILTIN_SCHEME_FILES, SchemeDefinition, SchemeError, SchemeStatus};
 
-
 /// One definition and where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedScheme {
@@ -125,7 +124,10 @@ pub fn check_file(path: &Path) -> Result<LoadedScheme, CatalogError> {
 /// Makes sure `scheme_versions` has a row for every loaded version. A version whose text
 /// changed since it was recorded is updated and logged: a version's rules should not change
 /// once cycles are judged by it, so operators are told.
-pub async fn record_versions(db: &impl ConnectionTrait, catalog: &SchemeCatalog) -> Result<(), DbErr> {
+pub async fn record_versions(
+    db: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+) -> Result<(), DbErr> {
     for loaded in catalog.all() {
         let d = &loaded.definition;
         let existing = scheme_versions::Entity::find()

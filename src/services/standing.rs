@@ -11,8 +11,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
-use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
 use crate::domain::points::Points;
+use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
 use crate::services::schemes::SchemeCatalog;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +60,10 @@ pub async fn for_registration(
 
 /// Today in the professional's time zone: the date that decides standing.
 pub fn today_for(professional: &professionals::Model) -> NaiveDate {
-    let tz: chrono_tz::Tz = professional.time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+    let tz: chrono_tz::Tz = professional
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Tokyo);
     Utc::now().with_timezone(&tz).date_naive()
 }
 
@@ -95,7 +98,9 @@ pub async fn for_holding(
     let professional = professionals::Entity::find_by_id(holding.professional_id)
         .one(db)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("professional {}", holding.professional_id)))?;
+        .ok_or_else(|| {
+            DbErr::RecordNotFound(format!("professional {}", holding.professional_id))
+        })?;
     let as_of = as_of.unwrap_or_else(|| today_for(&professional));
 
     // Every holding of the same scheme: one activity may count toward only some of them.
@@ -137,7 +142,9 @@ pub async fn for_holding(
         let (scheme_id, version) = version_names
             .get(&current.scheme_version_id)
             .cloned()
-            .ok_or_else(|| DbErr::RecordNotFound(format!("scheme version {}", current.scheme_version_id)))?;
+            .ok_or_else(|| {
+                DbErr::RecordNotFound(format!("scheme version {}", current.scheme_version_id))
+            })?;
         if sibling.id == holding.id {
             judged_version = Some((scheme_id.clone(), version.clone()));
         }
@@ -153,12 +160,13 @@ pub async fn for_holding(
         });
     }
     let (scheme_id, version) = judged_version.ok_or(StandingError::NoCycle(holding.id))?;
-    let loaded = catalog
-        .version(&scheme_id, &version)
-        .ok_or_else(|| StandingError::UnknownVersion {
-            scheme: scheme_id.clone(),
-            version: version.clone(),
-        })?;
+    let loaded =
+        catalog
+            .version(&scheme_id, &version)
+            .ok_or_else(|| StandingError::UnknownVersion {
+                scheme: scheme_id.clone(),
+                version: version.clone(),
+            })?;
     let definition = &loaded.definition;
 
     let ledger = credits::Entity::find()
@@ -213,7 +221,9 @@ pub async fn for_holding(
         .map(|l| l.definition.clone())
         .collect();
     let mut allocated = allocate(&holding_cycles, &multi, &definitions);
-    let entries = allocated.remove(&holding.id.to_string()).unwrap_or_default();
+    let entries = allocated
+        .remove(&holding.id.to_string())
+        .unwrap_or_default();
     let judged = holding_cycles
         .iter()
         .find(|h| h.holding_id == holding.id.to_string())
@@ -245,12 +255,35 @@ fn domain_state(state: StoredState) -> CreditState {
 pub fn render_text(h: &HoldingStanding) -> String {
     let s = &h.standing;
     let mut out = String::new();
-    let _ = writeln!(out, "{} {} (rules {})", s.scheme_id, h.registration_number, s.scheme_version);
-    let _ = writeln!(out, "state:     {}", serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
-    let _ = writeln!(out, "cycle:     {} .. {} (as of {})", s.starts_on, s.ends_on, s.as_of);
-    let _ = writeln!(out, "deadline:  {} ({} days)", s.deadline, s.days_to_deadline);
+    let _ = writeln!(
+        out,
+        "{} {} (rules {})",
+        s.scheme_id, h.registration_number, s.scheme_version
+    );
+    let _ = writeln!(
+        out,
+        "state:     {}",
+        serde_json::to_value(s.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "cycle:     {} .. {} (as of {})",
+        s.starts_on, s.ends_on, s.as_of
+    );
+    let _ = writeln!(
+        out,
+        "deadline:  {} ({} days)",
+        s.deadline, s.days_to_deadline
+    );
     if s.required > Points::ZERO {
-        let _ = writeln!(out, "points:    {} of {} (carried in {}, pending {})", s.counted, s.required, s.carried_in, s.pending);
+        let _ = writeln!(
+            out,
+            "points:    {} of {} (carried in {}, pending {})",
+            s.counted, s.required, s.carried_in, s.pending
+        );
         for c in &s.by_category {
             let _ = writeln!(out, "  {:<24} {:>8}", c.category, c.counted.to_string());
         }
@@ -260,13 +293,25 @@ pub fn render_text(h: &HoldingStanding) -> String {
                 Some(false) => "not met",
                 None => "",
             };
-            let _ = writeln!(out, "  year {} {} .. {} {:>8} {}", y.year, y.starts_on, y.ends_on, y.counted.to_string(), met);
+            let _ = writeln!(
+                out,
+                "  year {} {} .. {} {:>8} {}",
+                y.year,
+                y.starts_on,
+                y.ends_on,
+                y.counted.to_string(),
+                met
+            );
         }
     }
     for slot in &s.slots {
         let mark = if slot.satisfied { "done" } else { "open" };
         let year = slot.year.map(|y| format!(" year {y}")).unwrap_or_default();
-        let _ = writeln!(out, "  slot {}{}: {} (due {})", slot.slot, year, mark, slot.due_by);
+        let _ = writeln!(
+            out,
+            "  slot {}{}: {} (due {})",
+            slot.slot, year, mark, slot.due_by
+        );
     }
     out
 }

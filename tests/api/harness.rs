@@ -61,11 +61,13 @@ impl TestDatabase {
             });
         };
         let admin_url = format!("{server}/{}", backend.admin_database());
-        let admin = match tokio::time::timeout(Duration::from_secs(5), Database::connect(&admin_url)).await {
-            Ok(Ok(db)) => db,
-            Ok(Err(e)) => return unreachable(backend, &e.to_string()),
-            Err(_) => return unreachable(backend, "timed out"),
-        };
+        let admin =
+            match tokio::time::timeout(Duration::from_secs(5), Database::connect(&admin_url)).await
+            {
+                Ok(Ok(db)) => db,
+                Ok(Err(e)) => return unreachable(backend, &e.to_string()),
+                Err(_) => return unreachable(backend, "timed out"),
+            };
         let name = format!("cpe_test_{}", uuid::Uuid::new_v4().simple());
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
@@ -93,7 +95,10 @@ impl Drop for TestDatabase {
         };
         // Drop runs outside any runtime guarantee; use a small one of our own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
@@ -134,7 +139,9 @@ impl TestApp {
             ..Default::default()
         };
         let config = Config::from_settings(&settings).expect("test configuration is valid");
-        let app = Application::build(config.clone()).await.expect("the app builds");
+        let app = Application::build(config.clone())
+            .await
+            .expect("the app builds");
         let address = app.local_addr().expect("bound");
         let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
