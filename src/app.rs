@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::tokens::KeyRing;
 use crate::config::Config;
 use crate::services::schemes::SchemeCatalog;
 
@@ -13,6 +14,7 @@ pub struct App {
     pub config: Config,
     pub db: DatabaseConnection,
     pub schemes: SchemeCatalog,
+    pub keys: KeyRing,
 }
 
 /// Cheap to clone; handed to axum as router state.

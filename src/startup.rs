@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::app::{App, AppState};
 use crate::auth::keys;
+use crate::auth::tokens::KeyRing;
 use crate::config::{Config, DatabaseKind};
 use crate::services::schemes::{self, SchemeCatalog};
 
@@ -72,10 +73,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     keys::ensure_signing_key(&db)
         .await
         .context("preparing the token signing key")?;
+    let keys = KeyRing::load(&db, config.issuer())
+        .await
+        .context("loading the token signing keys")?;
     Ok(App {
         config,
         db,
         schemes: catalog,
+        keys,
     })
 }
 

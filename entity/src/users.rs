@@ -31,6 +31,8 @@ pub struct Model {
     pub professional_id: Option<Uuid>,
     pub activated_at: Option<DateTimeUtc>,
     pub disabled_at: Option<DateTimeUtc>,
+    /// Tokens issued at or before this instant are void (logout, password change).
+    pub sessions_revoked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

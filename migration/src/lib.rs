@@ -19,6 +19,7 @@ mod m20261125_000005_create_organisations;
 mod m20261125_000006_create_clients_and_signing_keys;
 mod m20261125_000007_create_notifications_and_audit;
 mod m20261125_000008_create_import_and_job_runs;
+mod m20261125_000009_create_identity_tables;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_create_clients_and_signing_keys::Migration),
             Box::new(m20261125_000007_create_notifications_and_audit::Migration),
             Box::new(m20261125_000008_create_import_and_job_runs::Migration),
+            Box::new(m20261125_000009_create_identity_tables::Migration),
         ]
     }
 }

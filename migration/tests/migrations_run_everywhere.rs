@@ -14,8 +14,8 @@ use std::time::Duration;
 use chrono::{NaiveDate, SubsecRound, Utc};
 use entity::{
     audit_events, clients, course_awards, courses, credit_claims, credits, cycles, holdings,
-    import_runs, job_runs, memberships, notifications, organisations, professionals, providers,
-    scheme_versions, signing_keys, users,
+    import_runs, job_runs, login_failures, memberships, notifications, one_time_tokens,
+    organisations, professionals, providers, scheme_versions, signing_keys, users,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::{
@@ -46,6 +46,8 @@ const TABLES: &[&str] = &[
     "audit_events",
     "import_runs",
     "job_runs",
+    "one_time_tokens",
+    "login_failures",
 ];
 
 #[tokio::test]
@@ -269,7 +271,7 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
         );
     }
 
-    round_trip!(
+    let user = round_trip!(
         db,
         users::Model {
             id: Uuid::new_v4(),
@@ -279,6 +281,7 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             professional_id: Some(professional.id),
             activated_at: Some(now),
             disabled_at: None,
+            sessions_revoked_at: None,
             created_at: now,
         }
     );
@@ -570,6 +573,28 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             last_started_at: Some(now),
             last_finished_at: None,
             last_error: None,
+        }
+    );
+
+    round_trip!(
+        db,
+        one_time_tokens::Model {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            purpose: one_time_tokens::TokenPurpose::Activation,
+            token_hash: "0".repeat(64),
+            expires_at: now,
+            used_at: None,
+            created_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        login_failures::Model {
+            id: Uuid::new_v4(),
+            scope_key: "email:hanako@example.jp".into(),
+            occurred_at: now,
         }
     );
 

@@ -1,3 +1,4 @@
 //! Identity: signing keys and the JWKS they publish.
 
 pub mod keys;
+pub mod tokens;

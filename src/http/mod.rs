@@ -1,5 +1,6 @@
 //! HTTP: one router per audience, merged here with the layers every route gets.
 
+pub mod auth;
 pub mod health;
 pub mod problem;
 pub mod server;

@@ -199,23 +199,23 @@ impl From<PathRejection> for Problem {
     }
 }
 
-/// serde_path_to_error-style messages read `path.to.field: message`; take the path when present.
+/// axum's JSON errors read `…target type: path.to.field: message`; take the path when present,
+/// else the field named in backticks (`missing field \`email\``), else `body`.
 fn field_from_serde_message(text: &str) -> String {
-    let tail = text.rsplit_once("body: ").map(|(_, t)| t).unwrap_or(text);
-    let tail = tail.rsplit_once("string: ").map(|(_, t)| t).unwrap_or(tail);
-    match tail.split_once(": ") {
-        Some((path, _)) if !path.contains(' ') && !path.is_empty() => path.to_owned(),
-        _ => {
-            // "missing field `x`" / "unknown field `x`"
-            if let Some(start) = tail.find('`') {
-                let rest = &tail[start + 1..];
-                if let Some(end) = rest.find('`') {
-                    return rest[..end].to_owned();
-                }
-            }
-            "body".to_owned()
-        }
+    let tail = text
+        .split_once("target type: ")
+        .map_or(text, |(_, tail)| tail);
+    if let Some((path, _)) = tail.split_once(": ")
+        && !path.is_empty()
+        && !path.contains(' ')
+    {
+        return path.to_owned();
     }
+    tail.split('`')
+        .nth(1)
+        .filter(|name| !name.is_empty())
+        .unwrap_or("body")
+        .to_owned()
 }
 
 /// Fallback for routes that do not exist: problem+json rather than an empty 404.

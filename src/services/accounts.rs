@@ -87,6 +87,7 @@ pub async fn create_user(
         professional_id: Set(None),
         activated_at: Set(Some(now.into())),
         disabled_at: Set(None),
+        sessions_revoked_at: Set(None),
         created_at: Set(now.into()),
     }
     .insert(db)

@@ -22,6 +22,22 @@ impl Actor {
         }
     }
 
+    pub fn user(id: uuid::Uuid) -> Self {
+        Self {
+            kind: ActorKind::User,
+            id: Some(id.to_string()),
+            ip: None,
+        }
+    }
+
+    pub fn client(client_id: &str) -> Self {
+        Self {
+            kind: ActorKind::Client,
+            id: Some(client_id.to_owned()),
+            ip: None,
+        }
+    }
+
     pub fn system() -> Self {
         Self {
             kind: ActorKind::System,

@@ -1,0 +1,212 @@
+//! Access tokens: short-lived EdDSA JWTs for professionals, admins and machine clients.
+//!
+//! Verification is strict by construction: the algorithm is pinned to EdDSA (so `none`,
+//! HS256-with-the-public-key and any other family are refused before a signature is checked),
+//! the key comes only from our own key ring by `kid`, `exp`, `nbf`, `iat`, `iss`, `aud` and `sub`
+//! are required, `nbf` is enforced, and the token's kind (`typ` header and `token_use` claim)
+//! must match what the route expects.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::keys::{self, KeyError};
+
+/// JWT `typ` header of access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The audience every access token names; other audiences are refused.
+pub const AUDIENCE: &str = "cpe-ledger-api";
+/// How long an access token lives. Disabling an account or client also stops its tokens
+/// at once (checked on every request), so this bounds only what a stolen token can do.
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+/// Clock skew tolerated on `exp`/`nbf`.
+pub const LEEWAY_SECONDS: u64 = 30;
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenUse {
+    /// A person who logged in: a professional or the certification body's staff.
+    User,
+    /// A machine client (provider or procurement system) after the client-credentials grant.
+    Client,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// User id or client id.
+    pub sub: String,
+    pub exp: i64,
+    pub nbf: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub token_use: TokenUse,
+    /// Space-separated scopes (clients) or the role (users: `professional` or `admin`).
+    pub scope: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's algorithm is not accepted")]
+    Algorithm,
+    #[error("the token names no key or an unknown key")]
+    UnknownKey,
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    #[error("the token is of the wrong kind for this route")]
+    WrongUse,
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+struct Loaded {
+    kid: String,
+    signing: EncodingKey,
+    verifying: HashMap<String, DecodingKey>,
+    loaded_at: Instant,
+}
+
+/// The signing key and every published verifying key, cached in memory and reloaded from the
+/// database when a token names a key we have not seen (another instance rotated).
+pub struct KeyRing {
+    issuer: String,
+    loaded: RwLock<Loaded>,
+}
+
+/// An unknown `kid` triggers at most one reload per this interval.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+
+impl KeyRing {
+    pub async fn load(db: &impl ConnectionTrait, issuer: String) -> Result<Self, TokenError> {
+        let loaded = load(db).await?;
+        Ok(Self {
+            issuer,
+            loaded: RwLock::new(loaded),
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Re-reads the keys (after a rotation).
+    pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), TokenError> {
+        let fresh = load(db).await?;
+        if let Ok(mut guard) = self.loaded.write() {
+            *guard = fresh;
+        }
+        Ok(())
+    }
+
+    /// Signs an access token for `sub`.
+    pub fn issue(
+        &self,
+        token_use: TokenUse,
+        sub: &str,
+        scope: &str,
+    ) -> Result<(String, i64), TokenError> {
+        let now = Utc::now().timestamp();
+        let ttl = ACCESS_TOKEN_TTL.as_secs() as i64;
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: AUDIENCE.to_owned(),
+            sub: sub.to_owned(),
+            exp: now + ttl,
+            nbf: now,
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            token_use,
+            scope: scope.to_owned(),
+        };
+        let guard = self
+            .loaded
+            .read()
+            .map_err(|_| TokenError::Invalid("key ring unavailable".to_owned()))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        header.kid = Some(guard.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &guard.signing)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        Ok((token, ttl))
+    }
+
+    /// Verifies a token and checks it is of the expected use.
+    pub async fn verify(
+        &self,
+        db: &impl ConnectionTrait,
+        token: &str,
+        expected: TokenUse,
+    ) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::Algorithm);
+        }
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return Err(TokenError::WrongUse);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = match self.verifying_key(&kid) {
+            Some(key) => key,
+            None => {
+                if self.may_reload() {
+                    self.reload(db).await?;
+                }
+                self.verifying_key(&kid).ok_or(TokenError::UnknownKey)?
+            }
+        };
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        validation.set_issuer(&[self.issuer.as_str()]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        if data.claims.token_use != expected {
+            return Err(TokenError::WrongUse);
+        }
+        Ok(data.claims)
+    }
+
+    fn verifying_key(&self, kid: &str) -> Option<DecodingKey> {
+        self.loaded.read().ok()?.verifying.get(kid).cloned()
+    }
+
+    fn may_reload(&self) -> bool {
+        self.loaded
+            .read()
+            .map(|l| l.loaded_at.elapsed() >= RELOAD_INTERVAL)
+            .unwrap_or(false)
+    }
+}
+
+async fn load(db: &impl ConnectionTrait) -> Result<Loaded, TokenError> {
+    let active = keys::ensure_signing_key(db).await?;
+    let signing = keys::encoding_key(&active)?;
+    let mut verifying = HashMap::new();
+    for jwk in keys::published_keys(db).await? {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            continue;
+        };
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::Stored {
+            kid: kid.clone(),
+            reason: e.to_string(),
+        })?;
+        verifying.insert(kid, key);
+    }
+    Ok(Loaded {
+        kid: active.kid,
+        signing,
+        verifying,
+        loaded_at: Instant::now(),
+    })
+}
