@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::tokens::KeyRing;
 use crate::config::Config;
+use crate::http::rate_limit::ClientLimits;
 use crate::services::schemes::SchemeCatalog;
 
 /// Everything a request or job needs, built once by [`crate::startup`].
@@ -15,6 +16,8 @@ pub struct App {
     pub db: DatabaseConnection,
     pub schemes: SchemeCatalog,
     pub keys: KeyRing,
+    /// Each machine client's request budget.
+    pub client_limits: ClientLimits,
 }
 
 /// Cheap to clone; handed to axum as router state.

@@ -97,6 +97,26 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 600)]
         rate_limit: i32,
     },
+    /// Register a course provider (approved) and print its id.
+    CreateProvider {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        contact_email: Option<String>,
+    },
+    /// List machine clients (never their secrets).
+    ListClients,
+    /// Disable a machine client; its tokens stop working at once.
+    DisableClient {
+        /// The client's `client_id` (`cl_…`).
+        client_id: String,
+    },
+    /// Give a machine client a new secret and print it once; the old secret and the tokens
+    /// issued with it stop working at once.
+    RotateClientSecret {
+        /// The client's `client_id` (`cl_…`).
+        client_id: String,
+    },
     /// Add a new signing key; older keys stay published until their tokens expire.
     RotateKeys,
 }
@@ -315,6 +335,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
 
 async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<ExitCode> {
     let app = startup::prepare(config).await?;
+    let operator = services::audit::Actor::cli("admin");
     match command {
         AdminCommand::CreateUser { email, role } => {
             let stdin = std::io::stdin();
@@ -342,9 +363,10 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             provider_id,
             rate_limit,
         } => {
-            let created = services::accounts::create_client(
+            let created = services::clients::create_client(
                 &app.db,
-                services::accounts::NewClient {
+                &operator,
+                services::clients::NewClient {
                     name,
                     kind,
                     scopes,
@@ -353,10 +375,69 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
                 },
             )
             .await?;
-            println!("client_id:     {}", created.client_id);
+            println!("client_id:     {}", created.client.client_id);
             println!("client_secret: {}", created.secret);
-            println!("scopes:        {}", created.scopes);
+            println!("scopes:        {}", created.client.scopes);
             println!("The secret is shown once; store it now.");
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::CreateProvider {
+            name,
+            contact_email,
+        } => {
+            let provider = services::providers::create_provider(
+                &app.db,
+                &operator,
+                services::providers::NewProvider {
+                    name,
+                    contact_email,
+                },
+            )
+            .await?;
+            println!("provider {} created ({})", provider.id, provider.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::ListClients => {
+            println!(
+                "{:<28} {:<12} {:<9} {:>6} {:<40} NAME",
+                "CLIENT_ID", "KIND", "STATE", "RPM", "SCOPES"
+            );
+            let mut after = None;
+            loop {
+                let page = services::clients::list_clients(&app.db, after, 500).await?;
+                for c in &page {
+                    let kind = serde_json::to_value(c.kind)?;
+                    println!(
+                        "{:<28} {:<12} {:<9} {:>6} {:<40} {}",
+                        c.client_id,
+                        kind.as_str().unwrap_or("?"),
+                        if c.disabled_at.is_some() {
+                            "disabled"
+                        } else {
+                            "active"
+                        },
+                        c.rate_limit_per_minute,
+                        c.scopes,
+                        c.name
+                    );
+                }
+                match page.last() {
+                    Some(last) if page.len() == 500 => after = Some(last.id),
+                    _ => break,
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::DisableClient { client_id } => {
+            let client = services::clients::disable_client(&app.db, &operator, &client_id).await?;
+            println!("client {} disabled", client.client_id);
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::RotateClientSecret { client_id } => {
+            let rotated = services::clients::rotate_secret(&app.db, &operator, &client_id).await?;
+            println!("client_id:     {}", rotated.client.client_id);
+            println!("client_secret: {}", rotated.secret);
+            println!("The secret is shown once; store it now. The old secret no longer works.");
             Ok(ExitCode::SUCCESS)
         }
         AdminCommand::RotateKeys => {

@@ -81,6 +81,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         db,
         schemes: catalog,
         keys,
+        client_limits: Default::default(),
     })
 }
 

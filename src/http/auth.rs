@@ -166,7 +166,8 @@ impl FromRequestParts<AppState> for AdminCaller {
     }
 }
 
-/// A machine client (provider or procurement system) that is not disabled.
+/// A machine client (provider or procurement system) that is not disabled, within its
+/// request budget (429 with `Retry-After` beyond it).
 #[derive(Debug, Clone)]
 pub struct ClientCaller {
     pub client: clients::Model,
@@ -224,6 +225,10 @@ impl FromRequestParts<AppState> for ClientCaller {
                 "the client's secret was rotated after this token was issued",
             ));
         }
+        state
+            .client_limits
+            .check(&client.client_id, client.rate_limit_per_minute)
+            .map_err(Problem::too_many_requests)?;
         Ok(Self { client, claims })
     }
 }

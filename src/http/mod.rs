@@ -1,8 +1,13 @@
 //! HTTP: one router per audience, merged here with the layers every route gets.
 
+pub mod admin;
 pub mod auth;
 pub mod health;
+pub mod jwks;
+pub mod oauth;
 pub mod problem;
+pub mod procurement;
+pub mod rate_limit;
 pub mod server;
 
 use std::time::Duration;
@@ -12,7 +17,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -29,11 +35,46 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
         title = "cpe-ledger",
         description = "Continuing-education ledger: credits, standing toward renewal, and verifiable status for procurement.",
     ),
+    modifiers(&SecurityAddon),
     tags(
         (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Tokens for machine clients and the keys that verify them"),
+        (name = "admin", description = "The certification body's staff: providers and clients"),
+        (name = "procurement", description = "Buyers' systems checking a professional's status"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares how protected operations authenticate: `bearer` (an access token from
+/// `/oauth/token` or a login, a JWT) and `client_basic` (client credentials at `/oauth/token`).
+pub struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An EdDSA-signed access token (`at+jwt`); keys at /.well-known/jwks.json",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("`client_id:client_secret`, for /oauth/token only"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The whole application: API routes, `/openapi.json`, `/docs`, and the shared layers.
 pub fn router(state: AppState) -> Router {
@@ -57,5 +98,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every documented route, each audience's router merged once.
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(oauth::router())
+        .merge(jwks::router())
+        .merge(admin::router())
+        .merge(procurement::router())
 }

@@ -40,6 +40,9 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip)]
     pub www_authenticate: Option<String>,
+    /// Seconds for the `Retry-After` header (429, 503).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -51,6 +54,7 @@ impl Problem {
             detail: Some(detail.into()),
             errors: Vec::new(),
             www_authenticate: None,
+            retry_after: None,
         }
     }
 
@@ -96,6 +100,17 @@ impl Problem {
         p
     }
 
+    /// 429 with `Retry-After`: the caller spent its request budget.
+    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        let mut p = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("rate limit reached; retry in {retry_after_seconds} s"),
+        )
+        .with_type("/problems/rate-limited");
+        p.retry_after = Some(retry_after_seconds);
+        p
+    }
+
     /// The opaque answer for our own failures; the cause is logged, not sent.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         tracing::error!(error = %ErrorChain(cause), "request failed");
@@ -130,6 +145,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let challenge = self.www_authenticate.clone();
+        let retry_after = self.retry_after;
         let mut response = (status, Json(self)).into_response();
         response
             .headers_mut()
@@ -138,6 +154,11 @@ impl IntoResponse for Problem {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -1,14 +1,13 @@
-//! Login accounts and machine clients, as the certification body's staff create them.
+//! Login accounts, as the certification body's staff create them. Machine clients live in
+//! [`crate::services::clients`].
 
 use argon2::{Argon2, PasswordHasher};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use entity::clients::ClientKind;
 use entity::users::UserRole;
-use entity::{clients, providers, users};
+use entity::users;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
-use sha2::{Digest, Sha256};
 
 use crate::domain::email::EmailAddress;
 use crate::services::audit::{self, Actor, Event};
@@ -105,122 +104,4 @@ pub async fn create_user(
     )
     .await?;
     Ok(user)
-}
-
-pub struct NewClient {
-    pub name: String,
-    pub kind: String,
-    pub scopes: Vec<String>,
-    pub provider_id: Option<uuid::Uuid>,
-    pub rate_limit_per_minute: i32,
-}
-
-/// A freshly created client; `secret` exists only here and is never stored in clear.
-pub struct CreatedClient {
-    pub client_id: String,
-    pub secret: String,
-    pub scopes: String,
-}
-
-pub const SCOPES: [&str; 4] = [
-    "provider:write",
-    "provider:read",
-    "procurement:read",
-    "admin",
-];
-
-fn parse_kind(kind: &str) -> Option<(ClientKind, Vec<String>)> {
-    let (kind, scopes): (ClientKind, &[&str]) = match kind {
-        "provider" => (ClientKind::Provider, &["provider:write", "provider:read"]),
-        "procurement" => (ClientKind::Procurement, &["procurement:read"]),
-        "admin" => (ClientKind::Admin, &["admin"]),
-        _ => return None,
-    };
-    Some((kind, scopes.iter().map(|s| (*s).to_owned()).collect()))
-}
-
-/// Client secrets are 256 random bits, so a fast hash is enough: nobody can guess one.
-pub fn hash_client_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-pub async fn create_client(
-    db: &DatabaseConnection,
-    new: NewClient,
-) -> Result<CreatedClient, AccountError> {
-    let name = new.name.trim();
-    if name.is_empty() {
-        return Err(invalid("name", "must not be empty"));
-    }
-    let (kind, defaults) = parse_kind(&new.kind)
-        .ok_or_else(|| invalid("kind", "must be provider, procurement or admin"))?;
-    let scopes = if new.scopes.is_empty() {
-        defaults
-    } else {
-        new.scopes
-    };
-    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(invalid(
-            "scope",
-            format!("unknown scope '{bad}' (known: {})", SCOPES.join(", ")),
-        ));
-    }
-    if kind == ClientKind::Provider {
-        let Some(provider_id) = new.provider_id else {
-            return Err(invalid(
-                "provider_id",
-                "a provider client needs its provider",
-            ));
-        };
-        if providers::Entity::find_by_id(provider_id)
-            .one(db)
-            .await?
-            .is_none()
-        {
-            return Err(invalid("provider_id", "no such provider"));
-        }
-    }
-    if new.rate_limit_per_minute <= 0 {
-        return Err(invalid("rate_limit", "must be greater than zero"));
-    }
-    let id_bytes: [u8; 12] = rand::random();
-    let secret_bytes: [u8; 32] = rand::random();
-    let client_id = format!("cl_{}", hex::encode(id_bytes));
-    let secret = URL_SAFE_NO_PAD.encode(secret_bytes);
-    let scopes = scopes.join(" ");
-    let model = clients::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        client_id: Set(client_id.clone()),
-        secret_hash: Set(hash_client_secret(&secret)),
-        name: Set(name.to_owned()),
-        kind: Set(kind),
-        provider_id: Set(new.provider_id),
-        organisation_id: Set(None),
-        scopes: Set(scopes.clone()),
-        rate_limit_per_minute: Set(new.rate_limit_per_minute),
-        disabled_at: Set(None),
-        secret_rotated_at: Set(None),
-        created_at: Set(Utc::now().into()),
-    }
-    .insert(db)
-    .await?;
-    audit::record(
-        db,
-        &Actor::cli("admin"),
-        Event {
-            action: "client.created",
-            subject_kind: "client",
-            subject_id: Some(model.client_id.clone()),
-            before: None,
-            after: Some(
-                serde_json::json!({"name": model.name, "kind": model.kind, "scopes": model.scopes}),
-            ),
-        },
-    )
-    .await?;
-    Ok(CreatedClient {
-        client_id,
-        secret,
-        scopes,
-    })
 }

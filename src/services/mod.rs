@@ -3,9 +3,12 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod clients;
 pub mod csv_text;
 pub mod holders;
 pub mod ledger;
+pub mod procurement;
+pub mod providers;
 pub mod schemes;
 pub mod standing;
 

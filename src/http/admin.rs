@@ -1,0 +1,408 @@
+//! `/v1/admin`: the certification body's staff manage providers and machine clients.
+//!
+//! Every route takes [`AdminCaller`]: an admin user, or a client holding the `admin` scope.
+//! Bodies refuse unknown fields, so nothing can be assigned that the route does not name.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use entity::clients::{self, ClientKind};
+use entity::providers::{self, ProviderStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::http::auth::AdminCaller;
+use crate::http::problem::Problem;
+use crate::services::clients::{self as client_service, ClientError, NewClient};
+use crate::services::providers::{self as provider_service, NewProvider, ProviderError};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_provider, list_providers))
+        .routes(routes!(get_provider))
+        .routes(routes!(disable_provider))
+        .routes(routes!(create_client, list_clients))
+        .routes(routes!(disable_client))
+        .routes(routes!(rotate_client_secret))
+}
+
+impl From<ClientError> for Problem {
+    fn from(err: ClientError) -> Self {
+        match err {
+            ClientError::Invalid { field, message } => Problem::invalid_field(field, message),
+            ClientError::NotFound(_) => Problem::not_found("client"),
+            ClientError::Conflict(detail) => Problem::conflict(detail),
+            ClientError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<ProviderError> for Problem {
+    fn from(err: ProviderError) -> Self {
+        match err {
+            ProviderError::Invalid { field, message } => Problem::invalid_field(field, message),
+            ProviderError::NotFound(_) => Problem::not_found("provider"),
+            ProviderError::Conflict(detail) => Problem::conflict(detail),
+            ProviderError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Largest page a list returns.
+const MAX_PAGE: u64 = 200;
+
+/// Keyset pagination: pass the previous page's `next_after` as `after`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Return records created after the one with this id.
+    after: Option<Uuid>,
+    /// Page size, 1 to 200 (default 100).
+    limit: Option<u64>,
+}
+
+impl PageQuery {
+    fn limit(&self) -> Result<u64, Problem> {
+        match self.limit {
+            None => Ok(100),
+            Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            Some(_) => Err(Problem::invalid_field(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            )),
+        }
+    }
+}
+
+/// A course provider.
+#[derive(Serialize, ToSchema)]
+pub struct ProviderView {
+    pub id: Uuid,
+    pub name: String,
+    pub contact_email: Option<String>,
+    /// `pending`, `approved` or `suspended`.
+    #[schema(value_type = String, example = "approved")]
+    pub status: ProviderStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<providers::Model> for ProviderView {
+    fn from(p: providers::Model) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            contact_email: p.contact_email,
+            status: p.status,
+            created_at: p.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProviderPage {
+    pub items: Vec<ProviderView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<Uuid>,
+}
+
+/// A new provider.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProviderBody {
+    /// Unique among providers.
+    pub name: String,
+    pub contact_email: Option<String>,
+}
+
+/// A machine client, as staff see it: never its secret or the secret's hash.
+#[derive(Serialize, ToSchema)]
+pub struct ClientView {
+    pub id: Uuid,
+    /// The OAuth2 `client_id`.
+    pub client_id: String,
+    pub name: String,
+    /// `provider`, `procurement` or `admin`.
+    #[schema(value_type = String, example = "procurement")]
+    pub kind: ClientKind,
+    pub provider_id: Option<Uuid>,
+    /// Space-separated scopes.
+    pub scopes: String,
+    pub rate_limit_per_minute: i32,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub secret_rotated_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<clients::Model> for ClientView {
+    fn from(c: clients::Model) -> Self {
+        Self {
+            id: c.id,
+            client_id: c.client_id,
+            name: c.name,
+            kind: c.kind,
+            provider_id: c.provider_id,
+            scopes: c.scopes,
+            rate_limit_per_minute: c.rate_limit_per_minute,
+            disabled_at: c.disabled_at,
+            secret_rotated_at: c.secret_rotated_at,
+            created_at: c.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClientPage {
+    pub items: Vec<ClientView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<Uuid>,
+}
+
+/// A client with its secret: the only time the secret is shown.
+#[derive(Serialize, ToSchema)]
+pub struct ClientWithSecret {
+    #[serde(flatten)]
+    pub client: ClientView,
+    /// Store it now; it cannot be shown again.
+    pub client_secret: String,
+}
+
+/// A new machine client.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClientBody {
+    /// Unique among clients.
+    pub name: String,
+    /// `provider`, `procurement` or `admin`.
+    pub kind: String,
+    /// Scopes to grant; the kind's usual scopes when absent.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The provider a `provider` client acts for.
+    pub provider_id: Option<Uuid>,
+    /// Requests per minute (token requests included); default 600.
+    pub rate_limit_per_minute: Option<i32>,
+}
+
+
+/// Register a course provider (approved from the start).
+#[utoipa::path(post, path = "/v1/admin/providers", tag = "admin",
+    request_body = NewProviderBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ProviderView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A provider with that name exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `errors` names it", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_provider(
+    State(state): State<AppState>,
+    caller: AdminCaller,
+    body: Result<Json<NewProviderBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<ProviderView>), Problem> {
+    let Json(body) = body?;
+    let provider = provider_service::create_provider(
+        &state.db,
+        &caller.actor,
+        NewProvider {
+            name: body.name,
+            contact_email: body.contact_email,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(provider.into())))
+}
+
+/// List providers in the order they were registered.
+#[utoipa::path(get, path = "/v1/admin/providers", tag = "admin",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page", body = ProviderPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_providers(
+    State(state): State<AppState>,
+    _caller: AdminCaller,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<ProviderPage>, Problem> {
+    let Query(page) = query?;
+    let limit = page.limit()?;
+    let items: Vec<ProviderView> =
+        provider_service::list_providers(&state.db, page.after, limit)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+    let next_after = (items.len() as u64 == limit)
+        .then(|| items.last().map(|p| p.id))
+        .flatten();
+    Ok(Json(ProviderPage { items, next_after }))
+}
+
+/// One provider.
+#[utoipa::path(get, path = "/v1/admin/providers/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "The provider's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The provider", body = ProviderView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_provider(
+    State(state): State<AppState>,
+    _caller: AdminCaller,
+    id: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<ProviderView>, Problem> {
+    let Path(id) = id?;
+    Ok(Json(
+        provider_service::get_provider(&state.db, id).await?.into(),
+    ))
+}
+
+/// Suspend a provider; every client acting for it is disabled too, so its tokens stop at once.
+#[utoipa::path(post, path = "/v1/admin/providers/{id}/disable", tag = "admin",
+    params(("id" = Uuid, Path, description = "The provider's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The provider, now suspended", body = ProviderView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn disable_provider(
+    State(state): State<AppState>,
+    caller: AdminCaller,
+    id: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<ProviderView>, Problem> {
+    let Path(id) = id?;
+    Ok(Json(
+        provider_service::disable_provider(&state.db, &caller.actor, id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Create a machine client. The answer carries its secret, shown this once.
+#[utoipa::path(post, path = "/v1/admin/clients", tag = "admin",
+    request_body = NewClientBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; store the secret now", body = ClientWithSecret),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A client with that name exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `errors` names it", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_client(
+    State(state): State<AppState>,
+    caller: AdminCaller,
+    body: Result<Json<NewClientBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<ClientWithSecret>), Problem> {
+    let Json(body) = body?;
+    let created = client_service::create_client(
+        &state.db,
+        &caller.actor,
+        NewClient {
+            name: body.name,
+            kind: body.kind,
+            scopes: body.scopes,
+            provider_id: body.provider_id,
+            rate_limit_per_minute: body
+                .rate_limit_per_minute
+                .unwrap_or(client_service::DEFAULT_RATE_LIMIT_PER_MINUTE),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientWithSecret {
+            client: created.client.into(),
+            client_secret: created.secret,
+        }),
+    ))
+}
+
+/// List machine clients in the order they were created (never their secrets).
+#[utoipa::path(get, path = "/v1/admin/clients", tag = "admin",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page", body = ClientPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_clients(
+    State(state): State<AppState>,
+    _caller: AdminCaller,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<ClientPage>, Problem> {
+    let Query(page) = query?;
+    let limit = page.limit()?;
+    let items: Vec<ClientView> = client_service::list_clients(&state.db, page.after, limit)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let next_after = (items.len() as u64 == limit)
+        .then(|| items.last().map(|c| c.id))
+        .flatten();
+    Ok(Json(ClientPage { items, next_after }))
+}
+
+/// Disable a client; its tokens are refused from the next request.
+#[utoipa::path(post, path = "/v1/admin/clients/{client_id}/disable", tag = "admin",
+    params(("client_id" = String, Path, description = "The OAuth2 client id (`cl_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The client, now disabled", body = ClientView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn disable_client(
+    State(state): State<AppState>,
+    caller: AdminCaller,
+    client_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ClientView>, Problem> {
+    let Path(client_id) = client_id?;
+    Ok(Json(
+        client_service::disable_client(&state.db, &caller.actor, &client_id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Replace a client's secret. The new secret is shown this once; the old secret and every token
+/// issued before now stop working.
+#[utoipa::path(post, path = "/v1/admin/clients/{client_id}/rotate-secret", tag = "admin",
+    params(("client_id" = String, Path, description = "The OAuth2 client id (`cl_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The client and its new secret", body = ClientWithSecret),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rotate_client_secret(
+    State(state): State<AppState>,
+    caller: AdminCaller,
+    client_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ClientWithSecret>, Problem> {
+    let Path(client_id) = client_id?;
+    let rotated = client_service::rotate_secret(&state.db, &caller.actor, &client_id).await?;
+    Ok(Json(ClientWithSecret {
+        client: rotated.client.into(),
+        client_secret: rotated.secret,
+    }))
+}

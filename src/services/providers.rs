@@ -1,0 +1,188 @@
+//! Course providers as the certification body's staff register and suspend them.
+
+use chrono::Utc;
+use entity::clients;
+use entity::providers::{self, Accreditations, ProviderStatus};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::domain::email::EmailAddress;
+use crate::services::audit::{self, Actor, Event};
+use crate::services::begin_write;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("no provider {0}")]
+    NotFound(Uuid),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ProviderError {
+    ProviderError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+pub struct NewProvider {
+    pub name: String,
+    pub contact_email: Option<String>,
+}
+
+fn audit_view(provider: &providers::Model) -> serde_json::Value {
+    serde_json::json!({
+        "name": provider.name,
+        "contact_email": provider.contact_email,
+        "status": provider.status,
+    })
+}
+
+/// Registers a provider, approved from the start (staff are the ones creating it). Names are
+/// unique: a second provider with the same name is a conflict.
+pub async fn create_provider(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewProvider,
+) -> Result<providers::Model, ProviderError> {
+    let name = new.name.trim();
+    if name.is_empty() {
+        return Err(invalid("name", "must not be empty"));
+    }
+    if name.chars().count() > 254 {
+        return Err(invalid("name", "must be at most 254 characters"));
+    }
+    let contact_email = match new.contact_email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            EmailAddress::parse(text)
+                .map_err(|e| invalid("contact_email", e.to_string()))?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    let txn = begin_write(db).await?;
+    if providers::Entity::find()
+        .filter(providers::Column::Name.eq(name))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(ProviderError::Conflict(format!(
+            "a provider named '{name}' already exists"
+        )));
+    }
+    let provider = providers::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.to_owned()),
+        contact_email: Set(contact_email),
+        status: Set(ProviderStatus::Approved),
+        accreditations: Set(Accreditations::default()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "provider.created",
+            subject_kind: "provider",
+            subject_id: Some(provider.id.to_string()),
+            before: None,
+            after: Some(audit_view(&provider)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(provider)
+}
+
+/// Providers in creation order, `limit` at a time after the provider with id `after`.
+pub async fn list_providers(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<providers::Model>, ProviderError> {
+    let mut query = providers::Entity::find().order_by_asc(providers::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(providers::Column::Id.gt(after));
+    }
+    Ok(query.limit(limit).all(db).await?)
+}
+
+pub async fn get_provider(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<providers::Model, ProviderError> {
+    providers::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ProviderError::NotFound(id))
+}
+
+/// Suspends a provider and disables every client acting for it, in one transaction, so its
+/// tokens stop working at once. Suspending twice changes nothing.
+pub async fn disable_provider(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<providers::Model, ProviderError> {
+    let txn = begin_write(db).await?;
+    let provider = get_provider(&txn, id).await?;
+    if provider.status == ProviderStatus::Suspended {
+        return Ok(provider);
+    }
+    let before = audit_view(&provider);
+    let mut active: providers::ActiveModel = provider.into();
+    active.status = Set(ProviderStatus::Suspended);
+    let provider = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "provider.suspended",
+            subject_kind: "provider",
+            subject_id: Some(provider.id.to_string()),
+            before: Some(before),
+            after: Some(audit_view(&provider)),
+        },
+    )
+    .await?;
+    let now = Utc::now();
+    let live = clients::Entity::find()
+        .filter(clients::Column::ProviderId.eq(id))
+        .filter(clients::Column::DisabledAt.is_null())
+        .all(&txn)
+        .await?;
+    for client in live {
+        let client_id = client.client_id.clone();
+        let mut active: clients::ActiveModel = client.into();
+        active.disabled_at = Set(Some(now));
+        active.update(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Event {
+                action: "client.disabled",
+                subject_kind: "client",
+                subject_id: Some(client_id),
+                before: None,
+                after: Some(serde_json::json!({"reason": "provider suspended"})),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(provider)
+}
