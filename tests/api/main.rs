@@ -2,5 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod support_clients;
 
+mod admin_api;
 mod health;
+mod jwks;
+mod oauth_clients;
+mod token_suite;
