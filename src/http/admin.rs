@@ -191,7 +191,6 @@ pub struct NewClientBody {
     pub rate_limit_per_minute: Option<i32>,
 }
 
-
 /// Register a course provider (approved from the start).
 #[utoipa::path(post, path = "/v1/admin/providers", tag = "admin",
     request_body = NewProviderBody,
@@ -237,12 +236,11 @@ pub async fn list_providers(
 ) -> Result<Json<ProviderPage>, Problem> {
     let Query(page) = query?;
     let limit = page.limit()?;
-    let items: Vec<ProviderView> =
-        provider_service::list_providers(&state.db, page.after, limit)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect();
+    let items: Vec<ProviderView> = provider_service::list_providers(&state.db, page.after, limit)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     let next_after = (items.len() as u64 == limit)
         .then(|| items.last().map(|p| p.id))
         .flatten();

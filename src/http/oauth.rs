@@ -130,12 +130,11 @@ impl IntoResponse for Refused {
         )
             .into_response();
         no_store(&mut response);
-        if self.challenge {
-            if let Ok(challenge) =
+        if self.challenge
+            && let Ok(challenge) =
                 HeaderValue::from_str(&format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""))
-            {
-                response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-            }
+        {
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
         }
         response
     }
@@ -256,9 +255,8 @@ async fn grant(
             .map(|(_, v)| v.as_str())
     };
 
-    let basic = basic_credentials(headers).map_err(|()| {
-        invalid_client(true, "malformed_authorization")
-    })?;
+    let basic =
+        basic_credentials(headers).map_err(|()| invalid_client(true, "malformed_authorization"))?;
     let body_credentials = match (param("client_id"), param("client_secret")) {
         (None, None) => None,
         (Some(id), Some(secret)) => Some((id.to_owned(), secret.to_owned())),
@@ -399,7 +397,8 @@ mod tests {
         let encoded = STANDARD.encode("cl_a%2Bb:s3cr%3At");
         headers.insert(
             AUTHORIZATION,
-            HeaderValue::from_str(&format!("Basic {encoded}")).unwrap_or(HeaderValue::from_static("")),
+            HeaderValue::from_str(&format!("Basic {encoded}"))
+                .unwrap_or(HeaderValue::from_static("")),
         );
         assert_eq!(
             basic_credentials(&headers),

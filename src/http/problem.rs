@@ -40,9 +40,10 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip)]
     pub www_authenticate: Option<String>,
-    /// Seconds for the `Retry-After` header (429, 503).
+    /// Seconds for the `Retry-After` header (429, 503). A `u16` keeps `Problem` small enough
+    /// to return by value.
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u16>,
 }
 
 impl Problem {
@@ -102,6 +103,7 @@ impl Problem {
 
     /// 429 with `Retry-After`: the caller spent its request budget.
     pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        let retry_after_seconds = u16::try_from(retry_after_seconds).unwrap_or(u16::MAX);
         let mut p = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("rate limit reached; retry in {retry_after_seconds} s"),

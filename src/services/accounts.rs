@@ -5,8 +5,8 @@ use argon2::{Argon2, PasswordHasher};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use entity::users::UserRole;
 use entity::users;
+use entity::users::UserRole;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use crate::domain::email::EmailAddress;

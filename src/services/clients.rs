@@ -120,7 +120,10 @@ pub async fn create_client(
         }
     }
     if new.rate_limit_per_minute <= 0 {
-        return Err(invalid("rate_limit_per_minute", "must be greater than zero"));
+        return Err(invalid(
+            "rate_limit_per_minute",
+            "must be greater than zero",
+        ));
     }
     let txn = begin_write(db).await?;
     match (kind, new.provider_id) {
