@@ -68,6 +68,10 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
+    #[allow(
+        clippy::result_large_err,
+        reason = "Problem is what every handler answers with; boxing it here alone gains nothing"
+    )]
     fn limit(&self) -> Result<u64, Problem> {
         match self.limit {
             None => Ok(100),

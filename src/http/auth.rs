@@ -19,6 +19,10 @@ use crate::http::problem::Problem;
 use crate::services::audit::Actor;
 
 /// The bearer token of the request, if any.
+#[allow(
+    clippy::result_large_err,
+    reason = "Problem is the rejection every extractor and handler answers with"
+)]
 fn bearer(parts: &Parts) -> Result<&str, Problem> {
     let value = parts
         .headers
@@ -176,6 +180,10 @@ pub struct ClientCaller {
 
 impl ClientCaller {
     /// 403 `insufficient_scope` unless the token carries `scope` (and the client still has it).
+    #[allow(
+        clippy::result_large_err,
+        reason = "Problem is the rejection every extractor and handler answers with"
+    )]
     pub fn require(&self, scope: &str) -> Result<(), Problem> {
         let granted = |list: &str| list.split_whitespace().any(|s| s == scope);
         if granted(&self.claims.scope) && granted(&self.client.scopes) {
@@ -188,6 +196,10 @@ impl ClientCaller {
     }
 
     /// The provider this client acts for; 403 for any other kind of client.
+    #[allow(
+        clippy::result_large_err,
+        reason = "Problem is the rejection every extractor and handler answers with"
+    )]
     pub fn provider_id(&self) -> Result<Uuid, Problem> {
         match (self.client.kind, self.client.provider_id) {
             (ClientKind::Provider, Some(id)) => Ok(id),

@@ -122,7 +122,8 @@ db_test! {
         ));
 
         for (case, token) in cases {
-            assert_bearer_refusal(get_bearer(&app, &route, &token).await, "invalid_token", case)
+            let case = format!("{case} ({:?})", app.backend);
+            assert_bearer_refusal(get_bearer(&app, &route, &token).await, "invalid_token", &case)
                 .await;
         }
 
