@@ -5,6 +5,7 @@ mod harness;
 mod support_clients;
 
 mod admin_api;
+mod authorization_matrix;
 mod health;
 mod jwks;
 mod oauth_clients;

@@ -1,0 +1,274 @@
+//! Every operation in `/openapi.json`, called by every kind of caller, against the allow/deny
+//! the product promises. A route added without a row here fails the test, so authorization is
+//! decided on purpose for each new route.
+
+use std::collections::BTreeMap;
+
+use cpe_ledger::auth::tokens::TokenUse;
+use cpe_ledger::services::audit::Actor;
+use cpe_ledger::services::providers::{self, NewProvider};
+use entity::{holdings, professionals, users};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
+
+use crate::db_test;
+use crate::harness::TestApp;
+use crate::support_clients::{make_client, token_for};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    Anonymous,
+    ProfessionalA,
+    ProfessionalB,
+    ProviderX,
+    ProviderY,
+    Procurement,
+    Admin,
+}
+
+const ROLES: [Role; 7] = [
+    Role::Anonymous,
+    Role::ProfessionalA,
+    Role::ProfessionalB,
+    Role::ProviderX,
+    Role::ProviderY,
+    Role::Procurement,
+    Role::Admin,
+];
+
+/// Who may pass authorization on an operation.
+enum Rule {
+    /// Not behind a bearer token (health, JWKS, the token endpoint, sign-in).
+    Public,
+    /// Only these roles; every other role is refused with 401, 403 or 404.
+    Only(&'static [Role]),
+}
+
+const PROFESSIONALS: &[Role] = &[Role::ProfessionalA, Role::ProfessionalB];
+const USERS: &[Role] = &[Role::ProfessionalA, Role::ProfessionalB, Role::Admin];
+
+/// The matrix. Paths are the OpenAPI templates; `{id}`-style parameters are filled with
+/// records that belong to professional A, provider X or a spare client (see `fill`).
+fn rule(method: &str, path: &str) -> Option<Rule> {
+    use Role::*;
+    Some(match (method, path) {
+        ("GET", "/health/live" | "/health/ready" | "/.well-known/jwks.json") => Rule::Public,
+        ("POST", "/oauth/token") => Rule::Public,
+        ("POST", "/v1/auth/login" | "/v1/auth/signup" | "/v1/auth/password-reset") => Rule::Public,
+        ("POST", "/v1/auth/logout") => Rule::Only(USERS),
+        ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
+        // Object level: B asking for A's holding gets 404.
+        ("GET", "/v1/me/holdings/{id}/standing") => Rule::Only(&[ProfessionalA]),
+        ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
+            Rule::Only(&[Procurement])
+        }
+        (_, p) if p.starts_with("/v1/admin/") => Rule::Only(&[Admin]),
+        _ => return None,
+    })
+}
+
+struct World {
+    tokens: BTreeMap<Role, String>,
+    params: BTreeMap<&'static str, String>,
+}
+
+async fn seed(app: &TestApp) -> World {
+    let start = chrono::Utc::now().date_naive() - chrono::Days::new(30);
+    let csv = format!(
+        "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start\n\
+         cissp,A0001,a@example.jp,Professional A,,A,{start},{start}\n\
+         cissp,B0001,b@example.jp,Professional B,,B,{start},{start}\n"
+    );
+    let summary = cpe_ledger::services::holders::import(
+        &app.state.db,
+        &app.state.schemes,
+        csv.as_bytes(),
+        "matrix.csv",
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
+
+    let mut tokens = BTreeMap::new();
+    let mut holding_of_a = None;
+    for (role, email, number) in [
+        (Role::ProfessionalA, "a@example.jp", "A0001"),
+        (Role::ProfessionalB, "b@example.jp", "B0001"),
+    ] {
+        let person = professionals::Entity::find()
+            .filter(professionals::Column::Email.eq(email))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let user = users::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            email: Set(email.to_owned()),
+            password_hash: Set(None),
+            role: Set(users::UserRole::Professional),
+            professional_id: Set(Some(person.id)),
+            activated_at: Set(Some(chrono::Utc::now())),
+            disabled_at: Set(None),
+            sessions_revoked_at: Set(None),
+            created_at: Set(chrono::Utc::now()),
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+        let (token, _) = app
+            .state
+            .keys
+            .issue(TokenUse::User, &user.id.to_string(), "professional")
+            .unwrap();
+        tokens.insert(role, token);
+        if role == Role::ProfessionalA {
+            let holding = holdings::Entity::find()
+                .filter(holdings::Column::RegistrationNumber.eq(number))
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap();
+            holding_of_a = Some(holding.id.to_string());
+        }
+    }
+
+    let admin = cpe_ledger::services::accounts::create_user(
+        &app.state.db,
+        "admin@example.jp",
+        "admin",
+        "a long admin password",
+    )
+    .await
+    .unwrap();
+    let (token, _) = app
+        .state
+        .keys
+        .issue(TokenUse::User, &admin.id.to_string(), "admin")
+        .unwrap();
+    tokens.insert(Role::Admin, token);
+
+    for (role, kind, scopes) in [
+        (
+            Role::ProviderX,
+            "provider",
+            &["provider:write", "provider:read"][..],
+        ),
+        (
+            Role::ProviderY,
+            "provider",
+            &["provider:write", "provider:read"][..],
+        ),
+        (Role::Procurement, "procurement", &["procurement:read"][..]),
+    ] {
+        let client = make_client(app, kind, scopes, 10_000).await;
+        tokens.insert(role, token_for(app, &client).await);
+    }
+
+    // Records that admin operations may change without disturbing the callers above.
+    let spare_provider = providers::create_provider(
+        &app.state.db,
+        &Actor::cli("matrix"),
+        NewProvider {
+            name: "Spare provider".to_owned(),
+            contact_email: None,
+        },
+    )
+    .await
+    .unwrap();
+    let spare_client = make_client(app, "procurement", &["procurement:read"], 10_000).await;
+
+    let mut params = BTreeMap::new();
+    params.insert("holding_of_a", holding_of_a.unwrap());
+    params.insert("provider", spare_provider.id.to_string());
+    params.insert("client_id", spare_client.client_id);
+    World { tokens, params }
+}
+
+fn fill(path: &str, world: &World) -> String {
+    let p = |k: &str| world.params[k].clone();
+    let id = if path.starts_with("/v1/me/holdings/") {
+        p("holding_of_a")
+    } else {
+        p("provider")
+    };
+    path.replace("{id}", &id)
+        .replace("{client_id}", &p("client_id"))
+        .replace("{scheme}", "cissp")
+        .replace("{registration_number}", "A0001")
+}
+
+/// Operations that end the caller's session run last, so they cannot spoil other rows.
+fn ends_sessions(path: &str) -> bool {
+    path == "/v1/auth/logout"
+}
+
+db_test! {
+    async fn every_operation_allows_exactly_the_roles_the_matrix_names(app: TestApp) {
+        let world = seed(&app).await;
+        let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+        let mut operations = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, _) in item.as_object().unwrap() {
+                if matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
+                    operations.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        assert!(operations.len() >= 10, "too few operations: {operations:?}");
+        operations.sort_by_key(|(_, path)| ends_sessions(path));
+
+        let mut failures = Vec::new();
+        for (method, path) in &operations {
+            let Some(rule) = rule(method, path) else {
+                failures.push(format!("{method} {path} is missing from the authorization matrix"));
+                continue;
+            };
+            let url = app.url(&fill(path, &world));
+            for role in ROLES {
+                let mut request = app
+                    .client
+                    .request(method.parse().unwrap(), &url);
+                if let Some(token) = world.tokens.get(&role) {
+                    request = request.bearer_auth(token);
+                }
+                if method != "GET" {
+                    request = request
+                        .header("content-type", "application/json")
+                        .body("{}");
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let content_type = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                if status >= 500 {
+                    failures.push(format!("{method} {path} as {role:?}: server error {status}"));
+                    continue;
+                }
+                let refused = matches!(status, 401 | 403 | 404);
+                match &rule {
+                    Rule::Public => {}
+                    Rule::Only(allowed) => {
+                        let expected_refusal = !allowed.contains(&role);
+                        if refused != expected_refusal {
+                            failures.push(format!(
+                                "{method} {path} as {role:?}: status {status}, expected {}",
+                                if expected_refusal { "refusal" } else { "access" }
+                            ));
+                        }
+                        if refused && content_type != "application/problem+json" {
+                            failures.push(format!(
+                                "{method} {path} as {role:?}: refusal {status} is not problem+json"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+    }
+}
