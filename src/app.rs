@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::tokens::KeyRing;
 use crate::config::Config;
+use crate::mail::Mailer;
 use crate::services::schemes::SchemeCatalog;
 
 /// Everything a request or job needs, built once by [`crate::startup`].
@@ -15,6 +16,7 @@ pub struct App {
     pub db: DatabaseConnection,
     pub schemes: SchemeCatalog,
     pub keys: KeyRing,
+    pub mailer: Mailer,
 }
 
 /// Cheap to clone; handed to axum as router state.

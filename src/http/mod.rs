@@ -1,7 +1,10 @@
 //! HTTP: one router per audience, merged here with the layers every route gets.
 
+pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod me;
+pub mod pages;
 pub mod problem;
 pub mod server;
 
@@ -31,15 +34,38 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
     ),
     tags(
         (name = "health", description = "Liveness and readiness"),
-    )
+        (name = "auth", description = "Professionals sign up, sign in and out, and reset passwords"),
+        (name = "me", description = "A professional's own profile, holdings and standing"),
+    ),
+    modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme (a JWT access token) that protected routes name.
+pub struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The whole application: API routes, `/openapi.json`, `/docs`, and the shared layers.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api().split_for_parts();
 
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+    api.merge(pages::router())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -57,5 +83,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every documented route, each audience's router merged once.
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(accounts::router())
+        .merge(me::router())
 }

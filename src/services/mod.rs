@@ -6,6 +6,7 @@ pub mod audit;
 pub mod csv_text;
 pub mod holders;
 pub mod ledger;
+pub mod notifications;
 pub mod schemes;
 pub mod standing;
 
