@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use entity::notifications::{self, NotificationState};
 use entity::one_time_tokens::TokenPurpose;
 use entity::{professionals, users};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, Set, SqlErr, TransactionSession, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -29,8 +30,13 @@ pub struct NewNotification {
 }
 
 /// Queues a notification unless one with the same dedupe key exists. Returns whether it was
-/// queued. Works inside a transaction on every engine (no failed statement is left behind).
-pub async fn enqueue(db: &impl ConnectionTrait, new: NewNotification) -> Result<bool, DbErr> {
+/// queued. Inside a transaction the insert runs in a savepoint, so a refused duplicate leaves
+/// the caller's transaction usable on every engine (PostgreSQL would otherwise abort it, and
+/// MySQL has no portable "insert or do nothing" that reports what it did).
+pub async fn enqueue<C>(db: &C, new: NewNotification) -> Result<bool, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let now = Utc::now();
     let row = notifications::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -47,15 +53,21 @@ pub async fn enqueue(db: &impl ConnectionTrait, new: NewNotification) -> Result<
         created_at: Set(now),
         sent_at: Set(None),
     };
-    let inserted = notifications::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(notifications::Column::DedupeKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted > 0)
+    let savepoint = db.begin().await?;
+    match notifications::Entity::insert(row)
+        .exec_without_returning(&savepoint)
+        .await
+    {
+        Ok(_) => {
+            savepoint.commit().await?;
+            Ok(true)
+        }
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            savepoint.rollback().await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The payload of the account emails: whom the link is for.

@@ -2,5 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod support_accounts;
 
+mod accounts;
+mod browser;
 mod health;
+mod mail;
+mod pages;
