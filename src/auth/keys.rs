@@ -60,8 +60,8 @@ pub async fn rotate(db: &impl ConnectionTrait) -> Result<signing_keys::Model, Ke
     let new_key = create_key(db).await?;
     for key in previous {
         let mut active: signing_keys::ActiveModel = key.into();
-        active.retired_at = Set(Some(now.into()));
-        active.publish_until = Set(Some((now + PUBLISH_AFTER_RETIREMENT).into()));
+        active.retired_at = Set(Some(now));
+        active.publish_until = Set(Some(now + PUBLISH_AFTER_RETIREMENT));
         active.update(db).await?;
     }
     Ok(new_key)
@@ -117,7 +117,7 @@ async fn create_key(db: &impl ConnectionTrait) -> Result<signing_keys::Model, Ke
         algorithm: Set(signing_keys::SigningAlgorithm::EdDsa),
         private_key_pem: Set(pem.to_string()),
         public_jwk: Set(public_jwk),
-        created_at: Set(Utc::now().into()),
+        created_at: Set(Utc::now()),
         retired_at: Set(None),
         publish_until: Set(None),
     };

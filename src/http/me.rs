@@ -118,8 +118,7 @@ pub async fn list_holdings(
             let mine = all_cycles.iter().filter(|c| c.holding_id == h.id);
             let current = mine
                 .clone()
-                .filter(|c| c.starts_on <= today)
-                .next_back()
+                .rfind(|c| c.starts_on <= today)
                 .or_else(|| mine.clone().next())
                 .map(|c| CycleSummary {
                     starts_on: c.starts_on,

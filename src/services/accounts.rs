@@ -85,10 +85,10 @@ pub async fn create_user(
         password_hash: Set(Some(hash_password(password)?)),
         role: Set(role),
         professional_id: Set(None),
-        activated_at: Set(Some(now.into())),
+        activated_at: Set(Some(now)),
         disabled_at: Set(None),
         sessions_revoked_at: Set(None),
-        created_at: Set(now.into()),
+        created_at: Set(now),
     }
     .insert(db)
     .await?;
@@ -200,7 +200,7 @@ pub async fn create_client(
         rate_limit_per_minute: Set(new.rate_limit_per_minute),
         disabled_at: Set(None),
         secret_rotated_at: Set(None),
-        created_at: Set(Utc::now().into()),
+        created_at: Set(Utc::now()),
     }
     .insert(db)
     .await?;

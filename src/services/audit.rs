@@ -64,7 +64,7 @@ pub async fn record(
 ) -> Result<(), DbErr> {
     audit_events::ActiveModel {
         id: NotSet,
-        occurred_at: Set(Utc::now().into()),
+        occurred_at: Set(Utc::now()),
         actor_kind: Set(actor.kind),
         actor_id: Set(actor.id.clone()),
         action: Set(event.action.to_owned()),

@@ -202,10 +202,10 @@ impl TestApp {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run cpe-ledger");
-        if let Some(mut pipe) = child.stdin.take() {
-            if let Some(text) = stdin {
-                pipe.write_all(text.as_bytes()).expect("write stdin");
-            }
+        if let Some(mut pipe) = child.stdin.take()
+            && let Some(text) = stdin
+        {
+            pipe.write_all(text.as_bytes()).expect("write stdin");
         }
         child.wait_with_output().expect("cpe-ledger finished")
     }
