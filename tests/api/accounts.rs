@@ -269,3 +269,28 @@ db_test! {
         assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     }
 }
+
+db_test! {
+    async fn a_holder_who_signed_up_first_is_linked_by_the_registry_invitation(app: TestApp) {
+        let holder = app.seed_holder("ja").await;
+        let response = app
+            .post_json("/v1/auth/signup", &json!({"email": holder.email, "password": PASSWORD}))
+            .await;
+        assert_eq!(response.status(), 202);
+        let user = || async {
+            users::Entity::find()
+                .filter(users::Column::Email.eq(holder.email.as_str()))
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(user().await.professional_id, None, "sign-up links nothing");
+
+        let summary = app.invite_holders().await;
+        assert_eq!((summary.invited, summary.linked), (0, 1));
+        assert_eq!(user().await.professional_id, Some(holder.professional_id));
+        // Not yet activated: the sign-up's activation email and the invitation both went out.
+        assert_eq!(app.emails_to(&holder.email).len(), 2);
+    }
+}
