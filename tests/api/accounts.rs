@@ -294,3 +294,18 @@ db_test! {
         assert_eq!(app.emails_to(&holder.email).len(), 2);
     }
 }
+
+db_test! {
+    async fn twenty_failed_sign_ins_from_one_address_throttle_every_account_from_it(app: TestApp) {
+        let holder = app.active_holder().await;
+        for _ in 0..20 {
+            let guess = json!({"email": unique_email("guess"), "password": "not the password"});
+            assert_eq!(app.post_json("/v1/auth/login", &guess).await.status(), 401);
+        }
+        let right = app
+            .post_json("/v1/auth/login", &json!({"email": holder.email, "password": PASSWORD}))
+            .await;
+        assert_eq!(right.status(), 429);
+        assert!(right.headers().contains_key("retry-after"));
+    }
+}
