@@ -77,6 +77,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     let keys = KeyRing::load(&db, config.issuer())
         .await
         .context("loading the token signing keys")?;
+    crate::mail::templates::configure(config.templates_dir.as_deref())
+        .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
     let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
     Ok(App {
         config,

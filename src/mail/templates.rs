@@ -4,6 +4,7 @@
 //! under `pages/`, with their words per locale in `pages/i18n/<locale>.toml`. HTML templates are
 //! auto-escaped; text templates are not.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 use minijinja::{AutoEscape, Environment};
@@ -49,25 +50,65 @@ static SOURCES: &[(&str, &str)] = embedded![
 
 static PAGE_WORDS: &[(&str, &str)] = embedded!["pages/i18n/ja.toml", "pages/i18n/en.toml"];
 
-fn environment() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html.j2") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
-        env.set_keep_trailing_newline(true);
-        for (name, source) in SOURCES {
-            // The sources are part of the binary and covered by tests; a syntax error is a bug.
-            if let Err(e) = env.add_template(name, source) {
-                panic!("embedded template {name} does not parse: {e}");
-            }
+static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+
+/// A template override that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct TemplateError {
+    pub name: String,
+    pub reason: String,
+}
+
+/// The environment: every embedded template, each replaced by the file of the same name under
+/// `overrides` when there is one.
+pub fn build_environment(overrides: Option<&Path>) -> Result<Environment<'static>, TemplateError> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html.j2") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
         }
-        env
+    });
+    env.set_keep_trailing_newline(true);
+    for (name, source) in SOURCES {
+        let replacement = overrides
+            .map(|dir| dir.join(name))
+            .filter(|path| path.is_file())
+            .map(|path| {
+                std::fs::read_to_string(&path).map_err(|e| TemplateError {
+                    name: path.display().to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()?;
+        let result = match replacement {
+            Some(text) => env.add_template_owned(*name, text),
+            None => env.add_template(name, source),
+        };
+        result.map_err(|e| TemplateError {
+            name: (*name).to_owned(),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(env)
+}
+
+/// Loads the operator's overrides once, at start-up, so a broken one stops the process with a
+/// message instead of failing the first email. Later calls (tests build many apps in one
+/// process) only validate.
+pub fn configure(overrides: Option<&Path>) -> Result<(), TemplateError> {
+    let env = build_environment(overrides)?;
+    let _ = ENV.set(env);
+    Ok(())
+}
+
+fn environment() -> &'static Environment<'static> {
+    ENV.get_or_init(|| match build_environment(None) {
+        Ok(env) => env,
+        // The sources are part of the binary and covered by tests; a syntax error is a bug.
+        Err(e) => panic!("embedded template {e}"),
     })
 }
 
@@ -185,6 +226,28 @@ mod tests {
         };
         assert!(!keys("ja").is_empty());
         assert_eq!(keys("ja"), keys("en"));
+    }
+
+    #[test]
+    fn a_file_in_the_override_folder_replaces_the_built_in_template() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let folder = dir.path().join("emails/invitation/en");
+        std::fs::create_dir_all(&folder).expect("folder");
+        std::fs::write(folder.join("subject.txt.j2"), "Welcome, {{ name }}").expect("write");
+        let env = build_environment(Some(dir.path())).expect("valid overrides");
+        let subject = env
+            .get_template("emails/invitation/en/subject.txt.j2")
+            .and_then(|t| t.render(minijinja::context! { name => "Ada" }))
+            .expect("renders");
+        assert_eq!(subject, "Welcome, Ada");
+        // Everything else is still the built-in.
+        assert!(
+            env.get_template("emails/invitation/ja/subject.txt.j2")
+                .is_ok()
+        );
+
+        std::fs::write(folder.join("body.txt.j2"), "{% if %}").expect("write");
+        assert!(build_environment(Some(dir.path())).is_err());
     }
 
     #[test]
