@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::tokens::KeyRing;
 use crate::config::Config;
 use crate::http::rate_limit::ClientLimits;
+use crate::mail::Mailer;
 use crate::services::schemes::SchemeCatalog;
 
 /// Everything a request or job needs, built once by [`crate::startup`].
@@ -18,6 +19,7 @@ pub struct App {
     pub keys: KeyRing,
     /// Each machine client's request budget.
     pub client_limits: ClientLimits,
+    pub mailer: Mailer,
 }
 
 /// Cheap to clone; handed to axum as router state.

@@ -42,6 +42,10 @@ pub struct Settings {
     /// Extra scheme definition files (`*.toml`); a file here replaces the built-in of the same id and version.
     #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR", global = true)]
     pub schemes_dir: Option<String>,
+    /// Folder of template overrides laid out like `templates/` (`emails/<name>/<locale>/…`,
+    /// `pages/…`); a file found there replaces the built-in one.
+    #[arg(long, env = "CPE_LEDGER_TEMPLATES_DIR", global = true)]
+    pub templates_dir: Option<String>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "CPE_LEDGER_LOG_JSON", global = true)]
     pub log_json: bool,
@@ -100,6 +104,7 @@ pub struct Config {
     pub public_url: Url,
     pub mail: MailDelivery,
     pub schemes_dir: Option<PathBuf>,
+    pub templates_dir: Option<PathBuf>,
     pub log_json: bool,
 }
 
@@ -192,6 +197,7 @@ impl Config {
             public_url,
             mail,
             schemes_dir: non_empty(settings.schemes_dir.as_deref()).map(PathBuf::from),
+            templates_dir: non_empty(settings.templates_dir.as_deref()).map(PathBuf::from),
             log_json: settings.log_json,
         })
     }

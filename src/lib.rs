@@ -9,5 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
+pub mod mail;
 pub mod services;
 pub mod startup;

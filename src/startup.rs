@@ -17,6 +17,7 @@ use crate::app::{App, AppState};
 use crate::auth::keys;
 use crate::auth::tokens::KeyRing;
 use crate::config::{Config, DatabaseKind};
+use crate::mail::Mailer;
 use crate::services::schemes::{self, SchemeCatalog};
 
 /// Opens the connection pool with the settings each engine needs.
@@ -76,12 +77,16 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     let keys = KeyRing::load(&db, config.issuer())
         .await
         .context("loading the token signing keys")?;
+    crate::mail::templates::configure(config.templates_dir.as_deref())
+        .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
+    let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
     Ok(App {
         config,
         db,
         schemes: catalog,
         keys,
         client_limits: Default::default(),
+        mailer,
     })
 }
 
@@ -113,13 +118,17 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` resolves, then drains open connections.
+    /// Serves until `shutdown` resolves, then drains open connections. The outbox worker runs
+    /// beside the server for as long as it serves.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
-        crate::http::server::serve(self.listener, router, shutdown).await
+        let outbox = tokio::spawn(crate::jobs::outbox::run(self.state.clone()));
+        let served = crate::http::server::serve(self.listener, router, shutdown).await;
+        outbox.abort();
+        served
     }
 }
 

@@ -1,10 +1,13 @@
 //! HTTP: one router per audience, merged here with the layers every route gets.
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod jwks;
+pub mod me;
 pub mod oauth;
+pub mod pages;
 pub mod problem;
 pub mod procurement;
 pub mod rate_limit;
@@ -38,7 +41,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
     modifiers(&SecurityAddon),
     tags(
         (name = "health", description = "Liveness and readiness"),
-        (name = "auth", description = "Tokens for machine clients and the keys that verify them"),
+        (name = "auth", description = "Sign-in for professionals; tokens for machine clients and the keys that verify them"),
+        (name = "me", description = "A professional's own profile, holdings and standing"),
         (name = "admin", description = "The certification body's staff: providers and clients"),
         (name = "procurement", description = "Buyers' systems checking a professional's status"),
     )
@@ -80,7 +84,8 @@ impl Modify for SecurityAddon {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api().split_for_parts();
 
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+    api.merge(pages::router())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -104,4 +109,6 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(jwks::router())
         .merge(admin::router())
         .merge(procurement::router())
+        .merge(accounts::router())
+        .merge(me::router())
 }

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod csv_text;
 pub mod holders;
 pub mod ledger;
+pub mod notifications;
 pub mod procurement;
 pub mod providers;
 pub mod schemes;

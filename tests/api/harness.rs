@@ -128,16 +128,24 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Boots the app on a fresh database; `None` when that backend is skipped.
+    /// Boots the app on a fresh database; `None` when that backend is skipped. Email goes to
+    /// the in-process SMTP server of `support_accounts`.
     pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with a chance to change the settings first.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let database = TestDatabase::create(backend, data_dir.path()).await?;
-        let settings = Settings {
+        let mut settings = Settings {
             database_url: Some(database.url.clone()),
             data_dir: Some(data_dir.path().display().to_string()),
             listen: Some("127.0.0.1:0".to_owned()),
+            smtp_url: Some(crate::support_accounts::mail_server().smtp_url()),
             ..Default::default()
         };
+        adjust(&mut settings);
         let config = Config::from_settings(&settings).expect("test configuration is valid");
         let app = Application::build(config.clone())
             .await

@@ -1,12 +1,21 @@
 //! Integration tests: one binary, every database-touching test on every backend.
 #![allow(clippy::unwrap_used)]
 
+#[allow(
+    dead_code,
+    reason = "shared helpers: each area of tests uses some of them, none uses all"
+)]
 mod harness;
+mod support_accounts;
 mod support_clients;
 
+mod accounts;
 mod admin_api;
 mod authorization_matrix;
+mod browser;
 mod health;
 mod jwks;
+mod mail;
 mod oauth_clients;
+mod pages;
 mod token_suite;

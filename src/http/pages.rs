@@ -1,0 +1,697 @@
+//! Server-rendered pages for professionals: sign in and out, a signed-in landing page,
+//! activation and password-reset links, and "forgot my password".
+//!
+//! Session: the access token itself, in the `cpe_session` cookie (HttpOnly, SameSite=Lax,
+//! Path=/, Max-Age = the token's lifetime). It is checked exactly as a bearer token is (the
+//! `UserCaller` rules: signature, expiry, disabled account, `sessions_revoked_at`), so signing
+//! out anywhere ends the page session too.
+//!
+//! CSRF: every form carries a `csrf` field, compared in constant time.
+//! - Before sign-in (login, forgot, activate, reset) there is no session to bind to, so the
+//!   token is a double-submit cookie: a random value in `cpe_csrf` (HttpOnly, SameSite=Strict;
+//!   `__Host-` prefixed when Secure, so a sibling subdomain cannot plant one) echoed in the form.
+//! - After sign-in (logout) it is a synchronizer token: HMAC-SHA256 keyed by the session's
+//!   `jti`. The `jti` lives only inside the HttpOnly cookie, so another site can neither read
+//!   nor compute it, and it changes with every sign-in.
+//!
+//! Language: `?lang=ja|en` (remembered in the `cpe_lang` cookie), else that cookie, else the
+//! first of `Accept-Language` we have words for, else Japanese.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::header::{
+    ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use entity::holdings;
+use entity::one_time_tokens::TokenPurpose;
+use hmac::{Hmac, Mac};
+use minijinja::context;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::auth::tokens::ACCESS_TOKEN_TTL;
+use crate::http::accounts::issue_user_token;
+use crate::http::auth::UserCaller;
+use crate::http::problem::Problem;
+use crate::mail::templates::{render_page, supported_locale};
+use crate::services::accounts::{self, AccountError, LinkError, LinkProblem, LoginError};
+use crate::services::standing;
+
+pub const SESSION_COOKIE: &str = "cpe_session";
+pub const LANG_COOKIE: &str = "cpe_lang";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/activate", get(activate_form).post(activate_submit))
+        .route("/reset", get(reset_form).post(reset_submit))
+        .route("/forgot", get(forgot_form).post(forgot_submit))
+}
+
+// --- cookies -----------------------------------------------------------------------------------
+
+/// Cookies are `Secure` except when the public URL is plain http on the loopback host: a
+/// developer's `cargo run` (and the tests) serve http://127.0.0.1:8080, where a browser would
+/// drop a Secure cookie set over http and sign-in could never work. Anything else, including
+/// plain http on a real host name, gets `Secure`, so a misconfigured deployment fails closed.
+fn secure(state: &AppState) -> bool {
+    let url = &state.config.public_url;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    !(url.scheme() == "http" && loopback)
+}
+
+fn csrf_cookie_name(state: &AppState) -> &'static str {
+    if secure(state) {
+        "__Host-cpe_csrf"
+    } else {
+        "cpe_csrf"
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    same_site: &str,
+) -> HeaderValue {
+    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    if let Some(age) = max_age {
+        text.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure(state) {
+        text.push_str("; Secure");
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
+    set_cookie(
+        state,
+        SESSION_COOKIE,
+        token,
+        Some(ACCESS_TOKEN_TTL.as_secs() as i64),
+        "Lax",
+    )
+}
+
+fn clear_session_cookie(state: &AppState) -> HeaderValue {
+    set_cookie(state, SESSION_COOKIE, "", Some(0), "Lax")
+}
+
+// --- CSRF --------------------------------------------------------------------------------------
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// The double-submit token of a pre-sign-in form: the cookie's value when the browser has one,
+/// else a fresh one (and the cookie to set).
+fn pre_login_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    if let Some(existing) = cookie(headers, csrf_cookie_name(state)).filter(|v| v.len() >= 32) {
+        return (existing, None);
+    }
+    let bytes: [u8; 32] = rand::random();
+    let fresh = URL_SAFE_NO_PAD.encode(bytes);
+    let header = set_cookie(state, csrf_cookie_name(state), &fresh, None, "Strict");
+    (fresh, Some(header))
+}
+
+fn pre_login_csrf_ok(state: &AppState, headers: &HeaderMap, submitted: &str) -> bool {
+    cookie(headers, csrf_cookie_name(state)).is_some_and(|c| constant_time_eq(&c, submitted))
+}
+
+/// The synchronizer token of a signed-in session.
+fn session_csrf(jti: &str) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(jti.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(b"cpe-ledger page form");
+    hex::encode(mac.finalize().into_bytes())
+}
+
+// --- locale ------------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    lang: Option<String>,
+    token: Option<String>,
+}
+
+/// The page language and, when `?lang=` chose it, the cookie that remembers the choice.
+fn page_locale(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &PageQuery,
+) -> (&'static str, Option<HeaderValue>) {
+    if let Some(lang) = query.lang.as_deref() {
+        let locale = supported_locale(lang);
+        return (
+            locale,
+            Some(set_cookie(
+                state,
+                LANG_COOKIE,
+                locale,
+                Some(365 * 24 * 3600),
+                "Lax",
+            )),
+        );
+    }
+    if let Some(lang) = cookie(headers, LANG_COOKIE) {
+        return (supported_locale(&lang), None);
+    }
+    let accepted = headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    for tag in accepted.split(',') {
+        let tag = tag.split(';').next().unwrap_or("").trim();
+        let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+        if crate::mail::templates::LOCALES.contains(&primary.as_str()) {
+            return (supported_locale(&primary), None);
+        }
+    }
+    (supported_locale("ja"), None)
+}
+
+// --- responses ---------------------------------------------------------------------------------
+
+/// A rendered page; never a raw error (a template failure is logged and answered opaquely).
+struct Page {
+    status: StatusCode,
+    html: String,
+    cookies: Vec<HeaderValue>,
+    extra: Vec<(axum::http::HeaderName, HeaderValue)>,
+}
+
+impl Page {
+    fn render(
+        status: StatusCode,
+        name: &str,
+        locale: &str,
+        ctx: minijinja::Value,
+    ) -> Result<Self, Problem> {
+        let html = render_page(name, locale, ctx).map_err(|e| Problem::internal(&e))?;
+        Ok(Self {
+            status,
+            html,
+            cookies: Vec::new(),
+            extra: Vec::new(),
+        })
+    }
+
+    fn cookie(mut self, value: Option<HeaderValue>) -> Self {
+        self.cookies.extend(value);
+        self
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::response::Html(self.html)).into_response();
+        let headers = response.headers_mut();
+        for value in self.cookies {
+            headers.append(SET_COOKIE, value);
+        }
+        for (name, value) in self.extra {
+            headers.insert(name, value);
+        }
+        headers.insert("cache-control", HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response
+        .headers_mut()
+        .insert(LOCATION, HeaderValue::from_static(to));
+    for value in cookies {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+fn notice(status: StatusCode, locale: &str, which: &str) -> Result<Page, Problem> {
+    Page::render(status, "notice", locale, context! { notice => which })
+}
+
+/// 403 for a form without a valid CSRF token: the page says to reload and try again.
+fn csrf_refused(locale: &str) -> Result<Page, Problem> {
+    notice(StatusCode::FORBIDDEN, locale, "forbidden")
+}
+
+/// A used, expired or unknown link: a page that says which, with a way to get a new one.
+fn link_page(locale: &str, problem: LinkProblem) -> Result<Page, Problem> {
+    let status = match problem {
+        LinkProblem::Unknown => StatusCode::BAD_REQUEST,
+        LinkProblem::Used | LinkProblem::Expired => StatusCode::GONE,
+    };
+    Page::render(
+        status,
+        "link_invalid",
+        locale,
+        context! { reason => problem.as_str() },
+    )
+}
+
+// --- session extractor -------------------------------------------------------------------------
+
+/// A signed-in browser: the session cookie's token, checked by the same rules as a bearer
+/// token. Without one the request is sent to the sign-in page.
+pub struct PageSession {
+    pub caller: UserCaller,
+}
+
+impl FromRequestParts<AppState> for PageSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = |clear: bool| {
+            let cookies = if clear {
+                vec![clear_session_cookie(state)]
+            } else {
+                Vec::new()
+            };
+            see_other("/login", cookies)
+        };
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+            return Err(to_login(false));
+        };
+        let Ok(request) = Request::builder()
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .body(())
+        else {
+            return Err(to_login(true));
+        };
+        let (mut bearer_parts, ()) = request.into_parts();
+        match UserCaller::from_request_parts(&mut bearer_parts, state).await {
+            Ok(caller) => Ok(Self { caller }),
+            Err(_) => Err(to_login(true)),
+        }
+    }
+}
+
+// --- handlers ----------------------------------------------------------------------------------
+
+type PageResult = Result<Response, Problem>;
+
+async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+    session: PageSession,
+) -> PageResult {
+    let (locale, lang_cookie) = page_locale(&state, &headers, &query);
+    let user = &session.caller.user;
+    let mut rows = Vec::new();
+    if let Some(professional_id) = user.professional_id {
+        let own = holdings::Entity::find()
+            .filter(holdings::Column::ProfessionalId.eq(professional_id))
+            .order_by_asc(holdings::Column::SchemeId)
+            .all(&state.db)
+            .await?;
+        for holding in own {
+            let state_name = standing::for_holding(&state.db, &state.schemes, &holding, None)
+                .await
+                .ok()
+                .and_then(|s| serde_json::to_value(s.standing.state).ok())
+                .and_then(|v| v.as_str().map(str::to_owned));
+            rows.push(context! {
+                scheme => holding.scheme_id,
+                registration_number => holding.registration_number,
+                status => serde_json::to_value(holding.status).ok(),
+                state => state_name,
+            });
+        }
+    }
+    let page = Page::render(
+        StatusCode::OK,
+        "home",
+        locale,
+        context! {
+            email => user.email,
+            holdings => rows,
+            csrf => session_csrf(&session.caller.claims.jti),
+        },
+    )?
+    .cookie(lang_cookie);
+    Ok(page.into_response())
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+    session: Result<PageSession, Response>,
+) -> PageResult {
+    if session.is_ok() {
+        return Ok(see_other("/", Vec::new()));
+    }
+    let (locale, lang_cookie) = page_locale(&state, &headers, &query);
+    let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
+    Ok(Page::render(
+        StatusCode::OK,
+        "login",
+        locale,
+        context! { csrf => csrf, email => "" },
+    )?
+    .cookie(lang_cookie)
+    .cookie(csrf_cookie)
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    let (locale, _) = page_locale(&state, &headers, &query);
+    if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
+        return Ok(csrf_refused(locale)?.into_response());
+    }
+    let words_key =
+        match accounts::log_in(&state.db, &form.email, &form.password, remote.ip()).await {
+            Ok(user) => {
+                let (token, _) = issue_user_token(&state, &user).await?;
+                return Ok(see_other("/", vec![session_cookie(&state, &token)]));
+            }
+            Err(LoginError::BadCredentials) => (StatusCode::UNAUTHORIZED, "login_failed", None),
+            Err(LoginError::Throttled {
+                retry_after_seconds,
+            }) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "login_throttled",
+                Some(retry_after_seconds),
+            ),
+            Err(LoginError::Db(e)) => return Err(e.into()),
+        };
+    let (status, key, retry_after) = words_key;
+    let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
+    let words = render_page_word(locale, key);
+    let mut page = Page::render(
+        status,
+        "login",
+        locale,
+        context! { csrf => csrf, email => form.email, error => words },
+    )?
+    .cookie(csrf_cookie);
+    if let Some(seconds) = retry_after {
+        page.extra.push((RETRY_AFTER, HeaderValue::from(seconds)));
+    }
+    Ok(page.into_response())
+}
+
+/// One word list entry, for messages a handler chooses.
+fn render_page_word(locale: &str, key: &str) -> String {
+    crate::mail::templates::page_words_for(locale)
+        .get_attr(key)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+    session: PageSession,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let (locale, _) = page_locale(&state, &headers, &query);
+    if !constant_time_eq(&session_csrf(&session.caller.claims.jti), &form.csrf) {
+        return Ok(csrf_refused(locale)?.into_response());
+    }
+    accounts::end_sessions(
+        &state.db,
+        session.caller.user.id,
+        &session.caller.actor(),
+        "logout",
+    )
+    .await?;
+    Ok(notice(StatusCode::OK, locale, "signed_out")?
+        .cookie(Some(clear_session_cookie(&state)))
+        .into_response())
+}
+
+async fn link_form(
+    state: AppState,
+    headers: HeaderMap,
+    query: PageQuery,
+    purpose: TokenPurpose,
+) -> PageResult {
+    let (locale, lang_cookie) = page_locale(&state, &headers, &query);
+    let token = query.token.clone().unwrap_or_default();
+    let user = match accounts::check_link(&state.db, &token, purpose).await {
+        Ok(user) => user,
+        Err(LinkError::Link(problem)) => {
+            return Ok(link_page(locale, problem)?
+                .cookie(lang_cookie)
+                .into_response());
+        }
+        Err(LinkError::Account(AccountError::Db(e))) => return Err(e.into()),
+        Err(LinkError::Account(e)) => return Err(Problem::internal(&e)),
+    };
+    let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
+    Ok(set_password_page(
+        StatusCode::OK,
+        locale,
+        purpose,
+        &token,
+        &csrf,
+        user.password_hash.is_none(),
+        None,
+    )?
+    .cookie(lang_cookie)
+    .cookie(csrf_cookie)
+    .into_response())
+}
+
+fn set_password_page(
+    status: StatusCode,
+    locale: &str,
+    purpose: TokenPurpose,
+    token: &str,
+    csrf: &str,
+    needs_password: bool,
+    error: Option<String>,
+) -> Result<Page, Problem> {
+    let (name, action) = match purpose {
+        TokenPurpose::Activation => ("activate", "/activate"),
+        TokenPurpose::Reset => ("reset", "/reset"),
+    };
+    Page::render(
+        status,
+        "set_password",
+        locale,
+        context! {
+            purpose => name,
+            action => action,
+            token => token,
+            csrf => csrf,
+            needs_password => needs_password,
+            error => error,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn link_submit(
+    state: AppState,
+    headers: HeaderMap,
+    query: PageQuery,
+    purpose: TokenPurpose,
+    form: SetPasswordForm,
+) -> PageResult {
+    let (locale, _) = page_locale(&state, &headers, &query);
+    if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
+        return Ok(csrf_refused(locale)?.into_response());
+    }
+    let retry = |key: &str, needs_password: bool| -> PageResult {
+        Ok(set_password_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            locale,
+            purpose,
+            &form.token,
+            &form.csrf,
+            needs_password,
+            Some(render_page_word(locale, key)),
+        )?
+        .into_response())
+    };
+    if form.password != form.confirm {
+        return retry("passwords_differ", true);
+    }
+    let password = (!form.password.is_empty()).then_some(form.password.as_str());
+    match accounts::redeem_link(&state.db, &form.token, purpose, password).await {
+        Ok(user) => match purpose {
+            // A fresh account signs straight in: the link proved the mailbox.
+            TokenPurpose::Activation => {
+                let (token, _) = issue_user_token(&state, &user).await?;
+                Ok(see_other("/", vec![session_cookie(&state, &token)]))
+            }
+            TokenPurpose::Reset => Ok(notice(StatusCode::OK, locale, "password_set")?
+                .cookie(Some(clear_session_cookie(&state)))
+                .into_response()),
+        },
+        Err(LinkError::Link(problem)) => Ok(link_page(locale, problem)?.into_response()),
+        Err(LinkError::Account(AccountError::Invalid { .. })) => retry("password_rule", true),
+        Err(LinkError::Account(AccountError::Db(e))) => Err(e.into()),
+        Err(LinkError::Account(e)) => Err(Problem::internal(&e)),
+    }
+}
+
+async fn activate_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    link_form(state, headers, query, TokenPurpose::Activation).await
+}
+
+async fn activate_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+    Form(form): Form<SetPasswordForm>,
+) -> PageResult {
+    link_submit(state, headers, query, TokenPurpose::Activation, form).await
+}
+
+async fn reset_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    link_form(state, headers, query, TokenPurpose::Reset).await
+}
+
+async fn reset_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+    Form(form): Form<SetPasswordForm>,
+) -> PageResult {
+    link_submit(state, headers, query, TokenPurpose::Reset, form).await
+}
+
+async fn forgot_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    let (locale, lang_cookie) = page_locale(&state, &headers, &query);
+    let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
+    Ok(
+        Page::render(StatusCode::OK, "forgot", locale, context! { csrf => csrf })?
+            .cookie(lang_cookie)
+            .cookie(csrf_cookie)
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn forgot_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+    Form(form): Form<ForgotForm>,
+) -> PageResult {
+    let (locale, _) = page_locale(&state, &headers, &query);
+    if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
+        return Ok(csrf_refused(locale)?.into_response());
+    }
+    match accounts::request_password_reset(&state.db, &form.email).await {
+        Ok(()) => {}
+        Err(AccountError::Db(e)) => return Err(e.into()),
+        Err(e) => return Err(Problem::internal(&e)),
+    }
+    Ok(notice(StatusCode::OK, locale, "reset_sent")?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_csrf_tokens_differ_per_session_and_compare_in_constant_time() {
+        let a = session_csrf("jti-a");
+        assert_eq!(a, session_csrf("jti-a"));
+        assert_ne!(a, session_csrf("jti-b"));
+        assert!(constant_time_eq(&a, &a.clone()));
+        assert!(!constant_time_eq(&a, ""));
+        assert!(!constant_time_eq("", ""));
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a_cpe_session=x; cpe_session=tok; z=1"),
+        );
+        assert_eq!(cookie(&headers, "cpe_session").as_deref(), Some("tok"));
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+}

@@ -1,0 +1,4 @@
+//! Background work. The job bodies are plain async functions that tests call directly; the
+//! loops here only trigger them.
+
+pub mod outbox;

@@ -1,0 +1,164 @@
+//! The outbox worker: claims due notifications, sends them, and stamps the outcome.
+//!
+//! Claiming is safe with several instances: on PostgreSQL and MySQL/MariaDB the due rows are
+//! selected `FOR UPDATE SKIP LOCKED` and leased in the same transaction; on SQLite the
+//! transaction takes the write lock up front (`services::begin_write`), which serialises
+//! claimers. A lease that is never settled (the process died mid-send) expires and the row is
+//! claimed again, so delivery is at-least-once; the Message-ID, derived from the dedupe key,
+//! lets a receiving system recognise the repeat.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::notifications::{self, NotificationState};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+
+use crate::app::{App, AppState};
+use crate::mail::SendError;
+use crate::services::{self, notifications as outbox};
+
+/// Most notifications one pass claims.
+pub const BATCH: u64 = 50;
+/// How long a claim holds a row before another worker may take it.
+pub const LEASE: Duration = Duration::from_secs(10 * 60);
+/// How often `serve` drains the outbox.
+pub const PERIOD: Duration = Duration::from_secs(10);
+/// Retry backoff: one minute doubled per attempt, at most an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = attempts.clamp(0, 6) as u32;
+    Duration::from_secs((60u64 << exponent).min(3600))
+}
+
+/// One pass: claims what is due and tries to send each. Returns how many were sent. A failure
+/// of one message is recorded on its row and does not stop the rest.
+pub async fn drain_once(app: &App) -> usize {
+    let claimed = match claim(app).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot claim notifications");
+            return 0;
+        }
+    };
+    let mut sent = 0;
+    for notification in claimed {
+        match deliver(app, notification).await {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "cannot record a notification's outcome"),
+        }
+    }
+    sent
+}
+
+async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
+    let now = Utc::now();
+    let txn = services::begin_write(&app.db).await?;
+    let mut query = notifications::Entity::find()
+        .filter(
+            notifications::Column::State
+                .is_in([NotificationState::Pending, NotificationState::Sending]),
+        )
+        .filter(notifications::Column::NextAttemptAt.lte(now))
+        .order_by_asc(notifications::Column::NextAttemptAt)
+        .limit(BATCH);
+    if app.db.get_database_backend() != DbBackend::Sqlite {
+        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = query.all(&txn).await?;
+    if !rows.is_empty() {
+        let lease_until = now + LEASE;
+        notifications::Entity::update_many()
+            .col_expr(
+                notifications::Column::State,
+                Expr::value(NotificationState::Sending),
+            )
+            .col_expr(
+                notifications::Column::NextAttemptAt,
+                Expr::value(lease_until),
+            )
+            .filter(notifications::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// Sends one claimed notification and records the outcome; `Ok(true)` when sent.
+async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, DbErr> {
+    let message_id = app.mailer.message_id(&notification.dedupe_key);
+    let outcome = match outbox::render(&app.db, &app.config, &notification).await {
+        Ok(email) => match app
+            .mailer
+            .compose(&notification.recipient, &message_id, &email)
+        {
+            Ok(message) => app.mailer.send(message).await,
+            Err(e) => Err(e),
+        },
+        Err(outbox::PrepareError::Permanent(why)) => Err(SendError::Permanent(why)),
+        Err(outbox::PrepareError::Db(e)) => Err(SendError::Transient(e.to_string())),
+    };
+    let now = Utc::now();
+    let attempts = notification.attempts + 1;
+    let id = notification.id;
+    let mut row: notifications::ActiveModel = notification.into();
+    row.attempts = Set(attempts);
+    let sent = match outcome {
+        Ok(()) => {
+            row.state = Set(NotificationState::Sent);
+            row.sent_at = Set(Some(now));
+            row.message_id = Set(Some(message_id));
+            row.last_error = Set(None);
+            true
+        }
+        Err(SendError::Transient(why)) => {
+            tracing::warn!(notification = %id, attempts, error = %why, "email deferred");
+            row.state = Set(NotificationState::Pending);
+            row.next_attempt_at = Set(now + backoff(attempts - 1));
+            row.last_error = Set(Some(why));
+            false
+        }
+        Err(SendError::Permanent(why)) => {
+            tracing::warn!(notification = %id, error = %why, "email failed for good");
+            row.state = Set(NotificationState::Failed);
+            row.last_error = Set(Some(why));
+            false
+        }
+    };
+    let txn = app.db.begin().await?;
+    row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(sent)
+}
+
+/// The loop `serve` runs: a pass every [`PERIOD`], until the task is aborted.
+pub async fn run(state: AppState) {
+    let mut ticker = tokio::time::interval(PERIOD);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let sent = drain_once(&state).await;
+        if sent > 0 {
+            tracing::info!(sent, "outbox drained");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_a_minute_and_stops_at_an_hour() {
+        assert_eq!(backoff(0), Duration::from_secs(60));
+        assert_eq!(backoff(1), Duration::from_secs(120));
+        assert_eq!(backoff(5), Duration::from_secs(1920));
+        assert_eq!(backoff(6), Duration::from_secs(3600));
+        assert_eq!(backoff(40), Duration::from_secs(3600));
+    }
+}

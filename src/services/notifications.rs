@@ -1,0 +1,159 @@
+//! The outbox: an email is first a row in `notifications`, written in the same breath as the
+//! change that causes it; the outbox worker (`jobs::outbox`) sends it later.
+//!
+//! Account links are not in the row. An invitation, activation or reset notification names
+//! only the user; the single-use token is minted when the message is rendered for sending, so
+//! the clear token exists only inside the email (the database keeps its SHA-256).
+
+use chrono::{DateTime, Utc};
+use entity::notifications::{self, NotificationState};
+use entity::one_time_tokens::TokenPurpose;
+use entity::{professionals, users};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, Set, SqlErr, TransactionSession, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::mail::{self, RenderedEmail};
+use crate::services::accounts;
+
+/// A notification about to be queued.
+pub struct NewNotification {
+    /// Unique: a second notification with the same key is silently not queued.
+    pub dedupe_key: String,
+    pub template: &'static str,
+    pub locale: String,
+    pub recipient: String,
+    pub payload: serde_json::Value,
+}
+
+/// Queues a notification unless one with the same dedupe key exists. Returns whether it was
+/// queued. Inside a transaction the insert runs in a savepoint, so a refused duplicate leaves
+/// the caller's transaction usable on every engine (PostgreSQL would otherwise abort it, and
+/// MySQL has no portable "insert or do nothing" that reports what it did).
+pub async fn enqueue<C>(db: &C, new: NewNotification) -> Result<bool, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let now = Utc::now();
+    let row = notifications::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dedupe_key: Set(new.dedupe_key),
+        template: Set(new.template.to_owned()),
+        locale: Set(new.locale),
+        recipient: Set(new.recipient),
+        payload: Set(new.payload),
+        state: Set(NotificationState::Pending),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        message_id: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+    };
+    let savepoint = db.begin().await?;
+    match notifications::Entity::insert(row)
+        .exec_without_returning(&savepoint)
+        .await
+    {
+        Ok(_) => {
+            savepoint.commit().await?;
+            Ok(true)
+        }
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            savepoint.rollback().await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The payload of the account emails: whom the link is for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountLinkPayload {
+    pub user_id: Uuid,
+}
+
+/// What the invitation, activation and reset templates are rendered from.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkEmail {
+    /// The person's display name (or legal name) when the registry knows it.
+    pub name: Option<String>,
+    /// The single-use link.
+    pub link: String,
+    /// When the link stops working, in the recipient's time zone and words.
+    pub expires_at: String,
+}
+
+pub const INVITATION: &str = "invitation";
+pub const ACTIVATION: &str = "activation";
+pub const PASSWORD_RESET: &str = "password_reset";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The notification cannot be sent, now or later (its user is gone, a template is broken).
+    #[error("{0}")]
+    Permanent(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Renders a queued notification, minting its link when it carries one.
+pub async fn render(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    notification: &notifications::Model,
+) -> Result<RenderedEmail, PrepareError> {
+    let template = notification.template.as_str();
+    let link_purpose = match template {
+        INVITATION | ACTIVATION => Some((TokenPurpose::Activation, "activate")),
+        PASSWORD_RESET => Some((TokenPurpose::Reset, "reset")),
+        _ => None,
+    };
+    let rendered = match link_purpose {
+        Some((purpose, page)) => {
+            let payload: AccountLinkPayload = serde_json::from_value(notification.payload.clone())
+                .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
+            let user = users::Entity::find_by_id(payload.user_id)
+                .one(db)
+                .await?
+                .ok_or_else(|| PrepareError::Permanent("the user no longer exists".into()))?;
+            let professional = match user.professional_id {
+                Some(id) => professionals::Entity::find_by_id(id).one(db).await?,
+                None => None,
+            };
+            let (token, expires_at) = accounts::mint_link_token(db, user.id, purpose).await?;
+            let mut link = config.public_url.clone();
+            link.set_path(page);
+            link.query_pairs_mut().append_pair("token", &token);
+            let time_zone = professional
+                .as_ref()
+                .map_or("Asia/Tokyo", |p| p.time_zone.as_str());
+            let context = LinkEmail {
+                name: professional.as_ref().map(|p| {
+                    p.display_name
+                        .clone()
+                        .unwrap_or_else(|| p.legal_name.clone())
+                }),
+                link: link.to_string(),
+                expires_at: local_time(expires_at, time_zone, &notification.locale),
+            };
+            mail::render(template, &notification.locale, &context)
+        }
+        _ => mail::render(template, &notification.locale, &notification.payload),
+    };
+    rendered.map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")))
+}
+
+/// An instant as a reader in `time_zone` would write it.
+pub fn local_time(at: DateTime<Utc>, time_zone: &str, locale: &str) -> String {
+    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+    let local = at.with_timezone(&tz);
+    if mail::templates::supported_locale(locale) == "en" {
+        local.format("%-d %B %Y, %H:%M (%Z)").to_string()
+    } else {
+        local.format("%Y年%-m月%-d日 %H:%M (%Z)").to_string()
+    }
+}

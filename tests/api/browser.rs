@@ -1,0 +1,144 @@
+//! The pages in a real browser: headless Chromium driven through chromedriver.
+//!
+//! Without `/usr/bin/chromedriver` the test prints a notice and passes, except under CI (`CI`
+//! set), where a missing browser is a failure (`.ci/run` installs it).
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+
+use crate::harness::{Backend, TestApp};
+use crate::support_accounts::PASSWORD;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A chromedriver process for one test, stopped when dropped.
+struct ChromeDriver {
+    child: Child,
+    port: u16,
+    profile: tempfile::TempDir,
+}
+
+impl ChromeDriver {
+    fn start() -> Option<Self> {
+        if !std::path::Path::new(CHROMEDRIVER).exists() {
+            if std::env::var_os("CI").is_some() {
+                panic!("{CHROMEDRIVER} is required under CI (install chromium-driver)");
+            }
+            eprintln!("notice: skipping the browser test: {CHROMEDRIVER} is not installed");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Self {
+            child,
+            port,
+            profile: tempfile::tempdir().expect("profile dir"),
+        })
+    }
+
+    async fn browser(&self) -> fantoccini::Client {
+        // The test build has two rustls crypto backends (ring from lettre and sqlx, aws-lc-rs
+        // from fantoccini's connector), so the process must say which one to use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", self.profile.path().display()),
+                ],
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!("an object literal")
+        };
+        ClientBuilder::rustls()
+            .expect("a TLS connector")
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a browser session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_holder_activates_in_a_real_browser_and_lands_signed_in() {
+    let Some(driver) = ChromeDriver::start() else {
+        return;
+    };
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.seed_holder("en").await;
+    app.invite_holders().await;
+    let link = app.local_link(&app.only_email_to(&holder.email).link("/activate"));
+
+    let browser = driver.browser().await;
+    let outcome = async {
+        browser.goto(&format!("{link}&lang=en")).await?;
+        browser
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        browser
+            .find(Locator::Css("input[name=confirm]"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        browser
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("signed-in"))
+            .await?;
+        let email = browser
+            .find(Locator::Id("account-email"))
+            .await?
+            .text()
+            .await?;
+        let page = browser.source().await?;
+        let url = browser.current_url().await?;
+        Ok::<_, fantoccini::error::CmdError>((email, page, url))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (email, page, url) = outcome.expect("the browser flow");
+    assert_eq!(email, holder.email);
+    assert_eq!(url.path(), "/");
+    assert!(page.contains("cissp"), "the holding is listed: {page}");
+    assert!(page.contains("Sign out"), "{page}");
+}

@@ -1,0 +1,193 @@
+//! The outbox and what leaves it: real SMTP, `.eml` files by default, retries and failures,
+//! and the rendered account emails.
+
+use entity::notifications::{self, NotificationState};
+use insta::assert_snapshot;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::db_test;
+use crate::harness::{Backend, TestApp};
+use crate::support_accounts::unique_email;
+
+async fn notification_to(app: &TestApp, email: &str) -> notifications::Model {
+    notifications::Entity::find()
+        .filter(notifications::Column::Recipient.eq(email))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("a notification")
+}
+
+db_test! {
+    async fn a_sent_email_is_marked_sent_with_a_message_id_from_its_dedupe_key(app: TestApp) {
+        let holder = app.seed_holder("ja").await;
+        app.invite_holders().await;
+        let row = notification_to(&app, &holder.email).await;
+        assert_eq!(row.state, NotificationState::Sent);
+        assert_eq!(row.attempts, 1);
+        let expected = app.state.mailer.message_id(&row.dedupe_key);
+        assert_eq!(row.message_id.as_deref(), Some(expected.as_str()));
+        assert_eq!(app.only_email_to(&holder.email).header("message-id").as_deref(), Some(expected.as_str()));
+        // Nothing is left to send.
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+    }
+}
+
+db_test! {
+    async fn a_notification_whose_account_is_gone_fails_for_good_and_a_repeated_key_is_not_queued(app: TestApp) {
+        use cpe_ledger::services::notifications::{NewNotification, enqueue};
+        let refused = format!("refuse-{}", unique_email("x"));
+        let busy = format!("busy-{}", unique_email("x"));
+        for (key, to) in [("t:refused", &refused), ("t:busy", &busy)] {
+            let queued = enqueue(&app.state.db, NewNotification {
+                dedupe_key: key.to_owned(),
+                template: "password_reset",
+                locale: "en".to_owned(),
+                recipient: to.clone(),
+                payload: serde_json::json!({"user_id": uuid::Uuid::nil()}),
+            })
+            .await
+            .unwrap();
+            assert!(queued);
+        }
+        // A second enqueue with the same key is a no-op.
+        let again = enqueue(&app.state.db, NewNotification {
+            dedupe_key: "t:busy".to_owned(),
+            template: "password_reset",
+            locale: "en".to_owned(),
+            recipient: busy.clone(),
+            payload: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+        assert!(!again);
+
+        // The user does not exist: no link can be minted, which is permanent.
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+        let row = notification_to(&app, &refused).await;
+        assert_eq!(row.state, NotificationState::Failed);
+    }
+}
+
+db_test! {
+    async fn smtp_replies_decide_between_failure_and_retry(app: TestApp) {
+        use cpe_ledger::services::notifications::{NewNotification, enqueue};
+        let holder = app.seed_holder("en").await;
+        app.invite_holders().await;
+        let user_id = entity::users::Entity::find()
+            .filter(entity::users::Column::Email.eq(holder.email.as_str()))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let refused = format!("refuse-{}", unique_email("x"));
+        let busy = format!("busy-{}", unique_email("x"));
+        for to in [&refused, &busy] {
+            enqueue(&app.state.db, NewNotification {
+                dedupe_key: format!("t:{to}"),
+                template: "password_reset",
+                locale: "en".to_owned(),
+                recipient: to.clone(),
+                payload: serde_json::json!({"user_id": user_id}),
+            })
+            .await
+            .unwrap();
+        }
+        app.dispatch_pending_emails().await;
+        let failed = notification_to(&app, &refused).await;
+        assert_eq!(failed.state, NotificationState::Failed, "{:?}", failed.last_error);
+        let deferred = notification_to(&app, &busy).await;
+        assert_eq!(deferred.state, NotificationState::Pending, "{:?}", deferred.last_error);
+        assert_eq!(deferred.attempts, 1);
+        let wait = deferred.next_attempt_at - chrono::Utc::now();
+        assert!(wait > chrono::Duration::seconds(50) && wait <= chrono::Duration::seconds(60), "{wait}");
+        assert!(deferred.last_error.is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_smtp_url_emails_are_written_as_eml_files() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| s.smtp_url = None).await else {
+        return;
+    };
+    let holder = app.seed_holder("ja").await;
+    app.invite_holders().await;
+    let outbox = app.data_dir.path().join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 1, "{outbox:?}");
+    let text = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(text.contains(&holder.email), "{text}");
+    assert!(
+        app.emails_to(&holder.email).is_empty(),
+        "nothing went over SMTP"
+    );
+}
+
+/// A queued notification rendered exactly as the outbox renders it, then snapshotted with the
+/// link (its token), the expiry date and the link host redacted.
+async fn assert_rendered_snapshot(app: &TestApp, name: &str, row: &notifications::Model) {
+    let mail = cpe_ledger::services::notifications::render(&app.state.db, &app.config, row)
+        .await
+        .unwrap();
+    let text = format!(
+        "Subject: {}\n\n--- text ---\n{}\n--- html ---\n{}",
+        mail.subject, mail.text, mail.html
+    );
+    insta::with_settings!({filters => vec![
+        (r"https?:(//|&#x2f;&#x2f;)[^\s\x22<]+", "[link]"),
+        (r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2} \(JST\)", "[date]"),
+        (r"\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} \(JST\)", "[date]"),
+    ]}, {
+        assert_snapshot!(name, text);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_japanese_invitation_email_reads_like_this() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.seed_holder("ja").await;
+    cpe_ledger::services::accounts::invite_holders(
+        &app.state.db,
+        &cpe_ledger::services::audit::Actor::cli("test"),
+    )
+    .await
+    .unwrap();
+    let row = notification_to(&app, &holder.email).await;
+    assert_eq!(
+        (row.template.as_str(), row.locale.as_str()),
+        ("invitation", "ja")
+    );
+    assert_rendered_snapshot(&app, "invitation_email_ja", &row).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_english_password_reset_email_reads_like_this() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.seed_holder("en").await;
+    cpe_ledger::services::accounts::invite_holders(
+        &app.state.db,
+        &cpe_ledger::services::audit::Actor::cli("test"),
+    )
+    .await
+    .unwrap();
+    cpe_ledger::services::accounts::request_password_reset(&app.state.db, &holder.email)
+        .await
+        .unwrap();
+    let row = notifications::Entity::find()
+        .filter(notifications::Column::Template.eq("password_reset"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("a reset notification");
+    assert_eq!(row.locale, "en");
+    assert_rendered_snapshot(&app, "password_reset_email_en", &row).await;
+}
