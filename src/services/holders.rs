@@ -5,6 +5,7 @@
 //! with its line, field and reason, never silently dropped; good rows are written in batches,
 //! each batch in one transaction.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -135,7 +136,7 @@ pub async fn import(
     for batch in rows.chunks(BATCH) {
         for row in batch {
             let key = (row.scheme.clone(), row.scheme_version.clone());
-            if !version_ids.contains_key(&key) {
+            if let Entry::Vacant(slot) = version_ids.entry(key) {
                 let id = schemes::version_row_id(db, &row.scheme, &row.scheme_version)
                     .await?
                     .ok_or_else(|| {
@@ -144,7 +145,7 @@ pub async fn import(
                             row.scheme, row.scheme_version
                         ))
                     })?;
-                version_ids.insert(key, id);
+                slot.insert(id);
             }
         }
         let txn = super::begin_write(db).await?;
@@ -167,8 +168,8 @@ pub async fn import(
         id: Set(Uuid::now_v7()),
         kind: Set("holders".to_owned()),
         file_name: Set(file_name.chars().take(254).collect()),
-        started_at: Set(started_at.into()),
-        finished_at: Set(Some(Utc::now().into())),
+        started_at: Set(started_at),
+        finished_at: Set(Some(Utc::now())),
         rows_total: Set(count(summary.rows)),
         rows_inserted: Set(count(summary.inserted)),
         rows_updated: Set(count(summary.updated)),
@@ -229,12 +230,16 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
     let mut rejected = Vec::new();
     let mut seen = HashSet::new();
     let mut total = 0;
-    for (i, record) in reader.records().enumerate() {
+    // The line a record starts on, as a spreadsheet shows it: blank lines are skipped by the
+    // reader and a quoted cell may span lines, so counting records would drift.
+    let mut next_line = 2;
+    for record in reader.records() {
         total += 1;
-        let line = i as u64 + 2;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
+                let line = e.position().map_or(next_line, |p| p.line());
+                next_line = line + 1;
                 rejected.push(Rejection {
                     line,
                     registration_number: String::new(),
@@ -244,6 +249,8 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
                 continue;
             }
         };
+        let line = record.position().map_or(next_line, |p| p.line());
+        next_line = line + 1;
         let view = RowView {
             record: &record,
             index: &index,
@@ -496,7 +503,7 @@ async fn write_batch(
                     active.display_name = Set(row.display_name.clone());
                     active.locale = Set(row.locale.clone());
                     active.time_zone = Set(row.time_zone.clone());
-                    active.updated_at = Set(now.into());
+                    active.updated_at = Set(now);
                     let updated = active.update(db).await?;
                     if let Some(email) = &updated.email {
                         by_email.insert(email.clone(), updated.id);
@@ -507,7 +514,7 @@ async fn write_batch(
                 if holding.certified_on != row.certified_on {
                     let mut active: holdings::ActiveModel = holding.clone().into();
                     active.certified_on = Set(row.certified_on);
-                    active.updated_at = Set(now.into());
+                    active.updated_at = Set(now);
                     active.update(db).await?;
                     changed = true;
                 }
@@ -537,8 +544,8 @@ async fn write_batch(
                             display_name: Set(row.display_name.clone()),
                             locale: Set(row.locale.clone()),
                             time_zone: Set(row.time_zone.clone()),
-                            created_at: Set(now.into()),
-                            updated_at: Set(now.into()),
+                            created_at: Set(now),
+                            updated_at: Set(now),
                         });
                         id
                     }
@@ -551,8 +558,8 @@ async fn write_batch(
                     registration_number: Set(row.registration_number.clone()),
                     certified_on: Set(row.certified_on),
                     status: Set(holdings::HoldingStatus::Active),
-                    created_at: Set(now.into()),
-                    updated_at: Set(now.into()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
                 });
                 new_cycles.push(new_cycle(holding_id, row, version_id, now));
                 outcome.inserted += 1;
@@ -596,7 +603,7 @@ fn new_cycle(
         starts_on: Set(row.cycle_start),
         ends_on: Set(row.cycle_end),
         outcome: Set(None),
-        created_at: Set(now.into()),
+        created_at: Set(now),
     }
 }
 

@@ -217,7 +217,7 @@ async fn insert_credit(
         voided_at: Set(None),
         void_reason: Set(None),
         recorded_by: Set(Some(input.recorded_by.clone())),
-        created_at: Set(Utc::now().into()),
+        created_at: Set(Utc::now()),
     }
     .insert(db)
     .await?;
@@ -263,7 +263,7 @@ pub async fn void_credit(
     let before = credit.state;
     let mut active: credits::ActiveModel = credit.into();
     active.state = Set(CreditState::Voided);
-    active.voided_at = Set(Some(Utc::now().into()));
+    active.voided_at = Set(Some(Utc::now()));
     active.void_reason = Set(Some(reason.trim().to_owned()));
     let voided = active.update(&txn).await?;
     audit::record(

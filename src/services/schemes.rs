@@ -144,7 +144,7 @@ pub async fn record_versions(
                 active.definition = Set(definition);
                 active.sha256 = Set(loaded.sha256.clone());
                 active.source_file = Set(loaded.source_file.clone());
-                active.loaded_at = Set(Utc::now().into());
+                active.loaded_at = Set(Utc::now());
                 active.update(db).await?;
             }
             None => {
@@ -160,7 +160,7 @@ pub async fn record_versions(
                     definition: Set(definition),
                     source_file: Set(loaded.source_file.clone()),
                     sha256: Set(loaded.sha256.clone()),
-                    loaded_at: Set(Utc::now().into()),
+                    loaded_at: Set(Utc::now()),
                 }
                 .insert(db)
                 .await?;
