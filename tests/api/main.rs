@@ -3,4 +3,8 @@
 
 mod harness;
 
+mod configuration;
 mod health;
+mod holders_import;
+mod schemes;
+mod standing;
