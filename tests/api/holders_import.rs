@@ -232,3 +232,26 @@ db_test! {
         assert_eq!(counts(&app).await, (0, 0, 0));
     }
 }
+
+db_test! {
+    async fn a_registry_of_several_batches_imports_whole_and_reimports_unchanged(app: TestApp) {
+        // 1,201 rows: three batches, and enough inserts to refresh planner statistics.
+        let rows: Vec<String> = (0..1201)
+            .map(|i| {
+                // Every tenth person also holds a second scheme under the same email.
+                let (scheme, person) = if i % 10 == 1 { ("cisa", i - 1) } else { ("cissp", i) };
+                format!(
+                    "{scheme},{i:06},p{person}@example.jp,山田 太郎{person},ヤマダ タロウ,Taro {person},2024-01-01,2024-01-01"
+                )
+            })
+            .collect();
+        let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let file = registry(&rows);
+        let out = import(&app, "large.csv", file.as_bytes());
+        assert!(out.starts_with("1201 rows: 1201 inserted, 0 updated, 0 unchanged, 0 rejected"), "{out}");
+        assert_eq!(counts(&app).await, (1081, 1201, 1201));
+        let out = import(&app, "large.csv", file.as_bytes());
+        assert!(out.starts_with("1201 rows: 0 inserted, 0 updated, 1201 unchanged, 0 rejected"), "{out}");
+        assert_eq!(counts(&app).await, (1081, 1201, 1201));
+    }
+}
