@@ -138,7 +138,10 @@ async fn drop_database(url: &str) -> anyhow::Result<()> {
             format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         )
     } else {
-        (format!("{server}/"), format!("DROP DATABASE IF EXISTS {name}"))
+        (
+            format!("{server}/"),
+            format!("DROP DATABASE IF EXISTS {name}"),
+        )
     };
     let admin = Database::connect(admin).await?;
     admin.execute_unprepared(&sql).await?;
