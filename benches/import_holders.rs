@@ -100,7 +100,7 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
         _ => Some(create_database("mysql://root@127.0.0.1:3306", "").await?),
     };
     let bound_config = Config::from_settings(&Settings {
-        database_url: bound_url,
+        database_url: bound_url.clone(),
         data_dir: Some(bound_dir.path().display().to_string()),
         ..Default::default()
     })?;
@@ -119,7 +119,34 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
         rows,
         note: "3 tables, 500 rows per transaction".to_owned(),
     });
+    app.db.close().await?;
+    bound_app.db.close().await?;
+    for url in [url, bound_url].into_iter().flatten() {
+        drop_database(&url).await?;
+    }
     Ok(out)
+}
+
+/// Drops a database `create_database` made, so repeated runs leave nothing behind.
+async fn drop_database(url: &str) -> anyhow::Result<()> {
+    let (server, name) = url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("no database name in {url}"))?;
+    let (admin, sql) = if server.starts_with("postgres") {
+        (
+            format!("{server}/postgres"),
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+    } else {
+        (
+            format!("{server}/"),
+            format!("DROP DATABASE IF EXISTS {name}"),
+        )
+    };
+    let admin = Database::connect(admin).await?;
+    admin.execute_unprepared(&sql).await?;
+    admin.close().await?;
+    Ok(())
 }
 
 async fn raw_insert(

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Settings};
 use crate::domain::points::Points;
+use crate::domain::scheme::SchemeDefinition;
 use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
@@ -164,6 +165,9 @@ pub enum CreditsCommand {
     },
 }
 
+/// Rejected rows printed after an import; the report file has them all.
+const SHOWN_REJECTIONS: usize = 20;
+
 /// Runs a parsed command line; prints errors as one line and returns the exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let config = match Config::from_settings(&cli.settings) {
@@ -215,17 +219,27 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
         }
         Command::Schemes(SchemesCommand::List) => {
             let catalog = SchemeCatalog::load(config.schemes_dir.as_deref())?;
+            let width = |column: &str, cell: fn(&SchemeDefinition) -> usize| {
+                catalog
+                    .all()
+                    .map(|l| cell(&l.definition))
+                    .chain([column.len()])
+                    .max()
+                    .unwrap_or_default()
+            };
+            let id_w = width("SCHEME", |d| d.id.len());
+            let version_w = width("VERSION", |d| d.version.len());
             println!(
-                "{:<18} {:<12} {:<12} {:<10} NAME",
+                "{:<id_w$}  {:<version_w$}  {:<10}  {:<9}  NAME",
                 "SCHEME", "VERSION", "FROM", "STATUS"
             );
             for loaded in catalog.all() {
                 let d = &loaded.definition;
                 println!(
-                    "{:<18} {:<12} {:<12} {:<10} {}",
+                    "{:<id_w$}  {:<version_w$}  {:<10}  {:<9}  {}",
                     d.id,
                     d.version,
-                    d.effective_from,
+                    d.effective_from.to_string(),
                     services::schemes::status_label(d),
                     d.name.en
                 );
@@ -267,6 +281,12 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             println!("{summary}");
             if !summary.rejected.is_empty() {
                 services::holders::write_rejections(&report_path, &summary.rejected)?;
+                for r in summary.rejected.iter().take(SHOWN_REJECTIONS) {
+                    println!("  line {}: {}: {}", r.line, r.field, r.message);
+                }
+                if summary.rejected.len() > SHOWN_REJECTIONS {
+                    println!("  … and {} more", summary.rejected.len() - SHOWN_REJECTIONS);
+                }
                 println!(
                     "{} rejected rows written to {}",
                     summary.rejected.len(),

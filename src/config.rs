@@ -46,9 +46,17 @@ pub struct Settings {
     /// `pages/…`); a file found there replaces the built-in one.
     #[arg(long, env = "CPE_LEDGER_TEMPLATES_DIR", global = true)]
     pub templates_dir: Option<String>,
-    /// Log as JSON lines instead of human-readable text.
-    #[arg(long, env = "CPE_LEDGER_LOG_JSON", global = true)]
-    pub log_json: bool,
+    /// Log as JSON lines instead of human-readable text (`--log-json`, or `true`/`false`).
+    #[arg(
+        long,
+        env = "CPE_LEDGER_LOG_JSON",
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    pub log_json: Option<String>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -189,6 +197,26 @@ impl Config {
             None => MailDelivery::Files(data_dir.join("outbox")),
         };
 
+        let schemes_dir = non_empty(settings.schemes_dir.as_deref()).map(PathBuf::from);
+        if let Some(dir) = &schemes_dir
+            && !dir.is_dir()
+        {
+            return Err(ConfigError::new(
+                "CPE_LEDGER_SCHEMES_DIR",
+                format!("'{}' is not a folder", dir.display()),
+            ));
+        }
+
+        let log_json = match non_empty(settings.log_json.as_deref()) {
+            None => false,
+            Some(text) => parse_flag(text).ok_or_else(|| {
+                ConfigError::new(
+                    "CPE_LEDGER_LOG_JSON",
+                    format!("'{text}' is not true or false"),
+                )
+            })?,
+        };
+
         Ok(Self {
             database_url,
             database_kind,
@@ -196,9 +224,9 @@ impl Config {
             listen,
             public_url,
             mail,
-            schemes_dir: non_empty(settings.schemes_dir.as_deref()).map(PathBuf::from),
+            schemes_dir,
             templates_dir: non_empty(settings.templates_dir.as_deref()).map(PathBuf::from),
-            log_json: settings.log_json,
+            log_json,
         })
     }
 
@@ -210,6 +238,15 @@ impl Config {
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The spellings of on and off an operator may reasonably write in an environment file.
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
@@ -310,6 +347,38 @@ mod tests {
         s.smtp_url = Some("http://mail".into());
         let err = Config::from_settings(&s).expect_err("must fail");
         assert_eq!(err.setting, "CPE_LEDGER_SMTP_URL");
+    }
+
+    #[test]
+    fn log_json_accepts_the_usual_spellings_and_names_itself_otherwise() {
+        for (text, expected) in [
+            ("true", true),
+            ("1", true),
+            ("On", true),
+            ("false", false),
+            ("0", false),
+            ("", false),
+        ] {
+            let mut s = settings();
+            s.log_json = Some(text.into());
+            assert_eq!(
+                Config::from_settings(&s).expect("valid").log_json,
+                expected,
+                "{text}"
+            );
+        }
+        let mut s = settings();
+        s.log_json = Some("maybe".into());
+        let err = Config::from_settings(&s).expect_err("must fail");
+        assert_eq!(err.setting, "CPE_LEDGER_LOG_JSON");
+    }
+
+    #[test]
+    fn a_schemes_dir_that_is_not_a_folder_names_the_setting() {
+        let mut s = settings();
+        s.schemes_dir = Some("/no/such/folder".into());
+        let err = Config::from_settings(&s).expect_err("must fail");
+        assert_eq!(err.setting, "CPE_LEDGER_SCHEMES_DIR");
     }
 
     #[test]

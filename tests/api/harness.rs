@@ -189,26 +189,59 @@ impl TestApp {
     }
 
     pub fn cli_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        use std::io::Write;
-        use std::process::{Command, Stdio};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cpe-ledger"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("CPE_LEDGER_DATABASE_URL", &self.config.database_url)
-            .env("CPE_LEDGER_DATA_DIR", self.data_dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run cpe-ledger");
-        if let Some(mut pipe) = child.stdin.take()
-            && let Some(text) = stdin
-        {
-            pipe.write_all(text.as_bytes()).expect("write stdin");
-        }
-        child.wait_with_output().expect("cpe-ledger finished")
+        run_cli(
+            args,
+            &[
+                ("CPE_LEDGER_DATABASE_URL", self.config.database_url.as_str()),
+                (
+                    "CPE_LEDGER_DATA_DIR",
+                    &self.data_dir.path().display().to_string(),
+                ),
+            ],
+            stdin,
+        )
     }
+
+    /// A path inside this app's data dir, for files a test hands to the command line.
+    pub fn file(&self, name: &str) -> std::path::PathBuf {
+        self.data_dir.path().join(name)
+    }
+}
+
+/// Runs the `cpe-ledger` binary with a clean environment plus `env`, as an operator would.
+pub fn run_cli(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cpe-ledger"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cpe-ledger");
+    // Dropping the pipe closes it, so a command reading standard input sees its end.
+    if let Some(mut pipe) = child.stdin.take()
+        && let Some(text) = stdin
+    {
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    child.wait_with_output().expect("cpe-ledger finished")
+}
+
+/// Standard error of a command that must have failed, with its exit code.
+pub fn failure_of(output: &Output) -> (i32, String) {
+    assert!(
+        !output.status.success(),
+        "command should have failed:\nstdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 impl Drop for TestApp {

@@ -1,0 +1,257 @@
+//! `cpe-ledger import holders`: the certification body's registry, imported idempotently,
+//! with every rejected row reported by line and field.
+
+use entity::{cycles, holdings, professionals};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::db_test;
+use crate::harness::{TestApp, failure_of, stdout_of};
+
+const HEADER: &str = "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start";
+
+/// Writes a registry file into the app's data dir and imports it.
+fn import(app: &TestApp, name: &str, bytes: &[u8]) -> String {
+    let path = app.file(name);
+    std::fs::write(&path, bytes).unwrap();
+    stdout_of(&app.cli(&["import", "holders", path.to_str().unwrap()]))
+}
+
+/// (professionals, holdings, cycles) row counts.
+async fn counts(app: &TestApp) -> (u64, u64, u64) {
+    let db = &app.state.db;
+    (
+        professionals::Entity::find().count(db).await.unwrap(),
+        holdings::Entity::find().count(db).await.unwrap(),
+        cycles::Entity::find().count(db).await.unwrap(),
+    )
+}
+
+async fn professional_by_email(app: &TestApp, email: &str) -> professionals::Model {
+    professionals::Entity::find()
+        .filter(professionals::Column::Email.eq(email))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no professional with {email}"))
+}
+
+fn registry(rows: &[&str]) -> String {
+    let mut text = format!("{HEADER}\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text
+}
+
+const GOOD: [&str; 4] = [
+    "cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2021-01-01,2024-01-01",
+    "cisa,20112233,hanako@example.jp,佐藤 花子,サトウ ハナコ,Hanako,2023-07-01,2024-01-01",
+    "riss,000123,jiro@example.jp,鈴木 次郎,スズキ ジロウ,Jiro,2023-04-01,2023-04-01",
+    "giac,GSEC-4711,alice@example.org,Alice Example,,Alice,2024/02/01,2024/02/01",
+];
+
+db_test! {
+    async fn a_registry_imports_every_row_and_a_second_run_changes_nothing(app: TestApp) {
+        let file = registry(&GOOD);
+        let first = import(&app, "registry.csv", file.as_bytes());
+        assert!(
+            first.starts_with("4 rows: 4 inserted, 0 updated, 0 unchanged, 0 rejected"),
+            "{first}"
+        );
+        assert_eq!(counts(&app).await, (4, 4, 4));
+
+        let second = import(&app, "registry.csv", file.as_bytes());
+        assert!(
+            second.starts_with("4 rows: 0 inserted, 0 updated, 4 unchanged, 0 rejected"),
+            "{second}"
+        );
+        assert_eq!(
+            counts(&app).await,
+            (4, 4, 4),
+            "same rows after the second run on {:?}",
+            app.backend
+        );
+        assert!(!app.file("registry.csv.rejected.csv").exists());
+
+        let runs = entity::import_runs::Entity::find().count(&app.state.db).await.unwrap();
+        assert_eq!(runs, 2, "every run is recorded");
+    }
+}
+
+db_test! {
+    async fn bad_rows_are_reported_by_line_and_field_and_the_good_rows_are_still_imported(app: TestApp) {
+        let file = registry(&[
+            GOOD[0],
+            "nope,555,x@example.jp,X,,,2024-01-01,2024-01-01",
+            "cissp,777,y@example.jp,Y,,,2024-13-01,2024-01-01",
+            "cissp,888,not-an-email,Z,,,2024-01-01,2024-01-01",
+            GOOD[1],
+            // The same holding twice: the second occurrence is refused.
+            "cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2021-01-01,2024-01-01",
+            "cisa,999,w@example.jp,,,,2024-01-01,2024-01-01",
+        ]);
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(
+            out.starts_with("7 rows: 2 inserted, 0 updated, 0 unchanged, 5 rejected"),
+            "{out}"
+        );
+        // The printed summary names each row's line and field.
+        for expected in [
+            "line 3: scheme: unknown scheme 'nope'",
+            "line 4: certified_on: '2024-13-01' is not a date",
+            "line 5: email: ",
+            "line 7: registration_number: appears earlier in the same file",
+            "line 8: legal_name: is empty",
+        ] {
+            assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+        }
+        assert_eq!(counts(&app).await, (2, 2, 2));
+
+        let report = app.file("registry.csv.rejected.csv");
+        let mut reader = csv::Reader::from_path(&report).unwrap();
+        assert_eq!(
+            reader.headers().unwrap(),
+            vec!["line", "registration_number", "field", "message"]
+        );
+        let rows: Vec<(String, String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_owned(), r[1].to_owned(), r[2].to_owned())
+            })
+            .collect();
+        let expected = [
+            ("3", "555", "scheme"),
+            ("4", "777", "certified_on"),
+            ("5", "888", "email"),
+            ("7", "123456", "registration_number"),
+            ("8", "999", "legal_name"),
+        ];
+        let rows: Vec<(&str, &str, &str)> =
+            rows.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+        assert_eq!(rows, expected);
+    }
+}
+
+db_test! {
+    async fn line_numbers_stay_right_across_blank_lines_and_cells_that_span_lines(app: TestApp) {
+        let file = format!(
+            "{HEADER}\n{}\n\n\"cissp\",\"2\",\"a@example.jp\",\"Two\nLines\",,,2024-01-01,2024-01-01\nnope,3,b@example.jp,B,,,2024-01-01,2024-01-01\n",
+            GOOD[0]
+        );
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(out.contains("line 6: scheme: unknown scheme 'nope'"), "{out}");
+    }
+}
+
+db_test! {
+    async fn a_shift_jis_registry_keeps_the_japanese_names(app: TestApp) {
+        let text = registry(&[GOOD[0], GOOD[2]]).replace('\n', "\r\n");
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+        assert!(!unmappable);
+        assert!(std::str::from_utf8(&bytes).is_err(), "the file really is Shift_JIS");
+        let out = import(&app, "registry-sjis.csv", &bytes);
+        assert!(out.starts_with("2 rows: 2 inserted"), "{out}");
+
+        let taro = professional_by_email(&app, "taro@example.jp").await;
+        assert_eq!(taro.legal_name, "山田 太郎");
+        assert_eq!(taro.legal_name_kana.as_deref(), Some("ヤマダ タロウ"));
+        let jiro = professional_by_email(&app, "jiro@example.jp").await;
+        assert_eq!(jiro.legal_name, "鈴木 次郎");
+
+        let again = import(&app, "registry-sjis.csv", &bytes);
+        assert!(again.starts_with("2 rows: 0 inserted, 0 updated, 2 unchanged"), "{again}");
+    }
+}
+
+db_test! {
+    async fn a_utf8_registry_with_a_byte_order_mark_imports(app: TestApp) {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(registry(&[GOOD[0]]).as_bytes());
+        let out = import(&app, "registry-bom.csv", &bytes);
+        assert!(out.starts_with("1 rows: 1 inserted"), "{out}");
+    }
+}
+
+db_test! {
+    async fn one_email_with_two_schemes_becomes_one_professional_with_two_holdings(app: TestApp) {
+        // Domains are case-insensitive; the second row spells it differently.
+        let file = registry(&[
+            "cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2021-01-01,2024-01-01",
+            "cisa,20112233,taro@Example.JP,山田 太郎,ヤマダ タロウ,Taro,2023-07-01,2024-01-01",
+        ]);
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(out.starts_with("2 rows: 2 inserted"), "{out}");
+        assert_eq!(counts(&app).await, (1, 2, 2));
+        let taro = professional_by_email(&app, "taro@example.jp").await;
+        let held: Vec<String> = holdings::Entity::find()
+            .filter(holdings::Column::ProfessionalId.eq(taro.id))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.scheme_id)
+            .collect();
+        assert_eq!(held.len(), 2);
+        assert!(held.contains(&"cissp".to_owned()) && held.contains(&"cisa".to_owned()));
+    }
+}
+
+db_test! {
+    async fn a_changed_name_on_a_later_run_counts_as_updated(app: TestApp) {
+        import(&app, "registry.csv", registry(&GOOD).as_bytes());
+        let renamed = GOOD[0].replace("山田 太郎", "山田 太朗");
+        let file = registry(&[&renamed, GOOD[1], GOOD[2], GOOD[3]]);
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(
+            out.starts_with("4 rows: 0 inserted, 1 updated, 3 unchanged, 0 rejected"),
+            "{out}"
+        );
+        assert_eq!(counts(&app).await, (4, 4, 4));
+        let taro = professional_by_email(&app, "taro@example.jp").await;
+        assert_eq!(taro.legal_name, "山田 太朗");
+    }
+}
+
+db_test! {
+    async fn a_new_cycle_start_for_a_known_holding_adds_a_cycle(app: TestApp) {
+        import(&app, "first.csv", registry(&[GOOD[0].replace(",2024-01-01", ",2021-01-01").as_str()]).as_bytes());
+        let out = import(&app, "second.csv", registry(&[GOOD[0]]).as_bytes());
+        assert!(out.starts_with("1 rows: 0 inserted, 1 updated"), "{out}");
+        assert_eq!(counts(&app).await, (1, 1, 2));
+    }
+}
+
+db_test! {
+    async fn a_registry_without_a_required_column_is_refused_as_a_whole(app: TestApp) {
+        let path = app.file("registry.csv");
+        std::fs::write(&path, "scheme,registration_number,email\ncissp,1,a@example.jp\n").unwrap();
+        let (_, stderr) = failure_of(&app.cli(&["import", "holders", path.to_str().unwrap()]));
+        assert!(stderr.contains("missing column(s): legal_name"), "{stderr}");
+        assert_eq!(counts(&app).await, (0, 0, 0));
+    }
+}
+
+db_test! {
+    async fn a_registry_of_several_batches_imports_whole_and_reimports_unchanged(app: TestApp) {
+        // 1,201 rows: three batches, and enough inserts to refresh planner statistics.
+        let rows: Vec<String> = (0..1201)
+            .map(|i| {
+                // Every tenth person also holds a second scheme under the same email.
+                let (scheme, person) = if i % 10 == 1 { ("cisa", i - 1) } else { ("cissp", i) };
+                format!(
+                    "{scheme},{i:06},p{person}@example.jp,山田 太郎{person},ヤマダ タロウ,Taro {person},2024-01-01,2024-01-01"
+                )
+            })
+            .collect();
+        let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let file = registry(&rows);
+        let out = import(&app, "large.csv", file.as_bytes());
+        assert!(out.starts_with("1201 rows: 1201 inserted, 0 updated, 0 unchanged, 0 rejected"), "{out}");
+        assert_eq!(counts(&app).await, (1081, 1201, 1201));
+        let out = import(&app, "large.csv", file.as_bytes());
+        assert!(out.starts_with("1201 rows: 0 inserted, 0 updated, 1201 unchanged, 0 rejected"), "{out}");
+        assert_eq!(counts(&app).await, (1081, 1201, 1201));
+    }
+}
