@@ -120,6 +120,10 @@ pub enum AdminCommand {
     },
     /// Add a new signing key; older keys stay published until their tokens expire.
     RotateKeys,
+    /// Give every imported holder with an email and no account an account and queue an
+    /// emailed activation link (the outbox of `serve` sends them). Running it again invites
+    /// nobody twice.
+    InviteHolders,
 }
 
 #[derive(Subcommand, Debug)]
@@ -133,6 +137,9 @@ pub enum ImportCommand {
         /// Where to write the rejected rows (default: `<file>.rejected.csv`).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Also invite the holders who have no account yet (see `admin invite-holders`).
+        #[arg(long)]
+        invite: bool,
     },
 }
 
@@ -264,7 +271,11 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             }
         }
         Command::Admin(admin) => run_admin(admin, config).await,
-        Command::Import(ImportCommand::Holders { file, report }) => {
+        Command::Import(ImportCommand::Holders {
+            file,
+            report,
+            invite,
+        }) => {
             let app = startup::prepare(config).await?;
             let report_path = report.unwrap_or_else(|| {
                 let mut name = file.clone().into_os_string();
@@ -292,6 +303,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
                     summary.rejected.len(),
                     report_path.display()
                 );
+            }
+            if invite {
+                print_invitations(&app.db).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -465,5 +479,19 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             println!("new signing key {} is active", key.kid);
             Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::InviteHolders => {
+            print_invitations(&app.db).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+async fn print_invitations(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    let summary =
+        services::accounts::invite_holders(db, &services::audit::Actor::cli("admin")).await?;
+    println!(
+        "invitations: {} queued, {} existing accounts linked, {} left for an administrator",
+        summary.invited, summary.linked, summary.conflicts
+    );
+    Ok(())
 }

@@ -255,3 +255,24 @@ db_test! {
         assert_eq!(counts(&app).await, (1081, 1201, 1201));
     }
 }
+
+db_test! {
+    async fn importing_with_invite_queues_one_invitation_per_new_holder_and_never_twice(app: TestApp) {
+        let path = app.file("registry.csv");
+        std::fs::write(&path, registry(&GOOD)).unwrap();
+        let path = path.to_str().unwrap();
+        let first = stdout_of(&app.cli(&["import", "holders", path, "--invite"]));
+        assert!(first.contains("invitations: 4 queued"), "{first}");
+        let queued = entity::notifications::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(queued, 4);
+        let again = stdout_of(&app.cli(&["admin", "invite-holders"]));
+        assert!(again.contains("invitations: 0 queued"), "{again}");
+        assert_eq!(
+            entity::notifications::Entity::find().count(&app.state.db).await.unwrap(),
+            4
+        );
+    }
+}
