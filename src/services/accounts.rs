@@ -128,8 +128,24 @@ pub const LOGIN_FAILURES_PER_ACCOUNT: usize = 5;
 pub const LOGIN_FAILURES_PER_ADDRESS: usize = 20;
 pub const LOGIN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
+/// At most one argon2 computation per core at a time. Each takes about 19 MiB and tens of
+/// milliseconds; without a bound, a burst of anonymous sign-ups or logins would ask the
+/// blocking pool (hundreds of threads) for gigabytes. Excess requests wait their turn.
+async fn argon2_slot() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+            tokio::sync::Semaphore::new(cores)
+        })
+        .acquire()
+        .await
+        .ok()
+}
+
 /// Hashes on the blocking pool: argon2id is meant to take tens of milliseconds of CPU.
 pub async fn hash_password_off_thread(password: String) -> Result<String, AccountError> {
+    let _slot = argon2_slot().await;
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AccountError::Hash(e.to_string()))?
@@ -137,6 +153,7 @@ pub async fn hash_password_off_thread(password: String) -> Result<String, Accoun
 
 /// Checks a password against a PHC string, on the blocking pool. A malformed hash never matches.
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let _slot = argon2_slot().await;
     tokio::task::spawn_blocking(move || {
         use argon2::PasswordVerifier;
         argon2::PasswordHash::new(&hash)
@@ -275,18 +292,22 @@ pub async fn invite_holders(
                     summary.invited += 1;
                     (user.id, true)
                 }
-                // Someone signed up with this address before the registry named it: the
-                // registry's word links them. Whoever controls the mailbox controls the account
-                // either way (activation and reset links go there).
+                // Someone signed up with this address before the registry named it. Anyone can
+                // sign up with anyone's address (and a victim may click an activation link they
+                // never asked for), so the password chosen at sign-up is not trusted with the
+                // holder's records: it is cleared, every session ends, and the invitation makes
+                // whoever reads the mailbox choose a new one.
                 Some(user)
                     if user.role == UserRole::Professional && user.professional_id.is_none() =>
                 {
-                    let invite = user.activated_at.is_none();
                     let mut active: users::ActiveModel = user.into();
                     active.professional_id = Set(Some(person.id));
+                    active.password_hash = Set(None);
+                    active.activated_at = Set(None);
+                    active.sessions_revoked_at = Set(Some(Utc::now()));
                     let user = active.update(&txn).await?;
                     summary.linked += 1;
-                    (user.id, invite)
+                    (user.id, true)
                 }
                 Some(user) => {
                     tracing::warn!(professional = %person.id, user = %user.id,
@@ -544,6 +565,14 @@ pub async fn redeem_link(
             Ok(_) => LinkError::Link(LinkProblem::Used),
         });
     }
+    // One link used spends every other outstanding link of the account.
+    one_time_tokens::Entity::update_many()
+        .col_expr(one_time_tokens::Column::UsedAt, Expr::value(Some(now)))
+        .filter(one_time_tokens::Column::UserId.eq(user.id))
+        .filter(one_time_tokens::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let was_activated = user.activated_at.is_some();
     let mut active: users::ActiveModel = user.into();
     if let Some(hash) = new_hash {
         active.password_hash = Set(Some(hash));
@@ -555,6 +584,11 @@ pub async fn redeem_link(
         }
         TokenPurpose::Reset => {
             active.sessions_revoked_at = Set(Some(now));
+            // The reset link reached the mailbox, which is all activation proves: an invited
+            // holder whose invitation expired gets in this way.
+            if !was_activated {
+                active.activated_at = Set(Some(now));
+            }
             "password.reset"
         }
     };
@@ -591,21 +625,29 @@ fn login_keys(email: &str, ip: std::net::IpAddr) -> (String, String) {
     let email = EmailAddress::parse(email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_owned());
-    (format!("email:{email}"), format!("ip:{ip}"))
+    // Stored keys are at most 254 characters; look them up the same way.
+    let bounded = |key: String| key.chars().take(254).collect::<String>();
+    (
+        bounded(format!("email:{email}")),
+        bounded(format!("ip:{ip}")),
+    )
 }
 
 /// Seconds until fewer than `limit` failures remain in the window, if the limit is reached.
+/// Rows in `own` (the attempt being judged) are not counted against it.
 async fn throttled_for(
     db: &impl sea_orm::ConnectionTrait,
     key: &str,
     limit: usize,
     now: chrono::DateTime<Utc>,
+    own: &[uuid::Uuid],
 ) -> Result<Option<u64>, sea_orm::DbErr> {
     use entity::login_failures;
     use sea_orm::QueryOrder;
     let times: Vec<chrono::DateTime<Utc>> = login_failures::Entity::find()
         .filter(login_failures::Column::ScopeKey.eq(key))
         .filter(login_failures::Column::OccurredAt.gt(now - LOGIN_WINDOW))
+        .filter(login_failures::Column::Id.is_not_in(own.iter().copied()))
         .order_by_asc(login_failures::Column::OccurredAt)
         .all(db)
         .await?
@@ -635,11 +677,29 @@ pub async fn log_in(
         ip: Some(ip.to_string()),
         ..Actor::system()
     };
-    let throttle = match throttled_for(db, &email_key, LOGIN_FAILURES_PER_ACCOUNT, now).await? {
-        Some(s) => Some(s),
-        None => throttled_for(db, &ip_key, LOGIN_FAILURES_PER_ADDRESS, now).await?,
-    };
+    // The attempt is recorded as a failure before the password is checked, so concurrent
+    // guesses see each other: at most the limit can be in flight at once. Success removes it.
+    let mut attempt = Vec::new();
+    for key in [&email_key, &ip_key] {
+        let row = login_failures::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            scope_key: Set(key.clone()),
+            occurred_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+        attempt.push(row.id);
+    }
+    let throttle =
+        match throttled_for(db, &email_key, LOGIN_FAILURES_PER_ACCOUNT, now, &attempt).await? {
+            Some(s) => Some(s),
+            None => throttled_for(db, &ip_key, LOGIN_FAILURES_PER_ADDRESS, now, &attempt).await?,
+        };
     if let Some(retry_after_seconds) = throttle {
+        login_failures::Entity::delete_many()
+            .filter(login_failures::Column::Id.is_in(attempt.iter().copied()))
+            .exec(db)
+            .await?;
         audit::record(
             db,
             &actor,
@@ -677,7 +737,11 @@ pub async fn log_in(
     match user {
         Some(user) if password_ok && usable => {
             login_failures::Entity::delete_many()
-                .filter(login_failures::Column::ScopeKey.eq(email_key.as_str()))
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(login_failures::Column::ScopeKey.eq(email_key.as_str()))
+                        .add(login_failures::Column::Id.is_in(attempt.iter().copied())),
+                )
                 .exec(db)
                 .await?;
             audit::record(
@@ -698,16 +762,7 @@ pub async fn log_in(
             Ok(user)
         }
         user => {
-            for key in [&email_key, &ip_key] {
-                login_failures::ActiveModel {
-                    id: Set(uuid::Uuid::now_v7()),
-                    scope_key: Set(key.chars().take(254).collect()),
-                    occurred_at: Set(now),
-                }
-                .insert(db)
-                .await?;
-            }
-            // Old failures no longer count; drop them as we go.
+            // The attempt's rows stay: they are this failure's record. Old failures no longer count; drop them as we go.
             login_failures::Entity::delete_many()
                 .filter(
                     login_failures::Column::ScopeKey.is_in([email_key.as_str(), ip_key.as_str()]),

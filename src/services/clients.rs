@@ -103,6 +103,9 @@ pub async fn create_client(
     }
     let (kind, defaults) = parse_kind(&new.kind)
         .ok_or_else(|| invalid("kind", "must be provider, procurement or admin"))?;
+    // A client gets at most the scopes of its kind: a provider can never be made an admin
+    // by a slip of the keyboard.
+    let allowed = defaults.clone();
     let mut scopes: Vec<String> = Vec::new();
     for scope in if new.scopes.is_empty() {
         defaults
@@ -113,6 +116,12 @@ pub async fn create_client(
             return Err(invalid(
                 "scopes",
                 format!("unknown scope '{scope}' (known: {})", SCOPES.join(", ")),
+            ));
+        }
+        if !allowed.contains(&scope) {
+            return Err(invalid(
+                "scopes",
+                format!("a {} client may have only {}", new.kind, allowed.join(", ")),
             ));
         }
         if !scopes.contains(&scope) {

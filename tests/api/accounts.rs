@@ -286,11 +286,20 @@ db_test! {
                 .unwrap()
         };
         assert_eq!(user().await.professional_id, None, "sign-up links nothing");
+        // Whoever signed up may even have got the account activated (a victim clicking a link
+        // they never asked for); the sign-up password must still not open the holder's records.
+        let mut activated: users::ActiveModel = user().await.into();
+        activated.activated_at = sea_orm::Set(Some(chrono::Utc::now()));
+        sea_orm::ActiveModelTrait::update(activated, &app.state.db).await.unwrap();
 
         let summary = app.invite_holders().await;
         assert_eq!((summary.invited, summary.linked), (0, 1));
         assert_eq!(user().await.professional_id, Some(holder.professional_id));
-        // Not yet activated: the sign-up's activation email and the invitation both went out.
+        let signed_up_password = app
+            .post_json("/v1/auth/login", &json!({"email": holder.email, "password": PASSWORD}))
+            .await;
+        assert_eq!(signed_up_password.status(), 401, "the sign-up password was cleared");
+        // The sign-up's activation email and the invitation both went out.
         assert_eq!(app.emails_to(&holder.email).len(), 2);
     }
 }
@@ -307,5 +316,55 @@ db_test! {
             .await;
         assert_eq!(right.status(), 429);
         assert!(right.headers().contains_key("retry-after"));
+    }
+}
+
+db_test! {
+    async fn an_invited_holder_who_never_activated_gets_in_by_a_reset_link_which_spends_the_invitation(app: TestApp) {
+        let holder = app.seed_holder("en").await;
+        app.invite_holders().await;
+        app.dispatch_pending_emails().await;
+        let invitation = app.only_email_to(&holder.email).link("/activate");
+
+        let response = app.post_json("/v1/auth/password-reset", &json!({"email": holder.email})).await;
+        assert_eq!(response.status(), 202);
+        app.dispatch_pending_emails().await;
+        let reset = app
+            .emails_to(&holder.email)
+            .into_iter()
+            .find(|m| m.text().contains("/reset?token="))
+            .expect("a reset email");
+        let new_password = "a reset passphrase";
+        assert_eq!(app.submit_link_form(&reset.link("/reset"), new_password).await.status(), 200);
+        let token = app.login_as(&holder.email, new_password).await;
+        assert_eq!(app.get_as("/v1/me", &token).await.status(), 200);
+
+        let late = app.client.get(app.local_link(&invitation)).send().await.unwrap();
+        assert_eq!(late.status(), 410, "the invitation was spent by the reset");
+    }
+}
+
+db_test! {
+    async fn concurrent_guesses_for_one_account_get_no_more_tries_than_the_limit(app: TestApp) {
+        let holder = app.active_holder().await;
+        let mut guesses = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let client = app.client.clone();
+            let url = app.url("/v1/auth/login");
+            let body = json!({"email": holder.email, "password": format!("guess number {i}")});
+            guesses.spawn(async move { client.post(url).json(&body).send().await.unwrap().status() });
+        }
+        let mut checked = 0;
+        while let Some(status) = guesses.join_next().await {
+            let status = status.unwrap().as_u16();
+            assert!(matches!(status, 401 | 429), "{status}");
+            if status == 401 {
+                checked += 1;
+            }
+        }
+        assert!(
+            checked <= cpe_ledger::services::accounts::LOGIN_FAILURES_PER_ACCOUNT,
+            "{checked} passwords were checked"
+        );
     }
 }

@@ -64,6 +64,13 @@ db_test! {
         assert_eq!(no_provider.status(), 422);
         let problem: Value = no_provider.json().await.expect("json");
         assert_eq!(problem["errors"][0]["field"], "provider_id");
+        let provider_as_admin = post_bearer(&app, "/v1/admin/clients", &token, Some(json!({
+            "name": "Overreaching feed", "kind": "provider", "provider_id": provider_id,
+            "scopes": ["provider:read", "admin"]
+        }))).await;
+        assert_eq!(provider_as_admin.status(), 422, "a provider client cannot hold the admin scope");
+        let problem: Value = provider_as_admin.json().await.expect("json");
+        assert_eq!(problem["errors"][0]["field"], "scopes");
 
         let listing = get_bearer(&app, "/v1/admin/clients", &token).await.text().await.expect("text");
         assert!(listing.contains(&provider_client.client_id));
