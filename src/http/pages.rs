@@ -1,8 +1,8 @@
 //! Server-rendered pages for professionals: sign in and out, a signed-in landing page,
 //! activation and password-reset links, and "forgot my password".
 //!
-//! Session: the access token itself, in the `cpe_session` cookie (HttpOnly, SameSite=Lax,
-//! Path=/, Max-Age = the token's lifetime). It is checked exactly as a bearer token is (the
+//! Session: the access token itself, in the `cpe_session` cookie (`__Host-cpe_session` when
+//! Secure; HttpOnly, SameSite=Lax, Path=/, Max-Age = the token's lifetime). It is checked exactly as a bearer token is (the
 //! `UserCaller` rules: signature, expiry, disabled account, `sessions_revoked_at`), so signing
 //! out anywhere ends the page session too.
 //!
@@ -82,6 +82,15 @@ fn csrf_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
+/// `__Host-` prefixed when Secure, so a sibling subdomain cannot plant a session of its own.
+fn session_cookie_name(state: &AppState) -> &'static str {
+    if secure(state) {
+        "__Host-cpe_session"
+    } else {
+        SESSION_COOKIE
+    }
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
@@ -113,7 +122,7 @@ fn set_cookie(
 fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
     set_cookie(
         state,
-        SESSION_COOKIE,
+        session_cookie_name(state),
         token,
         Some(ACCESS_TOKEN_TTL.as_secs() as i64),
         "Lax",
@@ -121,7 +130,7 @@ fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
 }
 
 fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    set_cookie(state, SESSION_COOKIE, "", Some(0), "Lax")
+    set_cookie(state, session_cookie_name(state), "", Some(0), "Lax")
 }
 
 // --- CSRF --------------------------------------------------------------------------------------
@@ -301,7 +310,9 @@ impl FromRequestParts<AppState> for PageSession {
             };
             see_other("/login", cookies)
         };
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+        let Some(token) =
+            cookie(&parts.headers, session_cookie_name(state)).filter(|t| !t.is_empty())
+        else {
             return Err(to_login(false));
         };
         let Ok(request) = Request::builder()
