@@ -39,6 +39,10 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub smtp_url: Option<String>,
+    /// Load balancers or reverse proxies whose `X-Forwarded-For` names the real client
+    /// (comma-separated IP addresses). Unset: the header is ignored.
+    #[arg(long, env = "CPE_LEDGER_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
     /// Extra scheme definition files (`*.toml`); a file here replaces the built-in of the same id and version.
     #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR", global = true)]
     pub schemes_dir: Option<String>,
@@ -112,6 +116,7 @@ pub struct Config {
     pub public_url: Url,
     pub mail: MailDelivery,
     pub schemes_dir: Option<PathBuf>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub templates_dir: Option<PathBuf>,
     pub log_json: bool,
 }
@@ -207,6 +212,24 @@ impl Config {
             ));
         }
 
+        let trusted_proxies = non_empty(settings.trusted_proxies.as_deref())
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse().map_err(|_| {
+                            ConfigError::new(
+                                "CPE_LEDGER_TRUSTED_PROXIES",
+                                format!("'{s}' is not an IP address"),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+
         let log_json = match non_empty(settings.log_json.as_deref()) {
             None => false,
             Some(text) => parse_flag(text).ok_or_else(|| {
@@ -225,6 +248,7 @@ impl Config {
             public_url,
             mail,
             schemes_dir,
+            trusted_proxies,
             templates_dir: non_empty(settings.templates_dir.as_deref()).map(PathBuf::from),
             log_json,
         })
@@ -379,6 +403,17 @@ mod tests {
         s.schemes_dir = Some("/no/such/folder".into());
         let err = Config::from_settings(&s).expect_err("must fail");
         assert_eq!(err.setting, "CPE_LEDGER_SCHEMES_DIR");
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_addresses() {
+        let mut s = settings();
+        s.trusted_proxies = Some("10.0.0.2, ::1".into());
+        let config = Config::from_settings(&s).expect("valid");
+        assert_eq!(config.trusted_proxies.len(), 2);
+        s.trusted_proxies = Some("10.0.0.2, balancer".into());
+        let err = Config::from_settings(&s).expect_err("must fail");
+        assert_eq!(err.setting, "CPE_LEDGER_TRUSTED_PROXIES");
     }
 
     #[test]

@@ -4,11 +4,9 @@
 //! are always 202, and a failed sign-in is the same 401 for an unknown address, a wrong
 //! password or an account not yet activated (an unknown address still costs one argon2 check).
 
-use std::net::SocketAddr;
-
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -19,6 +17,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::tokens::TokenUse;
 use crate::http::auth::UserCaller;
+use crate::http::client_ip::ClientIp;
 use crate::http::problem::Problem;
 use crate::services::accounts::{self, AccountError, LoginError};
 
@@ -113,14 +112,14 @@ pub(crate) fn login_problem(err: LoginError) -> Response {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ClientIp(remote): ClientIp,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Response {
     let Json(body) = match body {
         Ok(body) => body,
         Err(rejection) => return Problem::from(rejection).into_response(),
     };
-    let user = match accounts::log_in(&state.db, &body.email, &body.password, remote.ip()).await {
+    let user = match accounts::log_in(&state.db, &body.email, &body.password, remote).await {
         Ok(user) => user,
         Err(e) => return login_problem(e),
     };

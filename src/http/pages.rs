@@ -17,11 +17,9 @@
 //! Language: `?lang=ja|en` (remembered in the `cpe_lang` cookie), else that cookie, else the
 //! first of `Accept-Language` we have words for, else Japanese.
 
-use std::net::SocketAddr;
-
 use axum::Form;
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::{
     ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE,
 };
@@ -44,6 +42,7 @@ use crate::app::AppState;
 use crate::auth::tokens::ACCESS_TOKEN_TTL;
 use crate::http::accounts::issue_user_token;
 use crate::http::auth::UserCaller;
+use crate::http::client_ip::ClientIp;
 use crate::http::problem::Problem;
 use crate::mail::templates::{render_page, supported_locale};
 use crate::services::accounts::{self, AccountError, LinkError, LinkProblem, LoginError};
@@ -410,7 +409,7 @@ pub struct LoginForm {
 
 async fn login_submit(
     State(state): State<AppState>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ClientIp(remote): ClientIp,
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
     Form(form): Form<LoginForm>,
@@ -419,22 +418,21 @@ async fn login_submit(
     if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
         return Ok(csrf_refused(locale)?.into_response());
     }
-    let words_key =
-        match accounts::log_in(&state.db, &form.email, &form.password, remote.ip()).await {
-            Ok(user) => {
-                let (token, _) = issue_user_token(&state, &user).await?;
-                return Ok(see_other("/", vec![session_cookie(&state, &token)]));
-            }
-            Err(LoginError::BadCredentials) => (StatusCode::UNAUTHORIZED, "login_failed", None),
-            Err(LoginError::Throttled {
-                retry_after_seconds,
-            }) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "login_throttled",
-                Some(retry_after_seconds),
-            ),
-            Err(LoginError::Db(e)) => return Err(e.into()),
-        };
+    let words_key = match accounts::log_in(&state.db, &form.email, &form.password, remote).await {
+        Ok(user) => {
+            let (token, _) = issue_user_token(&state, &user).await?;
+            return Ok(see_other("/", vec![session_cookie(&state, &token)]));
+        }
+        Err(LoginError::BadCredentials) => (StatusCode::UNAUTHORIZED, "login_failed", None),
+        Err(LoginError::Throttled {
+            retry_after_seconds,
+        }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "login_throttled",
+            Some(retry_after_seconds),
+        ),
+        Err(LoginError::Db(e)) => return Err(e.into()),
+    };
     let (status, key, retry_after) = words_key;
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
     let words = render_page_word(locale, key);

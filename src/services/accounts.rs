@@ -625,6 +625,14 @@ fn login_keys(email: &str, ip: std::net::IpAddr) -> (String, String) {
     let email = EmailAddress::parse(email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_owned());
+    // An IPv6 client can change its low 64 bits at will: count its whole /64 as one address.
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        other => other,
+    };
     // Stored keys are at most 254 characters; look them up the same way.
     let bounded = |key: String| key.chars().take(254).collect::<String>();
     (

@@ -368,3 +368,50 @@ db_test! {
         );
     }
 }
+
+/// Behind a trusted load balancer, failures are counted per real client, not per balancer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_one_clients_failures_do_not_throttle_another() {
+    let Some(app) = crate::harness::TestApp::spawn_with(crate::harness::Backend::Sqlite, |s| {
+        s.trusted_proxies = Some("127.0.0.1".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    for _ in 0..20 {
+        let guess = json!({"email": unique_email("guess"), "password": "not the password"});
+        let response = app
+            .client
+            .post(app.url("/v1/auth/login"))
+            .header("x-forwarded-for", "203.0.113.7")
+            .json(&guess)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let attacker = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({"email": holder.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attacker.status(), 429, "the guessing client is throttled");
+    let neighbour = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("x-forwarded-for", "198.51.100.4")
+        .json(&json!({"email": holder.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        neighbour.status(),
+        200,
+        "another client behind the same balancer is not"
+    );
+}
