@@ -146,30 +146,73 @@ pub enum ImportCommand {
 #[derive(Subcommand, Debug)]
 pub enum CreditsCommand {
     /// Record an approved credit for a holder.
-    Add {
-        /// Scheme of the holding that identifies the professional.
+    Add(CreditArgs),
+    /// Void a credit (it stays in the ledger, marked voided, with the reason).
+    Void {
+        credit_id: uuid::Uuid,
         #[arg(long)]
-        scheme: String,
-        #[arg(long)]
-        registration_number: String,
-        /// Activity type as the scheme names it (e.g. `training`, `ipa_online_course`).
-        #[arg(long)]
-        activity_type: String,
-        #[arg(long)]
-        title: String,
-        /// Completion date, YYYY-MM-DD.
-        #[arg(long)]
-        date: NaiveDate,
-        #[arg(long)]
-        hours: Points,
-        /// Points per scheme and category: `cissp:group_a=8` (repeatable). Without a
-        /// `scheme:` prefix the holding's scheme is meant. A slot-only activity needs none.
-        #[arg(long = "points")]
-        points: Vec<String>,
-        /// Who recorded it, for the audit log.
+        reason: String,
+        /// Who voided it, for the audit log.
         #[arg(long, default_value = "cli")]
         recorded_by: String,
     },
+    /// Void a credit and record its corrected version in its place, in one step.
+    Correct {
+        credit_id: uuid::Uuid,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        credit: CreditArgs,
+    },
+}
+
+/// A credit as staff record it.
+#[derive(clap::Args, Debug)]
+pub struct CreditArgs {
+    /// Scheme of the holding that identifies the professional.
+    #[arg(long)]
+    scheme: String,
+    #[arg(long)]
+    registration_number: String,
+    /// Activity type as the scheme names it (e.g. `training`, `ipa_online_course`).
+    #[arg(long)]
+    activity_type: String,
+    #[arg(long)]
+    title: String,
+    /// Completion date, YYYY-MM-DD.
+    #[arg(long)]
+    date: NaiveDate,
+    #[arg(long)]
+    hours: Points,
+    /// Points per scheme and category: `cissp:group_a=8` (repeatable). Without a
+    /// `scheme:` prefix the holding's scheme is meant. A slot-only activity needs none.
+    #[arg(long = "points")]
+    points: Vec<String>,
+    /// Who recorded it, for the audit log.
+    #[arg(long, default_value = "cli")]
+    recorded_by: String,
+}
+
+impl CreditArgs {
+    fn into_staff_credit(
+        self,
+    ) -> Result<services::ledger::StaffCredit, services::ledger::LedgerError> {
+        let claims = self
+            .points
+            .iter()
+            .map(|p| services::ledger::ClaimSpec::parse(p, &self.scheme))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(services::ledger::StaffCredit {
+            scheme: self.scheme,
+            registration_number: self.registration_number,
+            activity_type: self.activity_type,
+            title: self.title,
+            completed_on: self.date,
+            hours: self.hours,
+            claims,
+            recorded_by: self.recorded_by,
+        })
+    }
 }
 
 /// Rejected rows printed after an import; the report file has them all.
@@ -309,37 +352,44 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Credits(CreditsCommand::Add {
-            scheme,
-            registration_number,
-            activity_type,
-            title,
-            date,
-            hours,
-            points,
+        Command::Credits(CreditsCommand::Add(credit)) => {
+            let app = startup::prepare(config).await?;
+            let input = credit.into_staff_credit()?;
+            let credit =
+                services::ledger::record_staff_credit(&app.db, &app.schemes, input).await?;
+            println!("credit {} recorded", credit.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Credits(CreditsCommand::Void {
+            credit_id,
+            reason,
             recorded_by,
         }) => {
             let app = startup::prepare(config).await?;
-            let claims = points
-                .iter()
-                .map(|p| services::ledger::ClaimSpec::parse(p, &scheme))
-                .collect::<Result<Vec<_>, _>>()?;
-            let credit = services::ledger::record_staff_credit(
+            let actor = services::audit::Actor::cli(&recorded_by);
+            services::ledger::void_credit(&app.db, credit_id, &reason, &actor).await?;
+            println!("credit {credit_id} voided");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Credits(CreditsCommand::Correct {
+            credit_id,
+            reason,
+            credit,
+        }) => {
+            let app = startup::prepare(config).await?;
+            let input = credit.into_staff_credit()?;
+            let replacement = services::ledger::correct_staff_credit(
                 &app.db,
                 &app.schemes,
-                services::ledger::StaffCredit {
-                    scheme,
-                    registration_number,
-                    activity_type,
-                    title,
-                    completed_on: date,
-                    hours,
-                    claims,
-                    recorded_by,
-                },
+                credit_id,
+                &reason,
+                input,
             )
             .await?;
-            println!("credit {} recorded", credit.id);
+            println!(
+                "credit {credit_id} voided; credit {} recorded in its place",
+                replacement.id
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Standing {

@@ -146,6 +146,19 @@ impl KeyRing {
         token: &str,
         expected: TokenUse,
     ) -> Result<AccessClaims, TokenError> {
+        let claims = self.verify_any_use(db, token).await?;
+        if claims.token_use != expected {
+            return Err(TokenError::WrongUse);
+        }
+        Ok(claims)
+    }
+
+    /// Verifies a token of either use; the caller decides what each use may do.
+    pub async fn verify_any_use(
+        &self,
+        db: &impl ConnectionTrait,
+        token: &str,
+    ) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Algorithm);
@@ -171,9 +184,6 @@ impl KeyRing {
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        if data.claims.token_use != expected {
-            return Err(TokenError::WrongUse);
-        }
         Ok(data.claims)
     }
 

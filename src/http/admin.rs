@@ -57,6 +57,13 @@ impl From<ProviderError> for Problem {
 /// Largest page a list returns.
 const MAX_PAGE: u64 = 200;
 
+/// The cursor of the page after this one: the last id of a full page, none after a short one.
+fn next_after<T>(items: &[T], limit: u64, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
+    (items.len() as u64 == limit)
+        .then(|| items.last().map(id))
+        .flatten()
+}
+
 /// Keyset pagination: pass the previous page's `next_after` as `after`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -245,9 +252,7 @@ pub async fn list_providers(
         .into_iter()
         .map(Into::into)
         .collect();
-    let next_after = (items.len() as u64 == limit)
-        .then(|| items.last().map(|p| p.id))
-        .flatten();
+    let next_after = next_after(&items, limit, |p| p.id);
     Ok(Json(ProviderPage { items, next_after }))
 }
 
@@ -356,9 +361,7 @@ pub async fn list_clients(
         .into_iter()
         .map(Into::into)
         .collect();
-    let next_after = (items.len() as u64 == limit)
-        .then(|| items.last().map(|c| c.id))
-        .flatten();
+    let next_after = next_after(&items, limit, |c| c.id);
     Ok(Json(ClientPage { items, next_after }))
 }
 

@@ -82,6 +82,13 @@ impl FromRequestParts<AppState> for UserCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let claims = verified(parts, state, TokenUse::User).await?;
+        Self::from_claims(state, claims).await
+    }
+}
+
+impl UserCaller {
+    /// The account behind verified user claims, refused when disabled or signed out.
+    async fn from_claims(state: &AppState, claims: AccessClaims) -> Result<Self, Problem> {
         let id: Uuid = claims.sub.parse().map_err(|_| {
             Problem::unauthorized("invalid_token", "the token's subject is not a user")
         })?;
@@ -143,15 +150,14 @@ impl FromRequestParts<AppState> for AdminCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let token = bearer(parts)?;
-        // Peek at the kind without trusting it; verification below is the real check.
-        let kind = match state.keys.verify(&state.db, token, TokenUse::User).await {
-            Ok(_) => TokenUse::User,
-            Err(TokenError::WrongUse) => TokenUse::Client,
-            Err(e) => return Err(token_problem(e)),
-        };
-        match kind {
+        let claims = state
+            .keys
+            .verify_any_use(&state.db, token)
+            .await
+            .map_err(token_problem)?;
+        match claims.token_use {
             TokenUse::User => {
-                let caller = UserCaller::from_request_parts(parts, state).await?;
+                let caller = UserCaller::from_claims(state, claims).await?;
                 if caller.user.role != UserRole::Admin {
                     return Err(Problem::forbidden("this route needs the admin role"));
                 }
@@ -160,7 +166,7 @@ impl FromRequestParts<AppState> for AdminCaller {
                 })
             }
             TokenUse::Client => {
-                let caller = ClientCaller::from_request_parts(parts, state).await?;
+                let caller = ClientCaller::from_claims(state, claims).await?;
                 caller.require("admin")?;
                 Ok(Self {
                     actor: caller.actor(),
@@ -217,6 +223,14 @@ impl FromRequestParts<AppState> for ClientCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let claims = verified(parts, state, TokenUse::Client).await?;
+        Self::from_claims(state, claims).await
+    }
+}
+
+impl ClientCaller {
+    /// The client behind verified client claims, refused when disabled, rotated since the
+    /// token was issued, or over its request budget.
+    async fn from_claims(state: &AppState, claims: AccessClaims) -> Result<Self, Problem> {
         let client = clients::Entity::find()
             .filter(clients::Column::ClientId.eq(claims.sub.as_str()))
             .one(&state.db)

@@ -89,6 +89,27 @@ pub async fn record_staff_credit(
     catalog: &SchemeCatalog,
     input: StaffCredit,
 ) -> Result<credits::Model, LedgerError> {
+    record(db, catalog, input, None).await
+}
+
+/// The ledger's correction: voids `id` (with `reason`) and records `input` in its place,
+/// naming the entry it replaces, in one transaction. Both must be the same professional's.
+pub async fn correct_staff_credit(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    id: Uuid,
+    reason: &str,
+    input: StaffCredit,
+) -> Result<credits::Model, LedgerError> {
+    record(db, catalog, input, Some((id, reason))).await
+}
+
+async fn record(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    input: StaffCredit,
+    corrects: Option<(Uuid, &str)>,
+) -> Result<credits::Model, LedgerError> {
     let holding = holdings::Entity::find()
         .filter(holdings::Column::SchemeId.eq(input.scheme.as_str()))
         .filter(holdings::Column::RegistrationNumber.eq(input.registration_number.as_str()))
@@ -100,19 +121,34 @@ pub async fn record_staff_credit(
         })?;
 
     validate(catalog, &input)?;
+    let actor = Actor::cli(&input.recorded_by);
 
     let txn = super::begin_write(db).await?;
+    let replaces = match corrects {
+        Some((id, reason)) => {
+            let voided = void_in(&txn, id, reason, &actor).await?;
+            if voided.professional_id != holding.professional_id {
+                // Dropping the transaction rolls the void back.
+                return Err(invalid(
+                    "registration_number",
+                    "the corrected credit belongs to another professional",
+                ));
+            }
+            Some(id)
+        }
+        None => None,
+    };
     let credit = insert_credit(
         &txn,
         holding.professional_id,
         &input,
         CreditSource::Admin,
-        None,
+        replaces,
     )
     .await?;
     audit::record(
         &txn,
-        &Actor::cli(&input.recorded_by),
+        &actor,
         Event {
             action: "credit.recorded",
             subject_kind: "credit",
@@ -122,6 +158,7 @@ pub async fn record_staff_credit(
                 "professional_id": credit.professional_id,
                 "activity_type": credit.activity_type,
                 "completed_on": credit.completed_on,
+                "replaces": replaces,
                 "claims": input.claims.iter().map(|c| serde_json::json!({
                     "scheme": c.scheme, "category": c.category, "points": c.points,
                 })).collect::<Vec<_>>(),
@@ -246,12 +283,23 @@ pub async fn void_credit(
     reason: &str,
     actor: &Actor,
 ) -> Result<credits::Model, LedgerError> {
+    let txn = super::begin_write(db).await?;
+    let voided = void_in(&txn, id, reason, actor).await?;
+    txn.commit().await?;
+    Ok(voided)
+}
+
+async fn void_in(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    reason: &str,
+    actor: &Actor,
+) -> Result<credits::Model, LedgerError> {
     if reason.trim().is_empty() {
         return Err(invalid("reason", "must not be empty"));
     }
-    let txn = super::begin_write(db).await?;
     let credit = credits::Entity::find_by_id(id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(LedgerError::UnknownCredit(id))?;
     if !matches!(credit.state, CreditState::Approved | CreditState::Pending) {
@@ -265,9 +313,9 @@ pub async fn void_credit(
     active.state = Set(CreditState::Voided);
     active.voided_at = Set(Some(Utc::now()));
     active.void_reason = Set(Some(reason.trim().to_owned()));
-    let voided = active.update(&txn).await?;
+    let voided = active.update(txn).await?;
     audit::record(
-        &txn,
+        txn,
         actor,
         Event {
             action: "credit.voided",
@@ -278,6 +326,5 @@ pub async fn void_credit(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(voided)
 }

@@ -4,6 +4,7 @@
 
 use cpe_ledger::services::audit::Actor;
 use cpe_ledger::services::ledger;
+use sea_orm::EntityTrait;
 use serde_json::Value;
 
 use crate::db_test;
@@ -259,5 +260,41 @@ db_test! {
 
         let (_, stderr) = failure_of(&app.cli(&["standing", "cissp", "999999", "--json"]));
         assert!(stderr.contains("999999"), "{stderr}");
+    }
+}
+
+db_test! {
+    async fn a_corrected_credit_counts_as_corrected_and_the_original_stays_voided(app: TestApp) {
+        import_holder(&app, "cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2021-01-01,2024-01-01");
+        let wrong = add_credit(&app, CISSP, "education", "2024-03-01", &["group_a=25"]);
+        assert_eq!(standing(&app, CISSP, "2024-05-01")["counted"], 25);
+
+        let out = stdout_of(&app.cli(&[
+            "credits", "correct", &wrong, "--reason", "hours were misread",
+            "--scheme", "cissp", "--registration-number", "123456",
+            "--activity-type", "education", "--title", "Course, corrected",
+            "--date", "2024-03-01", "--hours", "5", "--points", "group_a=5",
+        ]));
+        assert!(out.contains(&format!("credit {wrong} voided")), "{out}");
+        assert_eq!(standing(&app, CISSP, "2024-05-01")["counted"], 5);
+
+        let old_id: uuid::Uuid = wrong.parse().unwrap();
+        let ledger_rows = entity::credits::Entity::find().all(&app.state.db).await.unwrap();
+        assert_eq!(ledger_rows.len(), 2, "nothing is deleted");
+        let old = ledger_rows.iter().find(|c| c.id == old_id).unwrap();
+        assert_eq!(old.state, entity::credits::CreditState::Voided);
+        assert_eq!(old.void_reason.as_deref(), Some("hours were misread"));
+        let new = ledger_rows.iter().find(|c| c.id != old_id).unwrap();
+        assert_eq!(new.replaces_credit_id, Some(old_id));
+
+        // A voided entry cannot be corrected again, and the refusal writes nothing.
+        let again = app.cli(&[
+            "credits", "correct", &wrong, "--reason", "again",
+            "--scheme", "cissp", "--registration-number", "123456",
+            "--activity-type", "education", "--title", "Again",
+            "--date", "2024-03-01", "--hours", "5", "--points", "group_a=5",
+        ]);
+        assert!(!again.status.success());
+        assert_eq!(entity::credits::Entity::find().all(&app.state.db).await.unwrap().len(), 2);
     }
 }
