@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::http::rate_limit::ClientLimits;
 use crate::mail::Mailer;
 use crate::services::schemes::SchemeCatalog;
+use crate::templates::Templates;
 
 /// Everything a request or job needs, built once by [`crate::startup`].
 pub struct App {
@@ -20,6 +21,8 @@ pub struct App {
     /// Each machine client's request budget.
     pub client_limits: ClientLimits,
     pub mailer: Mailer,
+    /// The email and page templates, with this app's overrides.
+    pub templates: Templates,
 }
 
 /// Cheap to clone; handed to axum as router state.

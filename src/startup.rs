@@ -19,6 +19,7 @@ use crate::auth::tokens::KeyRing;
 use crate::config::{Config, DatabaseKind};
 use crate::mail::Mailer;
 use crate::services::schemes::{self, SchemeCatalog};
+use crate::templates::Templates;
 
 /// Opens the connection pool with the settings each engine needs.
 ///
@@ -77,7 +78,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     let keys = KeyRing::load(&db, config.issuer())
         .await
         .context("loading the token signing keys")?;
-    crate::mail::templates::configure(config.templates_dir.as_deref())
+    let templates = Templates::load(config.templates_dir.as_deref())
         .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
     let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
     Ok(App {
@@ -87,6 +88,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         keys,
         client_limits: Default::default(),
         mailer,
+        templates,
     })
 }
 

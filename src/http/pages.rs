@@ -44,9 +44,9 @@ use crate::http::accounts::issue_user_token;
 use crate::http::auth::UserCaller;
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::Problem;
-use crate::mail::templates::{render_page, supported_locale};
 use crate::services::accounts::{self, AccountError, LinkError, LinkProblem, LoginError};
 use crate::services::standing;
+use crate::templates::{LOCALES, Templates, supported_locale};
 
 pub const SESSION_COOKIE: &str = "cpe_session";
 pub const LANG_COOKIE: &str = "cpe_lang";
@@ -201,7 +201,7 @@ fn page_locale(
     for tag in accepted.split(',') {
         let tag = tag.split(';').next().unwrap_or("").trim();
         let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
-        if crate::mail::templates::LOCALES.contains(&primary.as_str()) {
+        if LOCALES.contains(&primary.as_str()) {
             return (supported_locale(&primary), None);
         }
     }
@@ -220,12 +220,15 @@ struct Page {
 
 impl Page {
     fn render(
+        templates: &Templates,
         status: StatusCode,
         name: &str,
         locale: &str,
         ctx: minijinja::Value,
     ) -> Result<Self, Problem> {
-        let html = render_page(name, locale, ctx).map_err(|e| Problem::internal(&e))?;
+        let html = templates
+            .render_page(name, locale, ctx)
+            .map_err(|e| Problem::internal(&e))?;
         Ok(Self {
             status,
             html,
@@ -266,22 +269,34 @@ fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
     response
 }
 
-fn notice(status: StatusCode, locale: &str, which: &str) -> Result<Page, Problem> {
-    Page::render(status, "notice", locale, context! { notice => which })
+fn notice(
+    templates: &Templates,
+    status: StatusCode,
+    locale: &str,
+    which: &str,
+) -> Result<Page, Problem> {
+    Page::render(
+        templates,
+        status,
+        "notice",
+        locale,
+        context! { notice => which },
+    )
 }
 
 /// 403 for a form without a valid CSRF token: the page says to reload and try again.
-fn csrf_refused(locale: &str) -> Result<Page, Problem> {
-    notice(StatusCode::FORBIDDEN, locale, "forbidden")
+fn csrf_refused(templates: &Templates, locale: &str) -> Result<Page, Problem> {
+    notice(templates, StatusCode::FORBIDDEN, locale, "forbidden")
 }
 
 /// A used, expired or unknown link: a page that says which, with a way to get a new one.
-fn link_page(locale: &str, problem: LinkProblem) -> Result<Page, Problem> {
+fn link_page(templates: &Templates, locale: &str, problem: LinkProblem) -> Result<Page, Problem> {
     let status = match problem {
         LinkProblem::Unknown => StatusCode::BAD_REQUEST,
         LinkProblem::Used | LinkProblem::Expired => StatusCode::GONE,
     };
     Page::render(
+        templates,
         status,
         "link_invalid",
         locale,
@@ -362,6 +377,7 @@ async fn home(
         }
     }
     let page = Page::render(
+        &state.templates,
         StatusCode::OK,
         "home",
         locale,
@@ -387,6 +403,7 @@ async fn login_form(
     let (locale, lang_cookie) = page_locale(&state, &headers, &query);
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
     Ok(Page::render(
+        &state.templates,
         StatusCode::OK,
         "login",
         locale,
@@ -416,7 +433,7 @@ async fn login_submit(
 ) -> PageResult {
     let (locale, _) = page_locale(&state, &headers, &query);
     if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
-        return Ok(csrf_refused(locale)?.into_response());
+        return Ok(csrf_refused(&state.templates, locale)?.into_response());
     }
     let words_key = match accounts::log_in(&state.db, &form.email, &form.password, remote).await {
         Ok(user) => {
@@ -435,8 +452,9 @@ async fn login_submit(
     };
     let (status, key, retry_after) = words_key;
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
-    let words = render_page_word(locale, key);
+    let words = render_page_word(&state.templates, locale, key);
     let mut page = Page::render(
+        &state.templates,
         status,
         "login",
         locale,
@@ -450,8 +468,9 @@ async fn login_submit(
 }
 
 /// One word list entry, for messages a handler chooses.
-fn render_page_word(locale: &str, key: &str) -> String {
-    crate::mail::templates::page_words_for(locale)
+fn render_page_word(templates: &Templates, locale: &str, key: &str) -> String {
+    templates
+        .page_words(locale)
         .get_attr(key)
         .map(|v| v.to_string())
         .unwrap_or_default()
@@ -472,7 +491,7 @@ async fn logout(
 ) -> PageResult {
     let (locale, _) = page_locale(&state, &headers, &query);
     if !constant_time_eq(&session_csrf(&session.caller.claims.jti), &form.csrf) {
-        return Ok(csrf_refused(locale)?.into_response());
+        return Ok(csrf_refused(&state.templates, locale)?.into_response());
     }
     accounts::end_sessions(
         &state.db,
@@ -481,9 +500,11 @@ async fn logout(
         "logout",
     )
     .await?;
-    Ok(notice(StatusCode::OK, locale, "signed_out")?
-        .cookie(Some(clear_session_cookie(&state)))
-        .into_response())
+    Ok(
+        notice(&state.templates, StatusCode::OK, locale, "signed_out")?
+            .cookie(Some(clear_session_cookie(&state)))
+            .into_response(),
+    )
 }
 
 async fn link_form(
@@ -497,7 +518,7 @@ async fn link_form(
     let user = match accounts::check_link(&state.db, &token, purpose).await {
         Ok(user) => user,
         Err(LinkError::Link(problem)) => {
-            return Ok(link_page(locale, problem)?
+            return Ok(link_page(&state.templates, locale, problem)?
                 .cookie(lang_cookie)
                 .into_response());
         }
@@ -506,7 +527,7 @@ async fn link_form(
     };
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
     Ok(set_password_page(
-        StatusCode::OK,
+        &state.templates,
         locale,
         purpose,
         &token,
@@ -519,8 +540,9 @@ async fn link_form(
     .into_response())
 }
 
+/// The form to choose a password; with `error`, the same form answered 422.
 fn set_password_page(
-    status: StatusCode,
+    templates: &Templates,
     locale: &str,
     purpose: TokenPurpose,
     token: &str,
@@ -532,7 +554,12 @@ fn set_password_page(
         TokenPurpose::Activation => ("activate", "/activate"),
         TokenPurpose::Reset => ("reset", "/reset"),
     };
+    let status = match error {
+        None => StatusCode::OK,
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    };
     Page::render(
+        templates,
         status,
         "set_password",
         locale,
@@ -568,17 +595,17 @@ async fn link_submit(
 ) -> PageResult {
     let (locale, _) = page_locale(&state, &headers, &query);
     if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
-        return Ok(csrf_refused(locale)?.into_response());
+        return Ok(csrf_refused(&state.templates, locale)?.into_response());
     }
     let retry = |key: &str, needs_password: bool| -> PageResult {
         Ok(set_password_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &state.templates,
             locale,
             purpose,
             &form.token,
             &form.csrf,
             needs_password,
-            Some(render_page_word(locale, key)),
+            Some(render_page_word(&state.templates, locale, key)),
         )?
         .into_response())
     };
@@ -593,11 +620,17 @@ async fn link_submit(
                 let (token, _) = issue_user_token(&state, &user).await?;
                 Ok(see_other("/", vec![session_cookie(&state, &token)]))
             }
-            TokenPurpose::Reset => Ok(notice(StatusCode::OK, locale, "password_set")?
-                .cookie(Some(clear_session_cookie(&state)))
-                .into_response()),
+            TokenPurpose::Reset => {
+                Ok(
+                    notice(&state.templates, StatusCode::OK, locale, "password_set")?
+                        .cookie(Some(clear_session_cookie(&state)))
+                        .into_response(),
+                )
+            }
         },
-        Err(LinkError::Link(problem)) => Ok(link_page(locale, problem)?.into_response()),
+        Err(LinkError::Link(problem)) => {
+            Ok(link_page(&state.templates, locale, problem)?.into_response())
+        }
         Err(LinkError::Account(AccountError::Invalid { .. })) => retry("password_rule", true),
         Err(LinkError::Account(AccountError::Db(e))) => Err(e.into()),
         Err(LinkError::Account(e)) => Err(Problem::internal(&e)),
@@ -645,12 +678,16 @@ async fn forgot_form(
 ) -> PageResult {
     let (locale, lang_cookie) = page_locale(&state, &headers, &query);
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
-    Ok(
-        Page::render(StatusCode::OK, "forgot", locale, context! { csrf => csrf })?
-            .cookie(lang_cookie)
-            .cookie(csrf_cookie)
-            .into_response(),
-    )
+    Ok(Page::render(
+        &state.templates,
+        StatusCode::OK,
+        "forgot",
+        locale,
+        context! { csrf => csrf },
+    )?
+    .cookie(lang_cookie)
+    .cookie(csrf_cookie)
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -669,14 +706,14 @@ async fn forgot_submit(
 ) -> PageResult {
     let (locale, _) = page_locale(&state, &headers, &query);
     if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
-        return Ok(csrf_refused(locale)?.into_response());
+        return Ok(csrf_refused(&state.templates, locale)?.into_response());
     }
     match accounts::request_password_reset(&state.db, &form.email).await {
         Ok(()) => {}
         Err(AccountError::Db(e)) => return Err(e.into()),
         Err(e) => return Err(Problem::internal(&e)),
     }
-    Ok(notice(StatusCode::OK, locale, "reset_sent")?.into_response())
+    Ok(notice(&state.templates, StatusCode::OK, locale, "reset_sent")?.into_response())
 }
 
 #[cfg(test)]

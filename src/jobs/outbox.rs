@@ -91,7 +91,7 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
 /// Sends one claimed notification and records the outcome; `Ok(true)` when sent.
 async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, DbErr> {
     let message_id = app.mailer.message_id(&notification.dedupe_key);
-    let outcome = match outbox::render(&app.db, &app.config, &notification).await {
+    let outcome = match outbox::render(&app.db, &app.config, &app.templates, &notification).await {
         Ok(email) => match app
             .mailer
             .compose(&notification.recipient, &message_id, &email)

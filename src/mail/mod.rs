@@ -1,4 +1,5 @@
-//! Outgoing email: templates rendered from a typed context, sent through lettre.
+//! Outgoing email: each [`Email`] rendered from its typed context through the app's
+//! [`crate::templates::Templates`], and sent through lettre.
 //!
 //! One [`Mailer`] per process, built from configuration: an SMTP connection pool when
 //! `CPE_LEDGER_SMTP_URL` is set, otherwise `.eml` files in `<data_dir>/outbox`, so a default run
@@ -12,7 +13,7 @@
 //! The port defaults to 25 (`smtp://`), 587 (`?tls=…`) or 465 (`smtps://`). A path segment
 //! (`smtp://host:25/mail.example.org`) becomes the EHLO name.
 
-pub mod templates;
+pub mod email;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
@@ -21,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, MailDelivery};
 
-pub use templates::{RenderedEmail, render};
+pub use email::{Email, LinkEmail, RenderedEmail, render};
 
 /// Why a message was not sent, split the way the outbox must treat it.
 #[derive(Debug, thiserror::Error)]

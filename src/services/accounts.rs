@@ -360,7 +360,7 @@ pub async fn sign_up(
 ) -> Result<(), AccountError> {
     let email = EmailAddress::parse(email).map_err(|e| invalid("email", e.to_string()))?;
     check_new_password(password)?;
-    let locale = crate::mail::templates::supported_locale(locale);
+    let locale = crate::templates::supported_locale(locale);
     let hash = hash_password_off_thread(password.to_owned()).await?;
     let txn = crate::services::begin_write(db).await?;
     let existing = users::Entity::find()

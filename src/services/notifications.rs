@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::mail::{self, RenderedEmail};
+use crate::mail::{self, Email, LinkEmail, RenderedEmail};
 use crate::services::accounts;
+use crate::templates::{Templates, supported_locale};
 
 /// A notification about to be queued.
 pub struct NewNotification {
@@ -70,23 +71,14 @@ where
     }
 }
 
-/// The payload of the account emails: whom the link is for.
+/// The payload of the account emails: whom the link is for. The link itself is minted when
+/// the email is rendered for sending.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountLinkPayload {
     pub user_id: Uuid,
 }
 
-/// What the invitation, activation and reset templates are rendered from.
-#[derive(Debug, Clone, Serialize)]
-pub struct LinkEmail {
-    /// The person's display name (or legal name) when the registry knows it.
-    pub name: Option<String>,
-    /// The single-use link.
-    pub link: String,
-    /// When the link stops working, in the recipient's time zone and words.
-    pub expires_at: String,
-}
-
+/// The names queued notifications of the account emails store (see [`Email::name`]).
 pub const INVITATION: &str = "invitation";
 pub const ACTIVATION: &str = "activation";
 pub const PASSWORD_RESET: &str = "password_reset";
@@ -100,58 +92,60 @@ pub enum PrepareError {
     Db(#[from] DbErr),
 }
 
-/// Renders a queued notification, minting its link when it carries one.
+/// Renders a queued notification with `templates`, minting its link.
 pub async fn render(
     db: &impl ConnectionTrait,
     config: &Config,
+    templates: &Templates,
     notification: &notifications::Model,
 ) -> Result<RenderedEmail, PrepareError> {
     let template = notification.template.as_str();
-    let link_purpose = match template {
-        INVITATION | ACTIVATION => Some((TokenPurpose::Activation, "activate")),
-        PASSWORD_RESET => Some((TokenPurpose::Reset, "reset")),
-        _ => None,
-    };
-    let rendered = match link_purpose {
-        Some((purpose, page)) => {
-            let payload: AccountLinkPayload = serde_json::from_value(notification.payload.clone())
-                .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
-            let user = users::Entity::find_by_id(payload.user_id)
-                .one(db)
-                .await?
-                .ok_or_else(|| PrepareError::Permanent("the user no longer exists".into()))?;
-            let professional = match user.professional_id {
-                Some(id) => professionals::Entity::find_by_id(id).one(db).await?,
-                None => None,
-            };
-            let (token, expires_at) = accounts::mint_link_token(db, user.id, purpose).await?;
-            let mut link = config.public_url.clone();
-            link.set_path(page);
-            link.query_pairs_mut().append_pair("token", &token);
-            let time_zone = professional
-                .as_ref()
-                .map_or("Asia/Tokyo", |p| p.time_zone.as_str());
-            let context = LinkEmail {
-                name: professional.as_ref().map(|p| {
-                    p.display_name
-                        .clone()
-                        .unwrap_or_else(|| p.legal_name.clone())
-                }),
-                link: link.to_string(),
-                expires_at: local_time(expires_at, time_zone, &notification.locale),
-            };
-            mail::render(template, &notification.locale, &context)
+    let (purpose, page, email): (_, _, fn(LinkEmail) -> Email) = match template {
+        INVITATION => (TokenPurpose::Activation, "activate", Email::Invitation),
+        ACTIVATION => (TokenPurpose::Activation, "activate", Email::Activation),
+        PASSWORD_RESET => (TokenPurpose::Reset, "reset", Email::PasswordReset),
+        other => {
+            return Err(PrepareError::Permanent(format!(
+                "no email is named {other:?}"
+            )));
         }
-        _ => mail::render(template, &notification.locale, &notification.payload),
     };
-    rendered.map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")))
+    let payload: AccountLinkPayload = serde_json::from_value(notification.payload.clone())
+        .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
+    let user = users::Entity::find_by_id(payload.user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| PrepareError::Permanent("the user no longer exists".into()))?;
+    let professional = match user.professional_id {
+        Some(id) => professionals::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let (token, expires_at) = accounts::mint_link_token(db, user.id, purpose).await?;
+    let mut link = config.public_url.clone();
+    link.set_path(page);
+    link.query_pairs_mut().append_pair("token", &token);
+    let time_zone = professional
+        .as_ref()
+        .map_or("Asia/Tokyo", |p| p.time_zone.as_str());
+    let context = LinkEmail {
+        name: professional.as_ref().map(|p| {
+            p.display_name
+                .clone()
+                .unwrap_or_else(|| p.legal_name.clone())
+        }),
+        link: link.to_string(),
+        expires_at: local_time(expires_at, time_zone, &notification.locale),
+    };
+    let email = email(context);
+    mail::render(templates, &email, &notification.locale)
+        .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")))
 }
 
 /// An instant as a reader in `time_zone` would write it.
 pub fn local_time(at: DateTime<Utc>, time_zone: &str, locale: &str) -> String {
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
     let local = at.with_timezone(&tz);
-    if mail::templates::supported_locale(locale) == "en" {
+    if supported_locale(locale) == "en" {
         local.format("%-d %B %Y, %H:%M (%Z)").to_string()
     } else {
         local.format("%Y年%-m月%-d日 %H:%M (%Z)").to_string()

@@ -131,9 +131,14 @@ async fn without_an_smtp_url_emails_are_written_as_eml_files() {
 /// A queued notification rendered exactly as the outbox renders it, then snapshotted with the
 /// link (its token), the expiry date and the link host redacted.
 async fn assert_rendered_snapshot(app: &TestApp, name: &str, row: &notifications::Model) {
-    let mail = cpe_ledger::services::notifications::render(&app.state.db, &app.config, row)
-        .await
-        .unwrap();
+    let mail = cpe_ledger::services::notifications::render(
+        &app.state.db,
+        &app.config,
+        &app.state.templates,
+        row,
+    )
+    .await
+    .unwrap();
     let text = format!(
         "Subject: {}\n\n--- text ---\n{}\n--- html ---\n{}",
         mail.subject, mail.text, mail.html

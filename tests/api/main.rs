@@ -22,4 +22,5 @@ mod oauth_clients;
 mod pages;
 mod schemes;
 mod standing;
+mod templates;
 mod token_suite;
