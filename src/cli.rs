@@ -424,7 +424,7 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
         AdminCommand::CreateUser { email, role } => {
             let stdin = std::io::stdin();
             let (password, generated) = if stdin.is_terminal() {
-                (services::accounts::generate_password(), true)
+                (crate::auth::password::generate_password(), true)
             } else {
                 let mut text = String::new();
                 stdin

@@ -1,4 +1,5 @@
-//! Identity: signing keys and the JWKS they publish.
+//! Identity: passwords, signing keys and the JWKS they publish.
 
 pub mod keys;
+pub mod password;
 pub mod tokens;

@@ -19,7 +19,8 @@ use crate::auth::tokens::TokenUse;
 use crate::http::auth::UserCaller;
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::Problem;
-use crate::services::accounts::{self, AccountError, LoginError};
+use crate::services::accounts::{self, AccountError};
+use crate::services::sign_in::{self, LoginError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -119,7 +120,7 @@ pub async fn login(
         Ok(body) => body,
         Err(rejection) => return Problem::from(rejection).into_response(),
     };
-    let user = match accounts::log_in(&state.db, &body.email, &body.password, remote).await {
+    let user = match sign_in::log_in(&state.db, &body.email, &body.password, remote).await {
         Ok(user) => user,
         Err(e) => return login_problem(e),
     };
@@ -139,7 +140,7 @@ pub(crate) async fn issue_user_token(
     state: &AppState,
     user: &entity::users::Model,
 ) -> Result<(String, i64), Problem> {
-    accounts::wait_past_revocation(user).await;
+    sign_in::wait_past_revocation(user).await;
     let role = match user.role {
         entity::users::UserRole::Professional => "professional",
         entity::users::UserRole::Admin => "admin",
@@ -161,7 +162,7 @@ pub async fn logout(
     State(state): State<AppState>,
     caller: UserCaller,
 ) -> Result<StatusCode, Problem> {
-    accounts::end_sessions(&state.db, caller.user.id, &caller.actor(), "logout").await?;
+    sign_in::end_sessions(&state.db, caller.user.id, &caller.actor(), "logout").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -44,7 +44,9 @@ use crate::http::accounts::issue_user_token;
 use crate::http::auth::UserCaller;
 use crate::http::client_ip::ClientIp;
 use crate::http::problem::Problem;
-use crate::services::accounts::{self, AccountError, LinkError, LinkProblem, LoginError};
+use crate::services::accounts::{self, AccountError};
+use crate::services::links::{self, LinkError, LinkProblem};
+use crate::services::sign_in::{self, LoginError};
 use crate::services::standing;
 use crate::templates::{LOCALES, Templates, supported_locale};
 
@@ -435,7 +437,7 @@ async fn login_submit(
     if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
         return Ok(csrf_refused(&state.templates, locale)?.into_response());
     }
-    let words_key = match accounts::log_in(&state.db, &form.email, &form.password, remote).await {
+    let words_key = match sign_in::log_in(&state.db, &form.email, &form.password, remote).await {
         Ok(user) => {
             let (token, _) = issue_user_token(&state, &user).await?;
             return Ok(see_other("/", vec![session_cookie(&state, &token)]));
@@ -493,7 +495,7 @@ async fn logout(
     if !constant_time_eq(&session_csrf(&session.caller.claims.jti), &form.csrf) {
         return Ok(csrf_refused(&state.templates, locale)?.into_response());
     }
-    accounts::end_sessions(
+    sign_in::end_sessions(
         &state.db,
         session.caller.user.id,
         &session.caller.actor(),
@@ -515,15 +517,15 @@ async fn link_form(
 ) -> PageResult {
     let (locale, lang_cookie) = page_locale(&state, &headers, &query);
     let token = query.token.clone().unwrap_or_default();
-    let user = match accounts::check_link(&state.db, &token, purpose).await {
+    let user = match links::check_link(&state.db, &token, purpose).await {
         Ok(user) => user,
         Err(LinkError::Link(problem)) => {
             return Ok(link_page(&state.templates, locale, problem)?
                 .cookie(lang_cookie)
                 .into_response());
         }
-        Err(LinkError::Account(AccountError::Db(e))) => return Err(e.into()),
-        Err(LinkError::Account(e)) => return Err(Problem::internal(&e)),
+        Err(LinkError::Db(e)) => return Err(e.into()),
+        Err(e) => return Err(Problem::internal(&e)),
     };
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
     Ok(set_password_page(
@@ -613,7 +615,7 @@ async fn link_submit(
         return retry("passwords_differ", true);
     }
     let password = (!form.password.is_empty()).then_some(form.password.as_str());
-    match accounts::redeem_link(&state.db, &form.token, purpose, password).await {
+    match links::redeem_link(&state.db, &form.token, purpose, password).await {
         Ok(user) => match purpose {
             // A fresh account signs straight in: the link proved the mailbox.
             TokenPurpose::Activation => {
@@ -631,9 +633,9 @@ async fn link_submit(
         Err(LinkError::Link(problem)) => {
             Ok(link_page(&state.templates, locale, problem)?.into_response())
         }
-        Err(LinkError::Account(AccountError::Invalid { .. })) => retry("password_rule", true),
-        Err(LinkError::Account(AccountError::Db(e))) => Err(e.into()),
-        Err(LinkError::Account(e)) => Err(Problem::internal(&e)),
+        Err(LinkError::Password(_)) => retry("password_rule", true),
+        Err(LinkError::Db(e)) => Err(e.into()),
+        Err(e @ LinkError::Hash(_)) => Err(Problem::internal(&e)),
     }
 }
 

@@ -1,18 +1,23 @@
-//! Login accounts, as the certification body's staff create them. Machine clients live in
-//! [`crate::services::clients`].
+//! Login accounts: created by the certification body's staff, invited from the registry of
+//! holders, or signed up for; and password-reset requests. Machine clients live in
+//! [`crate::services::clients`]; the emailed links in [`crate::services::links`]; signing in
+//! in [`crate::services::sign_in`].
+//!
+//! Who may see which holdings is decided by `users.professional_id` alone, and only two paths
+//! ever set it: [`invite_holders`] (the registry import says this email belongs to this
+//! professional) and the certification body's staff. Self sign-up creates an unlinked user and
+//! never takes a professional or holding id from the caller, so nobody can claim a registration
+//! number by typing it.
 
-use argon2::{Argon2, PasswordHasher};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use entity::users;
 use entity::users::UserRole;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
-use sha2::{Digest, Sha256};
-
+use crate::auth::password::{self, HashError};
 use crate::domain::email::EmailAddress;
 use crate::services::audit::{self, Actor, Event};
+use crate::services::notifications::{self, NewNotification};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -25,8 +30,8 @@ pub enum AccountError {
     Conflict(String),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
-    #[error("cannot hash the password: {0}")]
-    Hash(String),
+    #[error(transparent)]
+    Hash(#[from] HashError),
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> AccountError {
@@ -34,22 +39,6 @@ fn invalid(field: &'static str, message: impl Into<String>) -> AccountError {
         field,
         message: message.into(),
     }
-}
-
-pub const MIN_PASSWORD_LENGTH: usize = 12;
-
-/// A random password for staff to hand over once.
-pub fn generate_password() -> String {
-    let bytes: [u8; 18] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Argon2id with the crate's defaults (m=19 MiB, t=2, p=1, as OWASP recommends).
-pub fn hash_password(password: &str) -> Result<String, AccountError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
 pub async fn create_user(
@@ -64,12 +53,7 @@ pub async fn create_user(
         "professional" => UserRole::Professional,
         _ => return Err(invalid("role", "must be admin or professional")),
     };
-    if password.chars().count() < MIN_PASSWORD_LENGTH {
-        return Err(invalid(
-            "password",
-            format!("must be at least {MIN_PASSWORD_LENGTH} characters"),
-        ));
-    }
+    password::check_length(password).map_err(|e| invalid("password", e.0))?;
     let existing = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
         .one(db)
@@ -83,7 +67,7 @@ pub async fn create_user(
     let user = users::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         email: Set(email.as_str().to_owned()),
-        password_hash: Set(Some(hash_password(password)?)),
+        password_hash: Set(Some(password::hash_password(password)?)),
         role: Set(role),
         professional_id: Set(None),
         activated_at: Set(Some(now)),
@@ -106,121 +90,6 @@ pub async fn create_user(
     )
     .await?;
     Ok(user)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Professional accounts: invitations, self sign-up, emailed links, sign-in and sign-out.
-//
-// Who may see which holdings is decided by `users.professional_id` alone, and only two paths
-// ever set it: `invite_holders` (the registry import says this email belongs to this
-// professional) and the certification body's staff. Self sign-up creates an unlinked user and
-// never takes a professional or holding id from the caller, so nobody can claim a registration
-// number by typing it.
-// ---------------------------------------------------------------------------------------------
-
-/// How long an activation link works.
-pub const ACTIVATION_LINK_TTL: chrono::TimeDelta = chrono::TimeDelta::days(7);
-/// How long a password-reset link works.
-pub const RESET_LINK_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
-/// Failed sign-ins tolerated per account within [`LOGIN_WINDOW`].
-pub const LOGIN_FAILURES_PER_ACCOUNT: usize = 5;
-/// Failed sign-ins tolerated per client address within [`LOGIN_WINDOW`].
-pub const LOGIN_FAILURES_PER_ADDRESS: usize = 20;
-pub const LOGIN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
-
-/// At most one argon2 computation per core at a time. Each takes about 19 MiB and tens of
-/// milliseconds; without a bound, a burst of anonymous sign-ups or logins would ask the
-/// blocking pool (hundreds of threads) for gigabytes. Excess requests wait their turn.
-async fn argon2_slot() -> Option<tokio::sync::SemaphorePermit<'static>> {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS
-        .get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-            tokio::sync::Semaphore::new(cores)
-        })
-        .acquire()
-        .await
-        .ok()
-}
-
-/// Hashes on the blocking pool: argon2id is meant to take tens of milliseconds of CPU.
-pub async fn hash_password_off_thread(password: String) -> Result<String, AccountError> {
-    let _slot = argon2_slot().await;
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| AccountError::Hash(e.to_string()))?
-}
-
-/// Checks a password against a PHC string, on the blocking pool. A malformed hash never matches.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    let _slot = argon2_slot().await;
-    tokio::task::spawn_blocking(move || {
-        use argon2::PasswordVerifier;
-        argon2::PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A hash of a random password nobody knows, verified when the email is unknown so that an
-/// unknown address costs the same time as a wrong password.
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password(&generate_password()).unwrap_or_default())
-}
-
-fn check_new_password(password: &str) -> Result<(), AccountError> {
-    if password.chars().count() < MIN_PASSWORD_LENGTH {
-        return Err(invalid(
-            "password",
-            format!("must be at least {MIN_PASSWORD_LENGTH} characters"),
-        ));
-    }
-    if password.len() > 1024 {
-        return Err(invalid("password", "must be at most 1024 bytes"));
-    }
-    Ok(())
-}
-
-/// SHA-256 of a link token, as stored. Tokens carry 256 random bits, so a fast hash is enough.
-pub fn link_token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Creates a single-use link token for `user_id`; only its hash is stored. Returns the token
-/// and when it expires.
-pub async fn mint_link_token(
-    db: &impl sea_orm::ConnectionTrait,
-    user_id: uuid::Uuid,
-    purpose: entity::one_time_tokens::TokenPurpose,
-) -> Result<(String, chrono::DateTime<Utc>), sea_orm::DbErr> {
-    use entity::one_time_tokens::{self, TokenPurpose};
-    let bytes: [u8; 32] = rand::random();
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let now = Utc::now();
-    let expires_at = now
-        + match purpose {
-            TokenPurpose::Activation => ACTIVATION_LINK_TTL,
-            TokenPurpose::Reset => RESET_LINK_TTL,
-        };
-    one_time_tokens::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        user_id: Set(user_id),
-        purpose: Set(purpose),
-        token_hash: Set(link_token_hash(&token)),
-        expires_at: Set(expires_at),
-        used_at: Set(None),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok((token, expires_at))
 }
 
 /// What an import of the registry's holders did to accounts.
@@ -318,11 +187,11 @@ pub async fn invite_holders(
                 }
             };
             if invite {
-                crate::services::notifications::enqueue(
+                notifications::enqueue(
                     &txn,
-                    crate::services::notifications::NewNotification {
+                    NewNotification {
                         dedupe_key: format!("invitation:{}", person.id),
-                        template: crate::services::notifications::INVITATION,
+                        template: notifications::INVITATION,
                         locale: person.locale.clone(),
                         recipient: email.clone(),
                         payload: serde_json::json!({ "user_id": user_id }),
@@ -359,9 +228,9 @@ pub async fn sign_up(
     locale: &str,
 ) -> Result<(), AccountError> {
     let email = EmailAddress::parse(email).map_err(|e| invalid("email", e.to_string()))?;
-    check_new_password(password)?;
+    password::check_new_password(password).map_err(|e| invalid("password", e.0))?;
     let locale = crate::templates::supported_locale(locale);
-    let hash = hash_password_off_thread(password.to_owned()).await?;
+    let hash = password::hash_password_off_thread(password.to_owned()).await?;
     let txn = crate::services::begin_write(db).await?;
     let existing = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
@@ -376,7 +245,7 @@ pub async fn sign_up(
         email: Set(email.as_str().to_owned()),
         password_hash: Set(Some(hash)),
         role: Set(UserRole::Professional),
-        // Never from the request: see the note at the top of this section.
+        // Never from the request: see the note at the top of this module.
         professional_id: Set(None),
         activated_at: Set(None),
         disabled_at: Set(None),
@@ -385,11 +254,11 @@ pub async fn sign_up(
     }
     .insert(&txn)
     .await?;
-    crate::services::notifications::enqueue(
+    notifications::enqueue(
         &txn,
-        crate::services::notifications::NewNotification {
+        NewNotification {
             dedupe_key: format!("activation:{}", user.id),
-            template: crate::services::notifications::ACTIVATION,
+            template: notifications::ACTIVATION,
             locale: locale.to_owned(),
             recipient: user.email.clone(),
             payload: serde_json::json!({ "user_id": user.id }),
@@ -439,11 +308,11 @@ pub async fn request_password_reset(
         None => None,
     }
     .unwrap_or_else(|| "ja".to_owned());
-    crate::services::notifications::enqueue(
+    notifications::enqueue(
         db,
-        crate::services::notifications::NewNotification {
+        NewNotification {
             dedupe_key: format!("password_reset:{}:{}", user.id, Utc::now().timestamp() / 60),
-            template: crate::services::notifications::PASSWORD_RESET,
+            template: notifications::PASSWORD_RESET,
             locale,
             recipient: user.email.clone(),
             payload: serde_json::json!({ "user_id": user.id }),
@@ -463,380 +332,4 @@ pub async fn request_password_reset(
     )
     .await?;
     Ok(())
-}
-
-/// Why an emailed link cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkProblem {
-    /// No such link (mistyped, truncated, or for another purpose).
-    Unknown,
-    Used,
-    Expired,
-}
-
-impl LinkProblem {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unknown => "unknown",
-            Self::Used => "used",
-            Self::Expired => "expired",
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LinkError {
-    #[error("the link cannot be used: {0:?}")]
-    Link(LinkProblem),
-    #[error(transparent)]
-    Account(#[from] AccountError),
-}
-
-impl From<sea_orm::DbErr> for LinkError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Account(AccountError::Db(e))
-    }
-}
-
-/// The account a link is for, if it can still be used (nothing is changed).
-pub async fn check_link(
-    db: &impl sea_orm::ConnectionTrait,
-    token: &str,
-    purpose: entity::one_time_tokens::TokenPurpose,
-) -> Result<users::Model, LinkError> {
-    use entity::one_time_tokens;
-    let row = one_time_tokens::Entity::find()
-        .filter(one_time_tokens::Column::TokenHash.eq(link_token_hash(token)))
-        .filter(one_time_tokens::Column::Purpose.eq(purpose))
-        .one(db)
-        .await?
-        .ok_or(LinkError::Link(LinkProblem::Unknown))?;
-    if row.used_at.is_some() {
-        return Err(LinkError::Link(LinkProblem::Used));
-    }
-    if row.expires_at <= Utc::now() {
-        return Err(LinkError::Link(LinkProblem::Expired));
-    }
-    users::Entity::find_by_id(row.user_id)
-        .one(db)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or(LinkError::Link(LinkProblem::Unknown))
-}
-
-/// Uses a link: marks it used and sets the password in one transaction, so a link works
-/// exactly once even when two requests race (the guarded `UPDATE … WHERE used_at IS NULL`
-/// lets only one through). Activation also activates the account; a reset ends every session.
-/// `password` may be `None` only when activating an account that already has one (sign-up).
-pub async fn redeem_link(
-    db: &DatabaseConnection,
-    token: &str,
-    purpose: entity::one_time_tokens::TokenPurpose,
-    password: Option<&str>,
-) -> Result<users::Model, LinkError> {
-    use entity::one_time_tokens::{self, TokenPurpose};
-    use sea_orm::sea_query::Expr;
-
-    let user = check_link(db, token, purpose).await?;
-    let new_hash = match password {
-        Some(p) => {
-            check_new_password(p)?;
-            Some(hash_password_off_thread(p.to_owned()).await?)
-        }
-        None if purpose == TokenPurpose::Activation && user.password_hash.is_some() => None,
-        None => return Err(invalid("password", "a password is required").into()),
-    };
-    let now = Utc::now();
-    let txn = crate::services::begin_write(db).await?;
-    let claimed = one_time_tokens::Entity::update_many()
-        .col_expr(one_time_tokens::Column::UsedAt, Expr::value(Some(now)))
-        .filter(one_time_tokens::Column::TokenHash.eq(link_token_hash(token)))
-        .filter(one_time_tokens::Column::Purpose.eq(purpose))
-        .filter(one_time_tokens::Column::UsedAt.is_null())
-        .filter(one_time_tokens::Column::ExpiresAt.gt(now))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        txn.rollback().await?;
-        // Lost a race, or expired in between: say which.
-        return Err(match check_link(db, token, purpose).await {
-            Err(e) => e,
-            Ok(_) => LinkError::Link(LinkProblem::Used),
-        });
-    }
-    // One link used spends every other outstanding link of the account.
-    one_time_tokens::Entity::update_many()
-        .col_expr(one_time_tokens::Column::UsedAt, Expr::value(Some(now)))
-        .filter(one_time_tokens::Column::UserId.eq(user.id))
-        .filter(one_time_tokens::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    let was_activated = user.activated_at.is_some();
-    let mut active: users::ActiveModel = user.into();
-    if let Some(hash) = new_hash {
-        active.password_hash = Set(Some(hash));
-    }
-    let action = match purpose {
-        TokenPurpose::Activation => {
-            active.activated_at = Set(Some(now));
-            "user.activated"
-        }
-        TokenPurpose::Reset => {
-            active.sessions_revoked_at = Set(Some(now));
-            // The reset link reached the mailbox, which is all activation proves: an invited
-            // holder whose invitation expired gets in this way.
-            if !was_activated {
-                active.activated_at = Set(Some(now));
-            }
-            "password.reset"
-        }
-    };
-    let user = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        &Actor::user(user.id),
-        Event {
-            action,
-            subject_kind: "user",
-            subject_id: Some(user.id.to_string()),
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    /// Unknown email, wrong password, inactive or disabled account: one answer for all.
-    #[error("the email address or password is not correct")]
-    BadCredentials,
-    #[error("too many failed sign-ins; retry in {retry_after_seconds} s")]
-    Throttled { retry_after_seconds: u64 },
-    #[error(transparent)]
-    Db(#[from] sea_orm::DbErr),
-}
-
-/// Who is trying to sign in, as the failure counters key them.
-fn login_keys(email: &str, ip: std::net::IpAddr) -> (String, String) {
-    let email = EmailAddress::parse(email)
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| email.trim().to_owned());
-    // An IPv6 client can change its low 64 bits at will: count its whole /64 as one address.
-    let ip = match ip {
-        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits))
-        }
-        other => other,
-    };
-    // Stored keys are at most 254 characters; look them up the same way.
-    let bounded = |key: String| key.chars().take(254).collect::<String>();
-    (
-        bounded(format!("email:{email}")),
-        bounded(format!("ip:{ip}")),
-    )
-}
-
-/// Seconds until fewer than `limit` failures remain in the window, if the limit is reached.
-/// Rows in `own` (the attempt being judged) are not counted against it.
-async fn throttled_for(
-    db: &impl sea_orm::ConnectionTrait,
-    key: &str,
-    limit: usize,
-    now: chrono::DateTime<Utc>,
-    own: &[uuid::Uuid],
-) -> Result<Option<u64>, sea_orm::DbErr> {
-    use entity::login_failures;
-    use sea_orm::QueryOrder;
-    let times: Vec<chrono::DateTime<Utc>> = login_failures::Entity::find()
-        .filter(login_failures::Column::ScopeKey.eq(key))
-        .filter(login_failures::Column::OccurredAt.gt(now - LOGIN_WINDOW))
-        .filter(login_failures::Column::Id.is_not_in(own.iter().copied()))
-        .order_by_asc(login_failures::Column::OccurredAt)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|f| f.occurred_at)
-        .collect();
-    if times.len() < limit {
-        return Ok(None);
-    }
-    let frees_at = times[times.len() - limit] + LOGIN_WINDOW;
-    Ok(Some((frees_at - now).num_seconds().max(1) as u64))
-}
-
-/// Checks a password sign-in, throttled per account and per client address through the
-/// `login_failures` table (so the limits hold across instances), with audit events for every
-/// outcome.
-pub async fn log_in(
-    db: &DatabaseConnection,
-    email: &str,
-    password: &str,
-    ip: std::net::IpAddr,
-) -> Result<users::Model, LoginError> {
-    use entity::login_failures;
-    let now = Utc::now();
-    let (email_key, ip_key) = login_keys(email, ip);
-    let actor = Actor {
-        ip: Some(ip.to_string()),
-        ..Actor::system()
-    };
-    // The attempt is recorded as a failure before the password is checked, so concurrent
-    // guesses see each other: at most the limit can be in flight at once. Success removes it.
-    let mut attempt = Vec::new();
-    for key in [&email_key, &ip_key] {
-        let row = login_failures::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            scope_key: Set(key.clone()),
-            occurred_at: Set(now),
-        }
-        .insert(db)
-        .await?;
-        attempt.push(row.id);
-    }
-    let throttle =
-        match throttled_for(db, &email_key, LOGIN_FAILURES_PER_ACCOUNT, now, &attempt).await? {
-            Some(s) => Some(s),
-            None => throttled_for(db, &ip_key, LOGIN_FAILURES_PER_ADDRESS, now, &attempt).await?,
-        };
-    if let Some(retry_after_seconds) = throttle {
-        login_failures::Entity::delete_many()
-            .filter(login_failures::Column::Id.is_in(attempt.iter().copied()))
-            .exec(db)
-            .await?;
-        audit::record(
-            db,
-            &actor,
-            Event {
-                action: "login.throttled",
-                subject_kind: "user",
-                subject_id: None,
-                before: None,
-                after: Some(serde_json::json!({"email": email_key.trim_start_matches("email:")})),
-            },
-        )
-        .await?;
-        return Err(LoginError::Throttled {
-            retry_after_seconds,
-        });
-    }
-
-    let user = match EmailAddress::parse(email) {
-        Ok(parsed) => {
-            users::Entity::find()
-                .filter(users::Column::Email.eq(parsed.as_str()))
-                .one(db)
-                .await?
-        }
-        Err(_) => None,
-    };
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_owned());
-    let password_ok = verify_password(password.to_owned(), hash).await;
-    let usable = user.as_ref().is_some_and(|u| {
-        u.activated_at.is_some() && u.disabled_at.is_none() && u.password_hash.is_some()
-    });
-    match user {
-        Some(user) if password_ok && usable => {
-            login_failures::Entity::delete_many()
-                .filter(
-                    sea_orm::Condition::any()
-                        .add(login_failures::Column::ScopeKey.eq(email_key.as_str()))
-                        .add(login_failures::Column::Id.is_in(attempt.iter().copied())),
-                )
-                .exec(db)
-                .await?;
-            audit::record(
-                db,
-                &Actor {
-                    ip: Some(ip.to_string()),
-                    ..Actor::user(user.id)
-                },
-                Event {
-                    action: "login.succeeded",
-                    subject_kind: "user",
-                    subject_id: Some(user.id.to_string()),
-                    before: None,
-                    after: None,
-                },
-            )
-            .await?;
-            Ok(user)
-        }
-        user => {
-            // The attempt's rows stay: they are this failure's record. Old failures no longer count; drop them as we go.
-            login_failures::Entity::delete_many()
-                .filter(
-                    login_failures::Column::ScopeKey.is_in([email_key.as_str(), ip_key.as_str()]),
-                )
-                .filter(login_failures::Column::OccurredAt.lt(now - LOGIN_WINDOW))
-                .exec(db)
-                .await?;
-            audit::record(
-                db,
-                &actor,
-                Event {
-                    action: "login.failed",
-                    subject_kind: "user",
-                    subject_id: user.map(|u| u.id.to_string()),
-                    before: None,
-                    after: Some(
-                        serde_json::json!({"email": email_key.trim_start_matches("email:")}),
-                    ),
-                },
-            )
-            .await?;
-            Err(LoginError::BadCredentials)
-        }
-    }
-}
-
-/// Token `iat` has one-second resolution and a token with `iat` at or before
-/// `sessions_revoked_at` is void, so a token issued in the same second as a revocation would be
-/// born dead. Waits (under a second) until that cannot happen.
-pub async fn wait_past_revocation(user: &users::Model) {
-    if let Some(revoked) = user.sessions_revoked_at {
-        let ready_at = (revoked.timestamp() + 1) * 1000;
-        let wait = ready_at - Utc::now().timestamp_millis();
-        if wait > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
-        }
-    }
-}
-
-/// Ends every session of a user now (logout, password change): tokens issued up to this
-/// instant are refused from here on.
-pub async fn end_sessions(
-    db: &DatabaseConnection,
-    user_id: uuid::Uuid,
-    actor: &Actor,
-    action: &str,
-) -> Result<(), sea_orm::DbErr> {
-    use sea_orm::sea_query::Expr;
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::SessionsRevokedAt,
-            Expr::value(Some(Utc::now())),
-        )
-        .filter(users::Column::Id.eq(user_id))
-        .exec(db)
-        .await?;
-    audit::record(
-        db,
-        actor,
-        Event {
-            action,
-            subject_kind: "user",
-            subject_id: Some(user_id.to_string()),
-            before: None,
-            after: None,
-        },
-    )
-    .await
 }

@@ -7,10 +7,12 @@ pub mod clients;
 pub mod csv_text;
 pub mod holders;
 pub mod ledger;
+pub mod links;
 pub mod notifications;
 pub mod procurement;
 pub mod providers;
 pub mod schemes;
+pub mod sign_in;
 pub mod standing;
 
 use sea_orm::{

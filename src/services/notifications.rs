@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::mail::{self, Email, LinkEmail, RenderedEmail};
-use crate::services::accounts;
+use crate::services::links;
 use crate::templates::{Templates, supported_locale};
 
 /// A notification about to be queued.
@@ -120,7 +120,7 @@ pub async fn render(
         Some(id) => professionals::Entity::find_by_id(id).one(db).await?,
         None => None,
     };
-    let (token, expires_at) = accounts::mint_link_token(db, user.id, purpose).await?;
+    let (token, expires_at) = links::mint_link_token(db, user.id, purpose).await?;
     let mut link = config.public_url.clone();
     link.set_path(page);
     link.query_pairs_mut().append_pair("token", &token);

@@ -215,7 +215,7 @@ db_test! {
         let rows = one_time_tokens::Entity::find().all(&app.state.db).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_ne!(rows[0].token_hash, token);
-        assert_eq!(rows[0].token_hash, cpe_ledger::services::accounts::link_token_hash(token));
+        assert_eq!(rows[0].token_hash, cpe_ledger::services::links::link_token_hash(token));
         let lifetime = rows[0].expires_at - rows[0].created_at;
         assert_eq!(lifetime.num_days(), 7);
     }
@@ -363,7 +363,7 @@ db_test! {
             }
         }
         assert!(
-            checked <= cpe_ledger::services::accounts::LOGIN_FAILURES_PER_ACCOUNT,
+            checked <= cpe_ledger::services::sign_in::LOGIN_FAILURES_PER_ACCOUNT,
             "{checked} passwords were checked"
         );
     }

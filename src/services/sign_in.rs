@@ -1,0 +1,248 @@
+//! Signing in with a password, throttled per account and per client address, and ending
+//! sessions.
+
+use chrono::Utc;
+use entity::users;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+
+use crate::auth::password;
+use crate::domain::email::EmailAddress;
+use crate::services::audit::{self, Actor, Event};
+
+/// Failed sign-ins tolerated per account within [`LOGIN_WINDOW`].
+pub const LOGIN_FAILURES_PER_ACCOUNT: usize = 5;
+/// Failed sign-ins tolerated per client address within [`LOGIN_WINDOW`].
+pub const LOGIN_FAILURES_PER_ADDRESS: usize = 20;
+pub const LOGIN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email, wrong password, inactive or disabled account: one answer for all.
+    #[error("the email address or password is not correct")]
+    BadCredentials,
+    #[error("too many failed sign-ins; retry in {retry_after_seconds} s")]
+    Throttled { retry_after_seconds: u64 },
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Who is trying to sign in, as the failure counters key them.
+fn login_keys(email: &str, ip: std::net::IpAddr) -> (String, String) {
+    let email = EmailAddress::parse(email)
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|_| email.trim().to_owned());
+    // An IPv6 client can change its low 64 bits at will: count its whole /64 as one address.
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        other => other,
+    };
+    // Stored keys are at most 254 characters; look them up the same way.
+    let bounded = |key: String| key.chars().take(254).collect::<String>();
+    (
+        bounded(format!("email:{email}")),
+        bounded(format!("ip:{ip}")),
+    )
+}
+
+/// Seconds until fewer than `limit` failures remain in the window, if the limit is reached.
+/// Rows in `own` (the attempt being judged) are not counted against it.
+async fn throttled_for(
+    db: &impl sea_orm::ConnectionTrait,
+    key: &str,
+    limit: usize,
+    now: chrono::DateTime<Utc>,
+    own: &[uuid::Uuid],
+) -> Result<Option<u64>, sea_orm::DbErr> {
+    use entity::login_failures;
+    use sea_orm::QueryOrder;
+    let times: Vec<chrono::DateTime<Utc>> = login_failures::Entity::find()
+        .filter(login_failures::Column::ScopeKey.eq(key))
+        .filter(login_failures::Column::OccurredAt.gt(now - LOGIN_WINDOW))
+        .filter(login_failures::Column::Id.is_not_in(own.iter().copied()))
+        .order_by_asc(login_failures::Column::OccurredAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.occurred_at)
+        .collect();
+    if times.len() < limit {
+        return Ok(None);
+    }
+    let frees_at = times[times.len() - limit] + LOGIN_WINDOW;
+    Ok(Some((frees_at - now).num_seconds().max(1) as u64))
+}
+
+/// Checks a password sign-in, throttled per account and per client address through the
+/// `login_failures` table (so the limits hold across instances), with audit events for every
+/// outcome.
+pub async fn log_in(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+    ip: std::net::IpAddr,
+) -> Result<users::Model, LoginError> {
+    use entity::login_failures;
+    let now = Utc::now();
+    let (email_key, ip_key) = login_keys(email, ip);
+    let actor = Actor {
+        ip: Some(ip.to_string()),
+        ..Actor::system()
+    };
+    // The attempt is recorded as a failure before the password is checked, so concurrent
+    // guesses see each other: at most the limit can be in flight at once. Success removes it.
+    let mut attempt = Vec::new();
+    for key in [&email_key, &ip_key] {
+        let row = login_failures::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            scope_key: Set(key.clone()),
+            occurred_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+        attempt.push(row.id);
+    }
+    let throttle =
+        match throttled_for(db, &email_key, LOGIN_FAILURES_PER_ACCOUNT, now, &attempt).await? {
+            Some(s) => Some(s),
+            None => throttled_for(db, &ip_key, LOGIN_FAILURES_PER_ADDRESS, now, &attempt).await?,
+        };
+    if let Some(retry_after_seconds) = throttle {
+        login_failures::Entity::delete_many()
+            .filter(login_failures::Column::Id.is_in(attempt.iter().copied()))
+            .exec(db)
+            .await?;
+        audit::record(
+            db,
+            &actor,
+            Event {
+                action: "login.throttled",
+                subject_kind: "user",
+                subject_id: None,
+                before: None,
+                after: Some(serde_json::json!({"email": email_key.trim_start_matches("email:")})),
+            },
+        )
+        .await?;
+        return Err(LoginError::Throttled {
+            retry_after_seconds,
+        });
+    }
+
+    let user = match EmailAddress::parse(email) {
+        Ok(parsed) => {
+            users::Entity::find()
+                .filter(users::Column::Email.eq(parsed.as_str()))
+                .one(db)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| password::dummy_hash().to_owned());
+    let password_ok = password::verify_password(password.to_owned(), hash).await;
+    let usable = user.as_ref().is_some_and(|u| {
+        u.activated_at.is_some() && u.disabled_at.is_none() && u.password_hash.is_some()
+    });
+    match user {
+        Some(user) if password_ok && usable => {
+            login_failures::Entity::delete_many()
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(login_failures::Column::ScopeKey.eq(email_key.as_str()))
+                        .add(login_failures::Column::Id.is_in(attempt.iter().copied())),
+                )
+                .exec(db)
+                .await?;
+            audit::record(
+                db,
+                &Actor {
+                    ip: Some(ip.to_string()),
+                    ..Actor::user(user.id)
+                },
+                Event {
+                    action: "login.succeeded",
+                    subject_kind: "user",
+                    subject_id: Some(user.id.to_string()),
+                    before: None,
+                    after: None,
+                },
+            )
+            .await?;
+            Ok(user)
+        }
+        user => {
+            // The attempt's rows stay: they are this failure's record. Old failures no longer count; drop them as we go.
+            login_failures::Entity::delete_many()
+                .filter(
+                    login_failures::Column::ScopeKey.is_in([email_key.as_str(), ip_key.as_str()]),
+                )
+                .filter(login_failures::Column::OccurredAt.lt(now - LOGIN_WINDOW))
+                .exec(db)
+                .await?;
+            audit::record(
+                db,
+                &actor,
+                Event {
+                    action: "login.failed",
+                    subject_kind: "user",
+                    subject_id: user.map(|u| u.id.to_string()),
+                    before: None,
+                    after: Some(
+                        serde_json::json!({"email": email_key.trim_start_matches("email:")}),
+                    ),
+                },
+            )
+            .await?;
+            Err(LoginError::BadCredentials)
+        }
+    }
+}
+
+/// Token `iat` has one-second resolution and a token with `iat` at or before
+/// `sessions_revoked_at` is void, so a token issued in the same second as a revocation would be
+/// born dead. Waits (under a second) until that cannot happen.
+pub async fn wait_past_revocation(user: &users::Model) {
+    if let Some(revoked) = user.sessions_revoked_at {
+        let ready_at = (revoked.timestamp() + 1) * 1000;
+        let wait = ready_at - Utc::now().timestamp_millis();
+        if wait > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+        }
+    }
+}
+
+/// Ends every session of a user now (logout, password change): tokens issued up to this
+/// instant are refused from here on.
+pub async fn end_sessions(
+    db: &DatabaseConnection,
+    user_id: uuid::Uuid,
+    actor: &Actor,
+    action: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::SessionsRevokedAt,
+            Expr::value(Some(Utc::now())),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    audit::record(
+        db,
+        actor,
+        Event {
+            action,
+            subject_kind: "user",
+            subject_id: Some(user_id.to_string()),
+            before: None,
+            after: None,
+        },
+    )
+    .await
+}
