@@ -246,3 +246,46 @@ pub async fn end_sessions(
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::login_keys;
+
+    fn ip_key(ip: &str) -> String {
+        let ip: IpAddr = ip.parse().expect("an address");
+        login_keys("someone@example.com", ip).1
+    }
+
+    #[test]
+    fn ipv6_addresses_in_the_same_64_share_one_throttling_key() {
+        assert_eq!(
+            ip_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            ip_key("2001:db8:1:2::1")
+        );
+        assert_eq!(ip_key("2001:db8:1:2::1"), "ip:2001:db8:1:2::");
+    }
+
+    #[test]
+    fn ipv6_addresses_in_different_64s_have_different_throttling_keys() {
+        assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:3::1"));
+        assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db9:1:2::1"));
+    }
+
+    #[test]
+    fn ipv4_addresses_keep_their_own_throttling_key() {
+        assert_eq!(ip_key("192.0.2.10"), "ip:192.0.2.10");
+        assert_ne!(ip_key("192.0.2.10"), ip_key("192.0.2.11"));
+        // An IPv4 client seen through an IPv6 socket is still counted on its own address.
+        assert_eq!(ip_key("::ffff:192.0.2.10"), "ip:::ffff:192.0.2.10");
+        assert_ne!(ip_key("::ffff:192.0.2.10"), ip_key("::ffff:192.0.2.11"));
+    }
+
+    #[test]
+    fn the_account_key_is_the_normalised_email() {
+        let ip: IpAddr = "192.0.2.10".parse().expect("an address");
+        assert_eq!(login_keys("Ada@Example.COM", ip).0, "email:Ada@example.com");
+        assert_eq!(login_keys("  not an email ", ip).0, "email:not an email");
+    }
+}
