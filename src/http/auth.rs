@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::auth::tokens::{AccessClaims, TokenError, TokenUse};
+use crate::auth::tokens::{AccessClaims, TokenUse};
 use crate::http::problem::Problem;
 use crate::services::audit::Actor;
 
@@ -44,13 +44,6 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
     }
 }
 
-fn token_problem(err: TokenError) -> Problem {
-    match err {
-        TokenError::Keys(e) => Problem::internal(&e),
-        other => Problem::unauthorized("invalid_token", other.to_string()),
-    }
-}
-
 async fn verified(
     parts: &Parts,
     state: &AppState,
@@ -61,7 +54,7 @@ async fn verified(
         .keys
         .verify(&state.db, token, expected)
         .await
-        .map_err(token_problem)
+        .map_err(Problem::from)
 }
 
 /// A logged-in person whose account is active.
@@ -154,7 +147,7 @@ impl FromRequestParts<AppState> for AdminCaller {
             .keys
             .verify_any_use(&state.db, token)
             .await
-            .map_err(token_problem)?;
+            .map_err(Problem::from)?;
         match claims.token_use {
             TokenUse::User => {
                 let caller = UserCaller::from_claims(state, claims).await?;

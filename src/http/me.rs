@@ -3,8 +3,7 @@
 //! A holding id that is not the caller's answers 404, exactly like one that does not exist, so
 //! ids cannot be probed.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::NaiveDate;
 use entity::{cycles, holdings, professionals};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -16,8 +15,9 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::http::auth::ProfessionalCaller;
+use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
-use crate::services::standing::{self, HoldingStanding, StandingError};
+use crate::services::standing::{self, HoldingStanding};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -158,13 +158,7 @@ pub async fn holding_standing(
         .one(&state.db)
         .await?
         .ok_or_else(|| Problem::not_found("holding"))?;
-    match standing::for_holding(&state.db, &state.schemes, &holding, None).await {
-        Ok(s) => Ok(Json(s)),
-        Err(StandingError::NoCycle(_)) => Err(Problem::new(
-            axum::http::StatusCode::CONFLICT,
-            "this holding has no renewal cycle on record yet",
-        )),
-        Err(StandingError::Db(e)) => Err(e.into()),
-        Err(e) => Err(Problem::internal(&e)),
-    }
+    Ok(Json(
+        standing::for_holding(&state.db, &state.schemes, &holding, None).await?,
+    ))
 }

@@ -17,9 +17,8 @@
 //! Language: `?lang=ja|en` (remembered in the `cpe_lang` cookie), else that cookie, else the
 //! first of `Accept-Language` we have words for, else Japanese.
 
-use axum::Form;
 use axum::Router;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{
     ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE,
 };
@@ -43,6 +42,7 @@ use crate::auth::tokens::ACCESS_TOKEN_TTL;
 use crate::http::accounts::issue_user_token;
 use crate::http::auth::UserCaller;
 use crate::http::client_ip::ClientIp;
+use crate::http::extract::{Form, Query};
 use crate::http::problem::Problem;
 use crate::mail::templates::{render_page, supported_locale};
 use crate::services::accounts::{self, AccountError, LinkError, LinkProblem, LoginError};
@@ -431,7 +431,7 @@ async fn login_submit(
             "login_throttled",
             Some(retry_after_seconds),
         ),
-        Err(LoginError::Db(e)) => return Err(e.into()),
+        Err(e @ LoginError::Db(_)) => return Err(e.into()),
     };
     let (status, key, retry_after) = words_key;
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
@@ -501,8 +501,7 @@ async fn link_form(
                 .cookie(lang_cookie)
                 .into_response());
         }
-        Err(LinkError::Account(AccountError::Db(e))) => return Err(e.into()),
-        Err(LinkError::Account(e)) => return Err(Problem::internal(&e)),
+        Err(e) => return Err(e.into()),
     };
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
     Ok(set_password_page(
@@ -599,8 +598,7 @@ async fn link_submit(
         },
         Err(LinkError::Link(problem)) => Ok(link_page(locale, problem)?.into_response()),
         Err(LinkError::Account(AccountError::Invalid { .. })) => retry("password_rule", true),
-        Err(LinkError::Account(AccountError::Db(e))) => Err(e.into()),
-        Err(LinkError::Account(e)) => Err(Problem::internal(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -671,11 +669,7 @@ async fn forgot_submit(
     if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
         return Ok(csrf_refused(locale)?.into_response());
     }
-    match accounts::request_password_reset(&state.db, &form.email).await {
-        Ok(()) => {}
-        Err(AccountError::Db(e)) => return Err(e.into()),
-        Err(e) => return Err(Problem::internal(&e)),
-    }
+    accounts::request_password_reset(&state.db, &form.email).await?;
     Ok(notice(StatusCode::OK, locale, "reset_sent")?.into_response())
 }
 
