@@ -18,6 +18,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::extract::Json;
 use crate::http::problem::Problem;
 use crate::services::accounts;
+use crate::services::users::{User, UserRole};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -88,12 +89,12 @@ pub async fn login(
 /// A fresh access token for a user who just proved who they are.
 pub(crate) async fn issue_user_token(
     state: &AppState,
-    user: &entity::users::Model,
+    user: &User,
 ) -> Result<(String, i64), Problem> {
     accounts::wait_past_revocation(user).await;
     let role = match user.role {
-        entity::users::UserRole::Professional => "professional",
-        entity::users::UserRole::Admin => "admin",
+        UserRole::Professional => "professional",
+        UserRole::Admin => "admin",
     };
     state
         .keys

@@ -6,8 +6,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use entity::clients::{self, ClientKind};
-use entity::providers::{self, ProviderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -18,8 +16,8 @@ use crate::app::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::problem::Problem;
-use crate::services::clients::{self as client_service, NewClient};
-use crate::services::providers::{self as provider_service, NewProvider};
+use crate::services::clients::{self as client_service, Client, ClientKind, NewClient};
+use crate::services::providers::{self as provider_service, NewProvider, Provider, ProviderStatus};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -80,8 +78,8 @@ pub struct ProviderView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<providers::Model> for ProviderView {
-    fn from(p: providers::Model) -> Self {
+impl From<Provider> for ProviderView {
+    fn from(p: Provider) -> Self {
         Self {
             id: p.id,
             name: p.name,
@@ -128,8 +126,8 @@ pub struct ClientView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<clients::Model> for ClientView {
-    fn from(c: clients::Model) -> Self {
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
         Self {
             id: c.id,
             client_id: c.client_id,

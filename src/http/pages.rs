@@ -28,11 +28,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use entity::holdings;
-use entity::one_time_tokens::TokenPurpose;
 use hmac::{Hmac, Mac};
 use minijinja::context;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -45,8 +42,10 @@ use crate::http::client_ip::ClientIp;
 use crate::http::extract::{Form, Query};
 use crate::http::problem::Problem;
 use crate::mail::templates::{render_page, supported_locale};
-use crate::services::accounts::{self, AccountError, LinkError, LinkProblem, LoginError};
-use crate::services::standing;
+use crate::services::accounts::{
+    self, AccountError, LinkError, LinkProblem, LoginError, TokenPurpose,
+};
+use crate::services::holdings;
 
 pub const SESSION_COOKIE: &str = "cpe_session";
 pub const LANG_COOKIE: &str = "cpe_lang";
@@ -342,22 +341,13 @@ async fn home(
     let user = &session.caller.user;
     let mut rows = Vec::new();
     if let Some(professional_id) = user.professional_id {
-        let own = holdings::Entity::find()
-            .filter(holdings::Column::ProfessionalId.eq(professional_id))
-            .order_by_asc(holdings::Column::SchemeId)
-            .all(&state.db)
-            .await?;
-        for holding in own {
-            let state_name = standing::for_holding(&state.db, &state.schemes, &holding, None)
-                .await
-                .ok()
-                .and_then(|s| serde_json::to_value(s.standing.state).ok())
-                .and_then(|v| v.as_str().map(str::to_owned));
+        // Enums reach the template through serde, as the snake_case names the API uses.
+        for row in holdings::overview(&state.db, &state.schemes, professional_id).await? {
             rows.push(context! {
-                scheme => holding.scheme_id,
-                registration_number => holding.registration_number,
-                status => serde_json::to_value(holding.status).ok(),
-                state => state_name,
+                scheme => row.scheme,
+                registration_number => row.registration_number,
+                status => row.status,
+                state => row.state,
             });
         }
     }

@@ -5,7 +5,6 @@
 
 use axum::extract::State;
 use chrono::NaiveDate;
-use entity::holdings::HoldingStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,6 +14,7 @@ use crate::app::AppState;
 use crate::http::auth::ClientCaller;
 use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
+use crate::services::holdings::HoldingStatus;
 use crate::services::procurement;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -5,6 +5,8 @@ use argon2::{Argon2, PasswordHasher};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
+/// What a one-time link is for.
+pub use entity::one_time_tokens::TokenPurpose;
 use entity::users;
 use entity::users::UserRole;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};

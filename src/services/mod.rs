@@ -6,12 +6,14 @@ pub mod audit;
 pub mod clients;
 pub mod csv_text;
 pub mod holders;
+pub mod holdings;
 pub mod ledger;
 pub mod notifications;
 pub mod procurement;
 pub mod providers;
 pub mod schemes;
 pub mod standing;
+pub mod users;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait,
