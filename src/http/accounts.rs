@@ -4,11 +4,8 @@
 //! are always 202, and a failed sign-in is the same 401 for an unknown address, a wrong
 //! password or an account not yet activated (an unknown address still costs one argon2 check).
 
-use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,9 +15,11 @@ use crate::app::AppState;
 use crate::auth::tokens::TokenUse;
 use crate::http::auth::UserCaller;
 use crate::http::client_ip::ClientIp;
+use crate::http::extract::Json;
 use crate::http::problem::Problem;
-use crate::services::accounts::{self, AccountError};
-use crate::services::sign_in::{self, LoginError};
+use crate::services::accounts;
+use crate::services::sign_in;
+use crate::services::users::{User, UserRole};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -67,43 +66,6 @@ pub struct Accepted {
     pub status: &'static str,
 }
 
-pub(crate) fn account_problem(err: AccountError) -> Problem {
-    match err {
-        AccountError::Invalid { field, message } => Problem::invalid_field(field, message),
-        AccountError::Conflict(message) => Problem::conflict(message),
-        AccountError::Db(e) => Problem::from(e),
-        AccountError::Hash(_) => Problem::internal(&err),
-    }
-}
-
-/// 401 for every kind of wrong credentials, 429 with `Retry-After` when throttled.
-pub(crate) fn login_problem(err: LoginError) -> Response {
-    match err {
-        LoginError::BadCredentials => Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "the email address or password is not correct",
-        )
-        .with_type("/problems/invalid-credentials")
-        .into_response(),
-        LoginError::Throttled {
-            retry_after_seconds,
-        } => {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
-            (
-                headers,
-                Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("too many failed sign-ins; try again in {retry_after_seconds} seconds"),
-                )
-                .with_type("/problems/too-many-sign-ins"),
-            )
-                .into_response()
-        }
-        LoginError::Db(e) => Problem::from(e).into_response(),
-    }
-}
-
 /// Signs a professional (or staff member) in with email and password.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
@@ -114,36 +76,26 @@ pub(crate) fn login_problem(err: LoginError) -> Response {
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(remote): ClientIp,
-    body: Result<Json<LoginRequest>, JsonRejection>,
-) -> Response {
-    let Json(body) = match body {
-        Ok(body) => body,
-        Err(rejection) => return Problem::from(rejection).into_response(),
-    };
-    let user = match sign_in::log_in(&state.db, &body.email, &body.password, remote).await {
-        Ok(user) => user,
-        Err(e) => return login_problem(e),
-    };
-    match issue_user_token(&state, &user).await {
-        Ok((access_token, expires_in)) => Json(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in,
-        })
-        .into_response(),
-        Err(p) => p.into_response(),
-    }
+    Json(body): Json<LoginRequest>,
+) -> Result<Json<TokenResponse>, Problem> {
+    let user = sign_in::log_in(&state.db, &body.email, &body.password, remote).await?;
+    let (access_token, expires_in) = issue_user_token(&state, &user).await?;
+    Ok(Json(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+    }))
 }
 
 /// A fresh access token for a user who just proved who they are.
 pub(crate) async fn issue_user_token(
     state: &AppState,
-    user: &entity::users::Model,
+    user: &User,
 ) -> Result<(String, i64), Problem> {
     sign_in::wait_past_revocation(user).await;
     let role = match user.role {
-        entity::users::UserRole::Professional => "professional",
-        entity::users::UserRole::Admin => "admin",
+        UserRole::Professional => "professional",
+        UserRole::Admin => "admin",
     };
     state
         .keys
@@ -175,17 +127,15 @@ pub async fn logout(
     ))]
 pub async fn signup(
     State(state): State<AppState>,
-    body: Result<Json<SignupRequest>, JsonRejection>,
+    Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    let Json(body) = body?;
     accounts::sign_up(
         &state.db,
         &body.email,
         &body.password,
         body.locale.as_deref().unwrap_or("ja"),
     )
-    .await
-    .map_err(account_problem)?;
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -201,12 +151,9 @@ pub async fn signup(
     ))]
 pub async fn password_reset(
     State(state): State<AppState>,
-    body: Result<Json<PasswordResetRequest>, JsonRejection>,
+    Json(body): Json<PasswordResetRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    let Json(body) = body?;
-    accounts::request_password_reset(&state.db, &body.email)
-        .await
-        .map_err(account_problem)?;
+    accounts::request_password_reset(&state.db, &body.email).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {

@@ -3,13 +3,9 @@
 //! Every route takes [`AdminCaller`]: an admin user, or a client holding the `admin` scope.
 //! Bodies refuse unknown fields, so nothing can be assigned that the route does not name.
 
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use entity::clients::{self, ClientKind};
-use entity::providers::{self, ProviderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -18,9 +14,10 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::http::auth::AdminCaller;
+use crate::http::extract::{Json, Path, Query};
 use crate::http::problem::Problem;
-use crate::services::clients::{self as client_service, ClientError, NewClient};
-use crate::services::providers::{self as provider_service, NewProvider, ProviderError};
+use crate::services::clients::{self as client_service, Client, ClientKind, NewClient};
+use crate::services::providers::{self as provider_service, NewProvider, Provider, ProviderStatus};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,28 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_client, list_clients))
         .routes(routes!(disable_client))
         .routes(routes!(rotate_client_secret))
-}
-
-impl From<ClientError> for Problem {
-    fn from(err: ClientError) -> Self {
-        match err {
-            ClientError::Invalid { field, message } => Problem::invalid_field(field, message),
-            ClientError::NotFound(_) => Problem::not_found("client"),
-            ClientError::Conflict(detail) => Problem::conflict(detail),
-            ClientError::Db(e) => e.into(),
-        }
-    }
-}
-
-impl From<ProviderError> for Problem {
-    fn from(err: ProviderError) -> Self {
-        match err {
-            ProviderError::Invalid { field, message } => Problem::invalid_field(field, message),
-            ProviderError::NotFound(_) => Problem::not_found("provider"),
-            ProviderError::Conflict(detail) => Problem::conflict(detail),
-            ProviderError::Db(e) => e.into(),
-        }
-    }
 }
 
 /// Largest page a list returns.
@@ -103,8 +78,8 @@ pub struct ProviderView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<providers::Model> for ProviderView {
-    fn from(p: providers::Model) -> Self {
+impl From<Provider> for ProviderView {
+    fn from(p: Provider) -> Self {
         Self {
             id: p.id,
             name: p.name,
@@ -151,8 +126,8 @@ pub struct ClientView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<clients::Model> for ClientView {
-    fn from(c: clients::Model) -> Self {
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
         Self {
             id: c.id,
             client_id: c.client_id,
@@ -216,9 +191,8 @@ pub struct NewClientBody {
 pub async fn create_provider(
     State(state): State<AppState>,
     caller: AdminCaller,
-    body: Result<Json<NewProviderBody>, JsonRejection>,
+    Json(body): Json<NewProviderBody>,
 ) -> Result<(StatusCode, Json<ProviderView>), Problem> {
-    let Json(body) = body?;
     let provider = provider_service::create_provider(
         &state.db,
         &caller.actor,
@@ -243,9 +217,8 @@ pub async fn create_provider(
 pub async fn list_providers(
     State(state): State<AppState>,
     _caller: AdminCaller,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    Query(page): Query<PageQuery>,
 ) -> Result<Json<ProviderPage>, Problem> {
-    let Query(page) = query?;
     let limit = page.limit()?;
     let items: Vec<ProviderView> = provider_service::list_providers(&state.db, page.after, limit)
         .await?
@@ -269,9 +242,8 @@ pub async fn list_providers(
 pub async fn get_provider(
     State(state): State<AppState>,
     _caller: AdminCaller,
-    id: Result<Path<Uuid>, PathRejection>,
+    Path(id): Path<Uuid>,
 ) -> Result<Json<ProviderView>, Problem> {
-    let Path(id) = id?;
     Ok(Json(
         provider_service::get_provider(&state.db, id).await?.into(),
     ))
@@ -290,9 +262,8 @@ pub async fn get_provider(
 pub async fn disable_provider(
     State(state): State<AppState>,
     caller: AdminCaller,
-    id: Result<Path<Uuid>, PathRejection>,
+    Path(id): Path<Uuid>,
 ) -> Result<Json<ProviderView>, Problem> {
-    let Path(id) = id?;
     Ok(Json(
         provider_service::disable_provider(&state.db, &caller.actor, id)
             .await?
@@ -314,9 +285,8 @@ pub async fn disable_provider(
 pub async fn create_client(
     State(state): State<AppState>,
     caller: AdminCaller,
-    body: Result<Json<NewClientBody>, JsonRejection>,
+    Json(body): Json<NewClientBody>,
 ) -> Result<(StatusCode, Json<ClientWithSecret>), Problem> {
-    let Json(body) = body?;
     let created = client_service::create_client(
         &state.db,
         &caller.actor,
@@ -352,9 +322,8 @@ pub async fn create_client(
 pub async fn list_clients(
     State(state): State<AppState>,
     _caller: AdminCaller,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    Query(page): Query<PageQuery>,
 ) -> Result<Json<ClientPage>, Problem> {
-    let Query(page) = query?;
     let limit = page.limit()?;
     let items: Vec<ClientView> = client_service::list_clients(&state.db, page.after, limit)
         .await?
@@ -378,9 +347,8 @@ pub async fn list_clients(
 pub async fn disable_client(
     State(state): State<AppState>,
     caller: AdminCaller,
-    client_id: Result<Path<String>, PathRejection>,
+    Path(client_id): Path<String>,
 ) -> Result<Json<ClientView>, Problem> {
-    let Path(client_id) = client_id?;
     Ok(Json(
         client_service::disable_client(&state.db, &caller.actor, &client_id)
             .await?
@@ -402,9 +370,8 @@ pub async fn disable_client(
 pub async fn rotate_client_secret(
     State(state): State<AppState>,
     caller: AdminCaller,
-    client_id: Result<Path<String>, PathRejection>,
+    Path(client_id): Path<String>,
 ) -> Result<Json<ClientWithSecret>, Problem> {
-    let Path(client_id) = client_id?;
     let rotated = client_service::rotate_secret(&state.db, &caller.actor, &client_id).await?;
     Ok(Json(ClientWithSecret {
         client: rotated.client.into(),

@@ -8,15 +8,14 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use entity::clients::{self, ClientKind};
-use entity::users::{self, UserRole};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::auth::tokens::{AccessClaims, TokenError, TokenUse};
+use crate::auth::tokens::{AccessClaims, TokenUse};
 use crate::http::problem::Problem;
 use crate::services::audit::Actor;
+use crate::services::clients::{self as client_service, Client, ClientError, ClientKind};
+use crate::services::users::{self, User, UserRole};
 
 /// The bearer token of the request, if any.
 #[allow(
@@ -44,13 +43,6 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
     }
 }
 
-fn token_problem(err: TokenError) -> Problem {
-    match err {
-        TokenError::Keys(e) => Problem::internal(&e),
-        other => Problem::unauthorized("invalid_token", other.to_string()),
-    }
-}
-
 async fn verified(
     parts: &Parts,
     state: &AppState,
@@ -61,13 +53,13 @@ async fn verified(
         .keys
         .verify(&state.db, token, expected)
         .await
-        .map_err(token_problem)
+        .map_err(Problem::from)
 }
 
 /// A logged-in person whose account is active.
 #[derive(Debug, Clone)]
 pub struct UserCaller {
-    pub user: users::Model,
+    pub user: User,
     pub claims: AccessClaims,
 }
 
@@ -92,12 +84,9 @@ impl UserCaller {
         let id: Uuid = claims.sub.parse().map_err(|_| {
             Problem::unauthorized("invalid_token", "the token's subject is not a user")
         })?;
-        let user = users::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| {
-                Problem::unauthorized("invalid_token", "the account no longer exists")
-            })?;
+        let user = users::find(&state.db, id).await?.ok_or_else(|| {
+            Problem::unauthorized("invalid_token", "the account no longer exists")
+        })?;
         if user.disabled_at.is_some() {
             return Err(Problem::unauthorized(
                 "invalid_token",
@@ -120,7 +109,7 @@ impl UserCaller {
 /// A professional reading or changing their own records.
 #[derive(Debug, Clone)]
 pub struct ProfessionalCaller {
-    pub user: users::Model,
+    pub user: User,
     pub professional_id: Uuid,
 }
 
@@ -154,7 +143,7 @@ impl FromRequestParts<AppState> for AdminCaller {
             .keys
             .verify_any_use(&state.db, token)
             .await
-            .map_err(token_problem)?;
+            .map_err(Problem::from)?;
         match claims.token_use {
             TokenUse::User => {
                 let caller = UserCaller::from_claims(state, claims).await?;
@@ -180,7 +169,7 @@ impl FromRequestParts<AppState> for AdminCaller {
 /// request budget (429 with `Retry-After` beyond it).
 #[derive(Debug, Clone)]
 pub struct ClientCaller {
-    pub client: clients::Model,
+    pub client: Client,
     pub claims: AccessClaims,
 }
 
@@ -231,11 +220,16 @@ impl ClientCaller {
     /// The client behind verified client claims, refused when disabled, rotated since the
     /// token was issued, or over its request budget.
     async fn from_claims(state: &AppState, claims: AccessClaims) -> Result<Self, Problem> {
-        let client = clients::Entity::find()
-            .filter(clients::Column::ClientId.eq(claims.sub.as_str()))
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| Problem::unauthorized("invalid_token", "the client no longer exists"))?;
+        let client = match client_service::find_client(&state.db, &claims.sub).await {
+            Ok(client) => client,
+            Err(ClientError::NotFound(_)) => {
+                return Err(Problem::unauthorized(
+                    "invalid_token",
+                    "the client no longer exists",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if client.disabled_at.is_some() {
             return Err(Problem::unauthorized(
                 "invalid_token",

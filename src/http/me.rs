@@ -3,11 +3,8 @@
 //! A holding id that is not the caller's answers 404, exactly like one that does not exist, so
 //! ids cannot be probed.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::NaiveDate;
-use entity::{cycles, holdings, professionals};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,8 +13,10 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::http::auth::ProfessionalCaller;
+use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
-use crate::services::standing::{self, HoldingStanding, StandingError};
+use crate::services::holdings::{self, HoldingStatus, Professional};
+use crate::services::standing::{self, HoldingStanding};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,7 +51,8 @@ pub struct HoldingSummary {
     pub registration_number: String,
     pub certified_on: NaiveDate,
     /// `active`, `suspended`, `lapsed` or `revoked`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: HoldingStatus,
     /// The cycle being judged today (the latest that has started), if any.
     pub current_cycle: Option<CycleSummary>,
 }
@@ -60,9 +60,8 @@ pub struct HoldingSummary {
 async fn own_professional(
     state: &AppState,
     caller: &ProfessionalCaller,
-) -> Result<professionals::Model, Problem> {
-    professionals::Entity::find_by_id(caller.professional_id)
-        .one(&state.db)
+) -> Result<Professional, Problem> {
+    holdings::professional(&state.db, caller.professional_id)
         .await?
         .ok_or_else(|| Problem::not_found("professional"))
 }
@@ -101,40 +100,19 @@ pub async fn list_holdings(
 ) -> Result<Json<Vec<HoldingSummary>>, Problem> {
     let person = own_professional(&state, &caller).await?;
     let today = standing::today_for(&person);
-    let own = holdings::Entity::find()
-        .filter(holdings::Column::ProfessionalId.eq(caller.professional_id))
-        .order_by_asc(holdings::Column::SchemeId)
-        .order_by_asc(holdings::Column::RegistrationNumber)
-        .all(&state.db)
-        .await?;
-    let all_cycles = cycles::Entity::find()
-        .filter(cycles::Column::HoldingId.is_in(own.iter().map(|h| h.id)))
-        .order_by_asc(cycles::Column::StartsOn)
-        .all(&state.db)
-        .await?;
-    let summaries = own
+    let summaries = holdings::of_professional(&state.db, caller.professional_id, today)
+        .await?
         .into_iter()
-        .map(|h| {
-            let mine = all_cycles.iter().filter(|c| c.holding_id == h.id);
-            let current = mine
-                .clone()
-                .rfind(|c| c.starts_on <= today)
-                .or_else(|| mine.clone().next())
-                .map(|c| CycleSummary {
-                    starts_on: c.starts_on,
-                    ends_on: c.ends_on,
-                });
-            HoldingSummary {
-                id: h.id,
-                scheme: h.scheme_id,
-                registration_number: h.registration_number,
-                certified_on: h.certified_on,
-                status: serde_json::to_value(h.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                current_cycle: current,
-            }
+        .map(|found| HoldingSummary {
+            id: found.holding.id,
+            scheme: found.holding.scheme_id,
+            registration_number: found.holding.registration_number,
+            certified_on: found.holding.certified_on,
+            status: found.holding.status,
+            current_cycle: found.current_cycle.map(|c| CycleSummary {
+                starts_on: c.starts_on,
+                ends_on: c.ends_on,
+            }),
         })
         .collect();
     Ok(Json(summaries))
@@ -152,19 +130,11 @@ pub async fn holding_standing(
     caller: ProfessionalCaller,
     Path(id): Path<Uuid>,
 ) -> Result<Json<HoldingStanding>, Problem> {
-    // Filtering by owner in the query itself: someone else's holding is simply not found.
-    let holding = holdings::Entity::find_by_id(id)
-        .filter(holdings::Column::ProfessionalId.eq(caller.professional_id))
-        .one(&state.db)
+    // Someone else's holding is simply not found.
+    let holding = holdings::owned_by(&state.db, caller.professional_id, id)
         .await?
         .ok_or_else(|| Problem::not_found("holding"))?;
-    match standing::for_holding(&state.db, &state.schemes, &holding, None).await {
-        Ok(s) => Ok(Json(s)),
-        Err(StandingError::NoCycle(_)) => Err(Problem::new(
-            axum::http::StatusCode::CONFLICT,
-            "this holding has no renewal cycle on record yet",
-        )),
-        Err(StandingError::Db(e)) => Err(e.into()),
-        Err(e) => Err(Problem::internal(&e)),
-    }
+    Ok(Json(
+        standing::for_holding(&state.db, &state.schemes, &holding, None).await?,
+    ))
 }

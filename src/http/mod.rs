@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod client_ip;
+pub mod extract;
 pub mod health;
 pub mod jwks;
 pub mod me;

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use entity::audit_events::ActorKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -370,11 +369,7 @@ async fn grant(
 /// record is logged; the refusal stands either way.
 async fn record_refusal(state: &AppState, presented: Option<&str>, reason: &str) {
     let presented: Option<String> = presented.map(|id| id.chars().take(128).collect());
-    let actor = Actor {
-        kind: ActorKind::Anonymous,
-        id: presented.clone(),
-        ip: None,
-    };
+    let actor = Actor::anonymous(presented.clone());
     let event = Event {
         action: "token.refused",
         subject_kind: "client",

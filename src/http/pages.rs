@@ -17,9 +17,8 @@
 //! Language: `?lang=ja|en` (remembered in the `cpe_lang` cookie), else that cookie, else the
 //! first of `Accept-Language` we have words for, else Japanese.
 
-use axum::Form;
 use axum::Router;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{
     ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE,
 };
@@ -29,11 +28,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use entity::holdings;
-use entity::one_time_tokens::TokenPurpose;
 use hmac::{Hmac, Mac};
 use minijinja::context;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -43,11 +39,12 @@ use crate::auth::tokens::ACCESS_TOKEN_TTL;
 use crate::http::accounts::issue_user_token;
 use crate::http::auth::UserCaller;
 use crate::http::client_ip::ClientIp;
+use crate::http::extract::{Form, Query};
 use crate::http::problem::Problem;
-use crate::services::accounts::{self, AccountError};
-use crate::services::links::{self, LinkError, LinkProblem};
+use crate::services::accounts;
+use crate::services::holdings;
+use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
 use crate::services::sign_in::{self, LoginError};
-use crate::services::standing;
 use crate::templates::{LOCALES, Templates, supported_locale};
 
 pub const SESSION_COOKIE: &str = "cpe_session";
@@ -359,22 +356,13 @@ async fn home(
     let user = &session.caller.user;
     let mut rows = Vec::new();
     if let Some(professional_id) = user.professional_id {
-        let own = holdings::Entity::find()
-            .filter(holdings::Column::ProfessionalId.eq(professional_id))
-            .order_by_asc(holdings::Column::SchemeId)
-            .all(&state.db)
-            .await?;
-        for holding in own {
-            let state_name = standing::for_holding(&state.db, &state.schemes, &holding, None)
-                .await
-                .ok()
-                .and_then(|s| serde_json::to_value(s.standing.state).ok())
-                .and_then(|v| v.as_str().map(str::to_owned));
+        // Enums reach the template through serde, as the snake_case names the API uses.
+        for row in holdings::overview(&state.db, &state.schemes, professional_id).await? {
             rows.push(context! {
-                scheme => holding.scheme_id,
-                registration_number => holding.registration_number,
-                status => serde_json::to_value(holding.status).ok(),
-                state => state_name,
+                scheme => row.scheme,
+                registration_number => row.registration_number,
+                status => row.status,
+                state => row.state,
             });
         }
     }
@@ -450,7 +438,7 @@ async fn login_submit(
             "login_throttled",
             Some(retry_after_seconds),
         ),
-        Err(LoginError::Db(e)) => return Err(e.into()),
+        Err(e @ LoginError::Db(_)) => return Err(e.into()),
     };
     let (status, key, retry_after) = words_key;
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
@@ -524,8 +512,7 @@ async fn link_form(
                 .cookie(lang_cookie)
                 .into_response());
         }
-        Err(LinkError::Db(e)) => return Err(e.into()),
-        Err(e) => return Err(Problem::internal(&e)),
+        Err(e) => return Err(e.into()),
     };
     let (csrf, csrf_cookie) = pre_login_csrf(&state, &headers);
     Ok(set_password_page(
@@ -634,8 +621,7 @@ async fn link_submit(
             Ok(link_page(&state.templates, locale, problem)?.into_response())
         }
         Err(LinkError::Password(_)) => retry("password_rule", true),
-        Err(LinkError::Db(e)) => Err(e.into()),
-        Err(e @ LinkError::Hash(_)) => Err(Problem::internal(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -710,11 +696,7 @@ async fn forgot_submit(
     if !pre_login_csrf_ok(&state, &headers, &form.csrf) {
         return Ok(csrf_refused(&state.templates, locale)?.into_response());
     }
-    match accounts::request_password_reset(&state.db, &form.email).await {
-        Ok(()) => {}
-        Err(AccountError::Db(e)) => return Err(e.into()),
-        Err(e) => return Err(Problem::internal(&e)),
-    }
+    accounts::request_password_reset(&state.db, &form.email).await?;
     Ok(notice(&state.templates, StatusCode::OK, locale, "reset_sent")?.into_response())
 }
 

@@ -7,6 +7,11 @@
 //! - A 500 is logged with its full cause chain and returned opaque: the body says only that
 //!   something failed on our side, and carries the request's trace id when there is one.
 //! - Protected routes add `WWW-Authenticate: Bearer error=…` (RFC 6750) to 401 and 403.
+//! - Every service error becomes a problem here, through one `From` per error type, so the same
+//!   error gets the same answer on every route. Handlers use `?` and never map errors by hand.
+//! - A body, query or path that cannot be read is answered by the rejection-typed extractors
+//!   of [`crate::http::extract`], through the `From<…Rejection>` impls below: 400 for syntax,
+//!   415 for a wrong content type, 422 for a body of the wrong shape, naming the field.
 
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
@@ -14,6 +19,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::auth::tokens::TokenError;
+use crate::services::accounts::AccountError;
+use crate::services::links::{LinkError, LinkProblem};
+use crate::services::sign_in::LoginError;
+use crate::services::clients::ClientError;
+use crate::services::providers::ProviderError;
+use crate::services::standing::StandingError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -219,6 +232,110 @@ impl From<PathRejection> for Problem {
     fn from(rejection: PathRejection) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, rejection.body_text())
             .with_type("/problems/invalid-path")
+    }
+}
+
+// --- service errors ----------------------------------------------------------------------------
+
+impl From<StandingError> for Problem {
+    fn from(err: StandingError) -> Self {
+        match err {
+            StandingError::UnknownHolding { .. } => Problem::not_found("holding"),
+            StandingError::NoCycle(_) => {
+                Problem::conflict("this holding has no renewal cycle on record yet")
+            }
+            StandingError::Db(e) => e.into(),
+            StandingError::UnknownVersion { .. } => Problem::internal(&err),
+        }
+    }
+}
+
+impl From<AccountError> for Problem {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Invalid { field, message } => Problem::invalid_field(field, message),
+            AccountError::Conflict(message) => Problem::conflict(message),
+            AccountError::Db(e) => e.into(),
+            AccountError::Hash(_) => Problem::internal(&err),
+        }
+    }
+}
+
+/// One 401 for every kind of wrong credentials; 429 with `Retry-After` when throttled.
+impl From<LoginError> for Problem {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::BadCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "the email address or password is not correct",
+            )
+            .with_type("/problems/invalid-credentials"),
+            LoginError::Throttled {
+                retry_after_seconds,
+            } => {
+                let mut p = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("too many failed sign-ins; try again in {retry_after_seconds} seconds"),
+                )
+                .with_type("/problems/too-many-sign-ins");
+                p.retry_after = Some(u16::try_from(retry_after_seconds).unwrap_or(u16::MAX));
+                p
+            }
+            LoginError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// An unknown link is a bad request; a used or expired one is gone.
+impl From<LinkError> for Problem {
+    fn from(err: LinkError) -> Self {
+        match err {
+            LinkError::Link(LinkProblem::Unknown) => {
+                Problem::new(StatusCode::BAD_REQUEST, "the link is not valid")
+                    .with_type("/problems/invalid-link")
+            }
+            LinkError::Link(problem @ (LinkProblem::Used | LinkProblem::Expired)) => Problem::new(
+                StatusCode::GONE,
+                format!("the link is {}", problem.as_str()),
+            )
+            .with_type("/problems/invalid-link"),
+            LinkError::Password(message) => Problem::invalid_field("password", message),
+            LinkError::Db(e) => e.into(),
+            LinkError::Hash(_) => Problem::internal(&err),
+        }
+    }
+}
+
+impl From<ClientError> for Problem {
+    fn from(err: ClientError) -> Self {
+        match err {
+            ClientError::Invalid { field, message } => Problem::invalid_field(field, message),
+            ClientError::NotFound(_) => Problem::not_found("client"),
+            ClientError::Conflict(detail) => Problem::conflict(detail),
+            ClientError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<ProviderError> for Problem {
+    fn from(err: ProviderError) -> Self {
+        match err {
+            ProviderError::Invalid { field, message } => Problem::invalid_field(field, message),
+            ProviderError::NotFound(_) => Problem::not_found("provider"),
+            ProviderError::Conflict(detail) => Problem::conflict(detail),
+            ProviderError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// A token that does not verify is the caller's problem (401 `invalid_token`); keys that cannot
+/// be loaded are ours.
+impl From<TokenError> for Problem {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Keys(e) => Problem::internal(&e),
+            other => Problem::unauthorized("invalid_token", other.to_string()),
+        }
     }
 }
 

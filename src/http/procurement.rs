@@ -3,11 +3,8 @@
 //! Only always-disclosed facts leave here: the holding's status, the end of its current cycle,
 //! and whether it is in good standing. Never names, points or credits.
 
-use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::NaiveDate;
-use entity::holdings::HoldingStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,9 +12,10 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::auth::ClientCaller;
+use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
+use crate::services::holdings::HoldingStatus;
 use crate::services::procurement;
-use crate::services::standing::StandingError;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(holding))
@@ -56,17 +54,14 @@ pub struct HoldingStatusView {
 pub async fn holding(
     State(state): State<AppState>,
     caller: ClientCaller,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<(String, String)>, Problem>,
 ) -> Result<Json<HoldingStatusView>, Problem> {
+    // The scope is checked before the path is read: a caller without it learns nothing more.
     caller.require("procurement:read")?;
     let Path((scheme, registration_number)) = path?;
     let found =
         procurement::holding_status(&state.db, &state.schemes, &scheme, &registration_number)
-            .await
-            .map_err(|e| match e {
-                StandingError::Db(db) => Problem::from(db),
-                other => Problem::internal(&other),
-            })?
+            .await?
             .ok_or_else(|| Problem::not_found("holding"))?;
     Ok(Json(HoldingStatusView {
         scheme: found.scheme,

@@ -10,6 +10,8 @@
 //! number by typing it.
 
 use chrono::Utc;
+/// What a one-time link is for.
+pub use entity::one_time_tokens::TokenPurpose;
 use entity::users;
 use entity::users::UserRole;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};

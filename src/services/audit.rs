@@ -1,7 +1,8 @@
 //! The append-only audit log: who did what to which record, with before and after.
 
 use chrono::Utc;
-use entity::audit_events::{self, ActorKind};
+use entity::audit_events;
+pub use entity::audit_events::ActorKind;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, NotSet, Set};
 use serde_json::Value;
 
@@ -34,6 +35,15 @@ impl Actor {
         Self {
             kind: ActorKind::Client,
             id: Some(client_id.to_owned()),
+            ip: None,
+        }
+    }
+
+    /// Someone not (yet) authenticated, known at most by the id they presented.
+    pub fn anonymous(presented: Option<String>) -> Self {
+        Self {
+            kind: ActorKind::Anonymous,
+            id: presented,
             ip: None,
         }
     }

@@ -7,7 +7,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use entity::clients::{self, ClientKind};
+use entity::clients;
+pub use entity::clients::{ClientKind, Model as Client};
 use entity::providers;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,

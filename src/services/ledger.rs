@@ -3,11 +3,8 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::credits::{CreditSource, CreditState};
-use entity::{credit_claims, credits, holdings};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set,
-};
+use entity::{credit_claims, credits};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::domain::points::Points;
@@ -110,15 +107,13 @@ async fn record(
     input: StaffCredit,
     corrects: Option<(Uuid, &str)>,
 ) -> Result<credits::Model, LedgerError> {
-    let holding = holdings::Entity::find()
-        .filter(holdings::Column::SchemeId.eq(input.scheme.as_str()))
-        .filter(holdings::Column::RegistrationNumber.eq(input.registration_number.as_str()))
-        .one(db)
-        .await?
-        .ok_or_else(|| LedgerError::UnknownHolding {
-            scheme: input.scheme.clone(),
-            registration_number: input.registration_number.clone(),
-        })?;
+    let holding =
+        crate::services::holdings::by_registration(db, &input.scheme, &input.registration_number)
+            .await?
+            .ok_or_else(|| LedgerError::UnknownHolding {
+                scheme: input.scheme.clone(),
+                registration_number: input.registration_number.clone(),
+            })?;
 
     validate(catalog, &input)?;
     let actor = Actor::cli(&input.recorded_by);

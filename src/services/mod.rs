@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod csv_text;
 pub mod holders;
+pub mod holdings;
 pub mod ledger;
 pub mod links;
 pub mod notifications;
@@ -14,6 +15,7 @@ pub mod providers;
 pub mod schemes;
 pub mod sign_in;
 pub mod standing;
+pub mod users;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait,

@@ -1,10 +1,10 @@
 //! What a procurement system may learn about a holding: only the always-disclosed facts.
 
 use chrono::NaiveDate;
-use entity::holdings::{self, HoldingStatus};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 
 use crate::domain::standing::StandingState;
+use crate::services::holdings::{self, HoldingStatus};
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::{self, StandingError};
 
@@ -27,12 +27,7 @@ pub async fn holding_status(
     scheme: &str,
     registration_number: &str,
 ) -> Result<Option<PublicHoldingStatus>, StandingError> {
-    let Some(holding) = holdings::Entity::find()
-        .filter(holdings::Column::SchemeId.eq(scheme))
-        .filter(holdings::Column::RegistrationNumber.eq(registration_number))
-        .one(db)
-        .await?
-    else {
+    let Some(holding) = holdings::by_registration(db, scheme, registration_number).await? else {
         return Ok(None);
     };
     let (valid_until, lapsed) = match standing::for_holding(db, catalog, &holding, None).await {

@@ -2,7 +2,8 @@
 
 use chrono::Utc;
 use entity::clients;
-use entity::providers::{self, Accreditations, ProviderStatus};
+use entity::providers::{self, Accreditations};
+pub use entity::providers::{Model as Provider, ProviderStatus};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,

@@ -46,10 +46,7 @@ pub async fn for_registration(
     registration_number: &str,
     as_of: Option<NaiveDate>,
 ) -> Result<HoldingStanding, StandingError> {
-    let holding = holdings::Entity::find()
-        .filter(holdings::Column::SchemeId.eq(scheme))
-        .filter(holdings::Column::RegistrationNumber.eq(registration_number))
-        .one(db)
+    let holding = crate::services::holdings::by_registration(db, scheme, registration_number)
         .await?
         .ok_or_else(|| StandingError::UnknownHolding {
             scheme: scheme.to_owned(),

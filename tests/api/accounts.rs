@@ -415,3 +415,31 @@ async fn behind_a_trusted_proxy_one_clients_failures_do_not_throttle_another() {
         "another client behind the same balancer is not"
     );
 }
+
+db_test! {
+    async fn a_body_that_cannot_be_read_is_answered_as_problem_json_naming_what_is_wrong(app: TestApp) {
+        let post = |content_type: &'static str, body: &'static str| {
+            app.client
+                .post(app.url("/v1/auth/signup"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+        };
+        let problem = |response: reqwest::Response| async move {
+            let status = response.status().as_u16();
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, body["errors"][0]["field"].as_str().unwrap_or_default().to_owned())
+        };
+
+        let (status, _) = problem(post("application/json", "{\"email\": ").await.unwrap()).await;
+        assert_eq!(status, 400, "broken JSON is a syntax error");
+
+        let (status, field) = problem(post("text/plain", "{}").await.unwrap()).await;
+        assert_eq!((status, field.as_str()), (415, "content-type"));
+
+        let (status, field) =
+            problem(post("application/json", "{\"password\": \"long enough password\"}").await.unwrap()).await;
+        assert_eq!((status, field.as_str()), (422, "email"), "a missing field is named");
+    }
+}

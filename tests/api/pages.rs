@@ -46,6 +46,13 @@ db_test! {
         let html = home.text().await.unwrap();
         assert!(html.contains(&holder.email), "{html}");
         assert!(html.contains("cissp"), "the holding is listed: {html}");
+        assert!(html.contains("<td>active</td>"), "with its status: {html}");
+        assert!(
+            ["Complete", "On track", "At risk", "Past deadline (in grace)", "Lapsed"]
+                .iter()
+                .any(|state| html.contains(&format!("<td>{state}</td>"))),
+            "and its standing in words: {html}"
+        );
         assert!(html.contains("Sign out"), "English when asked for");
     }
 }

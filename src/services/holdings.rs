@@ -1,0 +1,141 @@
+//! Holdings: a professional's certifications, looked up by registration number or by owner,
+//! with the cycle being judged today beside each.
+
+use chrono::NaiveDate;
+pub use entity::holdings::{HoldingStatus, Model as Holding};
+use entity::{cycles, holdings, professionals};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::domain::standing::StandingState;
+use crate::services::schemes::SchemeCatalog;
+use crate::services::standing::{self, StandingError};
+
+pub use entity::professionals::Model as Professional;
+
+/// The holding with this registration number in this scheme, if any.
+pub async fn by_registration(
+    db: &impl ConnectionTrait,
+    scheme: &str,
+    registration_number: &str,
+) -> Result<Option<Holding>, DbErr> {
+    holdings::Entity::find()
+        .filter(holdings::Column::SchemeId.eq(scheme))
+        .filter(holdings::Column::RegistrationNumber.eq(registration_number))
+        .one(db)
+        .await
+}
+
+/// The holding with this id if `professional_id` holds it. Someone else's holding is simply
+/// not found, so ids cannot be probed.
+pub async fn owned_by(
+    db: &impl ConnectionTrait,
+    professional_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Holding>, DbErr> {
+    holdings::Entity::find_by_id(id)
+        .filter(holdings::Column::ProfessionalId.eq(professional_id))
+        .one(db)
+        .await
+}
+
+/// The professional's own record (names, locale, time zone).
+pub async fn professional(
+    db: &impl ConnectionTrait,
+    professional_id: Uuid,
+) -> Result<Option<Professional>, DbErr> {
+    professionals::Entity::find_by_id(professional_id)
+        .one(db)
+        .await
+}
+
+/// A cycle as stored: `ends_on` is the first day after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleDates {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+/// One holding with the cycle being judged on a given day.
+#[derive(Debug, Clone)]
+pub struct HoldingWithCycle {
+    pub holding: Holding,
+    /// The latest cycle that has started; the first when none has; `None` without cycles.
+    pub current_cycle: Option<CycleDates>,
+}
+
+/// Every holding of the professional, by scheme and registration number, each with the
+/// cycle being judged `today`.
+pub async fn of_professional(
+    db: &impl ConnectionTrait,
+    professional_id: Uuid,
+    today: NaiveDate,
+) -> Result<Vec<HoldingWithCycle>, DbErr> {
+    let own = holdings::Entity::find()
+        .filter(holdings::Column::ProfessionalId.eq(professional_id))
+        .order_by_asc(holdings::Column::SchemeId)
+        .order_by_asc(holdings::Column::RegistrationNumber)
+        .all(db)
+        .await?;
+    let all_cycles = cycles::Entity::find()
+        .filter(cycles::Column::HoldingId.is_in(own.iter().map(|h| h.id)))
+        .order_by_asc(cycles::Column::StartsOn)
+        .all(db)
+        .await?;
+    Ok(own
+        .into_iter()
+        .map(|holding| {
+            let mine = all_cycles.iter().filter(|c| c.holding_id == holding.id);
+            let current_cycle = mine
+                .clone()
+                .rfind(|c| c.starts_on <= today)
+                .or_else(|| mine.clone().next())
+                .map(|c| CycleDates {
+                    starts_on: c.starts_on,
+                    ends_on: c.ends_on,
+                });
+            HoldingWithCycle {
+                holding,
+                current_cycle,
+            }
+        })
+        .collect())
+}
+
+/// A line of the signed-in home page: a holding and, when it can be computed, its standing.
+#[derive(Debug, Clone)]
+pub struct HoldingOverview {
+    pub scheme: String,
+    pub registration_number: String,
+    pub status: HoldingStatus,
+    /// `None` when the standing cannot be computed (no cycle on record, for instance).
+    pub state: Option<StandingState>,
+}
+
+/// The home page's data: each of the professional's holdings with its standing today.
+pub async fn overview(
+    db: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    professional_id: Uuid,
+) -> Result<Vec<HoldingOverview>, DbErr> {
+    let own = holdings::Entity::find()
+        .filter(holdings::Column::ProfessionalId.eq(professional_id))
+        .order_by_asc(holdings::Column::SchemeId)
+        .all(db)
+        .await?;
+    let mut rows = Vec::with_capacity(own.len());
+    for holding in own {
+        let state = match standing::for_holding(db, catalog, &holding, None).await {
+            Ok(found) => Some(found.standing.state),
+            Err(StandingError::Db(e)) => return Err(e),
+            Err(_) => None,
+        };
+        rows.push(HoldingOverview {
+            scheme: holding.scheme_id,
+            registration_number: holding.registration_number,
+            status: holding.status,
+            state,
+        });
+    }
+    Ok(rows)
+}
