@@ -22,10 +22,10 @@ use utoipa::ToSchema;
 
 use crate::auth::tokens::TokenError;
 use crate::services::accounts::AccountError;
-use crate::services::links::{LinkError, LinkProblem};
-use crate::services::sign_in::LoginError;
 use crate::services::clients::ClientError;
+use crate::services::links::{LinkError, LinkProblem};
 use crate::services::providers::ProviderError;
+use crate::services::sign_in::LoginError;
 use crate::services::standing::StandingError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
