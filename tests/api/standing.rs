@@ -4,11 +4,12 @@
 
 use cpe_ledger::services::audit::Actor;
 use cpe_ledger::services::ledger;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use crate::db_test;
 use crate::harness::{TestApp, failure_of, stdout_of};
+use crate::support_accounts::PASSWORD;
 use crate::support_clients::{get_bearer, make_client, token_for};
 
 const HEADER: &str = "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start";
@@ -361,5 +362,33 @@ db_test! {
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["valid_until"], "2028-09-30", "{body}");
+    }
+}
+
+db_test! {
+    async fn a_professional_reads_the_expiry_date_of_their_cycle_not_its_exclusive_end(app: TestApp) {
+        let holder = app.active_holder().await;
+        let cycle = entity::cycles::Entity::find()
+            .filter(entity::cycles::Column::HoldingId.eq(holder.holding_id))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let expires_on = (cycle.ends_on - chrono::Duration::days(1)).to_string();
+        let token = app.login_as(&holder.email, PASSWORD).await;
+
+        let holdings: Value = app.get_as("/v1/me/holdings", &token).await.json().await.unwrap();
+        let current = &holdings[0]["current_cycle"];
+        assert_eq!(current["expires_on"], expires_on.as_str(), "{holdings}");
+        assert!(current.get("ends_on").is_none(), "{holdings}");
+
+        let standing: Value = app
+            .get_as(&format!("/v1/me/holdings/{}/standing", holder.holding_id), &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(standing["expires_on"], expires_on.as_str(), "{standing}");
+        assert!(standing.get("ends_on").is_none(), "{standing}");
     }
 }
