@@ -887,4 +887,25 @@ mod tests {
             cissp
         );
     }
+
+    #[test]
+    fn cissp_places_education_in_group_a_and_refuses_cisas_words() {
+        let cissp = SchemeDefinition::parse(CISSP, "schemes/cissp.toml").unwrap();
+        assert_eq!(cissp.place("education", "group_a"), Ok(()));
+        assert_eq!(
+            cissp.place("training", "group_a"),
+            Err(Unplaceable::UnknownActivityType)
+        );
+        assert_eq!(
+            cissp.place("education", "cpe"),
+            Err(Unplaceable::UnknownCategory)
+        );
+        assert_eq!(
+            cissp.place("professional_development", "group_a"),
+            Err(Unplaceable::CategoryNotAllowed {
+                allowed: "group_b".into()
+            })
+        );
+        assert_eq!(cissp.place("professional_development", "group_b"), Ok(()));
+    }
 }

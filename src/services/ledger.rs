@@ -460,3 +460,55 @@ async fn void_in(
     .await?;
     Ok(voided)
 }
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+
+    fn parsed(text: &str) -> (String, Option<String>, String, String) {
+        let claim = ClaimSpec::parse(text, "cissp").unwrap();
+        (
+            claim.scheme,
+            claim.activity_type,
+            claim.category,
+            claim.points.to_string(),
+        )
+    }
+
+    #[test]
+    fn a_claim_names_scheme_activity_type_category_and_points_in_that_schemes_words() {
+        assert_eq!(
+            parsed("cisa:training:cpe=8"),
+            (
+                "cisa".into(),
+                Some("training".into()),
+                "cpe".into(),
+                "8".into()
+            )
+        );
+        assert_eq!(
+            parsed("CISA:cpe=7.5"),
+            ("cisa".into(), None, "cpe".into(), "7.5".into())
+        );
+        assert_eq!(
+            parsed("group_a=8"),
+            ("cissp".into(), None, "group_a".into(), "8".into())
+        );
+    }
+
+    #[test]
+    fn a_claim_that_is_not_scheme_activity_category_points_is_refused_naming_the_claim() {
+        for text in ["group_a", "a:b:c:d=1", "=8", "cisa::cpe=8", ":cpe=8"] {
+            let error = ClaimSpec::parse(text, "cissp").unwrap_err();
+            assert!(
+                matches!(&error, LedgerError::Invalid { field, .. } if field == "claim"),
+                "{text}: {error}"
+            );
+        }
+        assert!(matches!(
+            ClaimSpec::parse("group_a=eight", "cissp"),
+            Err(LedgerError::Invalid { field, .. }) if field == "points"
+        ));
+    }
+}
