@@ -146,6 +146,7 @@ pub enum ImportCommand {
 #[derive(Subcommand, Debug)]
 pub enum CreditsCommand {
     /// Record an approved credit for a holder.
+    #[command(after_help = CREDITS_ADD_EXAMPLE)]
     Add(CreditArgs),
     /// Void a credit (it stays in the ledger, marked voided, with the reason).
     Void {
@@ -166,7 +167,16 @@ pub enum CreditsCommand {
     },
 }
 
-/// A credit as staff record it.
+const CREDITS_ADD_EXAMPLE: &str = "\
+Example: one 8-hour incident-response course that CISSP calls education (Group A) and CISA
+calls training (CPE hours), logged once for a professional who holds both:
+
+  cpe-ledger credits add --scheme cissp --registration-number 123456 \\
+      --title \"Incident response course\" --date 2026-05-10 --hours 8 \\
+      --claim cissp:education:group_a=8 --claim cisa:training:cpe=8";
+
+/// A credit as staff record it: one activity, logged once, with what it claims in each scheme
+/// classified in that scheme's own words (see [`CREDITS_ADD_EXAMPLE`]).
 #[derive(clap::Args, Debug)]
 pub struct CreditArgs {
     /// Scheme of the holding that identifies the professional.
@@ -174,9 +184,10 @@ pub struct CreditArgs {
     scheme: String,
     #[arg(long)]
     registration_number: String,
-    /// Activity type as the scheme names it (e.g. `training`, `ipa_online_course`).
+    /// Activity type as the holding's scheme names it (e.g. `education`,
+    /// `ipa_online_course`). May be left out when a `--claim` for that scheme names it.
     #[arg(long)]
-    activity_type: String,
+    activity_type: Option<String>,
     #[arg(long)]
     title: String,
     /// Completion date, YYYY-MM-DD.
@@ -184,10 +195,13 @@ pub struct CreditArgs {
     date: NaiveDate,
     #[arg(long)]
     hours: Points,
-    /// Points per scheme and category: `cissp:group_a=8` (repeatable). Without a
-    /// `scheme:` prefix the holding's scheme is meant. A slot-only activity needs none.
-    #[arg(long = "points")]
-    points: Vec<String>,
+    /// What the activity counts for, in each scheme's own words (repeatable):
+    /// `scheme:activity_type:category=points` (`cisa:training:cpe=8`);
+    /// `scheme:category=points` uses `--activity-type`; `category=points` also means the
+    /// holding's scheme. A claim its scheme cannot place is refused. A slot-only activity
+    /// (the RISS online course) needs none.
+    #[arg(long = "claim", visible_alias = "points", value_name = "CLAIM")]
+    claims: Vec<String>,
     /// Who recorded it, for the audit log.
     #[arg(long, default_value = "cli")]
     recorded_by: String,
@@ -198,7 +212,7 @@ impl CreditArgs {
         self,
     ) -> Result<services::ledger::StaffCredit, services::ledger::LedgerError> {
         let claims = self
-            .points
+            .claims
             .iter()
             .map(|p| services::ledger::ClaimSpec::parse(p, &self.scheme))
             .collect::<Result<Vec<_>, _>>()?;

@@ -1,4 +1,5 @@
-//! The points a credit claims toward one category of one scheme.
+//! The points a credit claims toward one category of one scheme, with the activity type as
+//! that scheme names it.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,9 @@ pub struct Model {
     pub credit_id: Uuid,
     #[sea_orm(column_type = "String(StringLen::N(64))", indexed)]
     pub scheme_id: String,
+    /// The activity type in this scheme's own words (CISSP `education`, CISA `training`).
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub activity_type: String,
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub category: String,
     /// Hundredths of a point.

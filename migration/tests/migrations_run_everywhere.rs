@@ -18,6 +18,7 @@ use entity::{
     organisations, professionals, providers, scheme_versions, signing_keys, users,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
+use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
@@ -162,11 +163,17 @@ fn fresh_database_name() -> String {
     format!("cpe_mig_{}", &random[..12])
 }
 
-/// Up, down to zero, up again; then one row per table through the entities.
+/// Up, down to zero, up again; then one row per table through the entities. On the way up
+/// the first time, claims written before the claim activity type existed are backfilled.
 async fn exercise(db: &DatabaseConnection) -> Result<(), DbErr> {
     let expected = Migrator::migrations().len();
 
+    let before_claim_activity =
+        u32::try_from(expected - 1).map_err(|e| DbErr::Custom(e.to_string()))?;
+    Migrator::up(db, Some(before_claim_activity)).await?;
+    let claim = write_a_claim_without_activity_type(db).await?;
     Migrator::up(db, None).await?;
+    a_claim_written_before_the_migration_takes_its_credits_activity_type(db, claim).await?;
     check_tables(db, true).await?;
     let applied = Migrator::get_applied_migrations(db).await?.len();
     ensure(
@@ -183,6 +190,89 @@ async fn exercise(db: &DatabaseConnection) -> Result<(), DbErr> {
     check_tables(db, true).await?;
 
     insert_one_row_per_table(db).await
+}
+
+/// A credit of activity type `education` with one claim, written with the schema as it was
+/// before the claim activity type was added (the claim row through plain SQL, since the
+/// entity now has the new column).
+async fn write_a_claim_without_activity_type(db: &DatabaseConnection) -> Result<Uuid, DbErr> {
+    let now = Utc::now().trunc_subsecs(0);
+    let professional = professionals::Model {
+        id: Uuid::new_v4(),
+        email: None,
+        legal_name: "佐藤 一郎".into(),
+        legal_name_kana: None,
+        display_name: None,
+        locale: "ja".into(),
+        time_zone: "Asia/Tokyo".into(),
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await?;
+    let credit = credits::Model {
+        id: Uuid::new_v4(),
+        professional_id: professional.id,
+        course_id: None,
+        provider_id: None,
+        provider_reference: None,
+        activity_type: "education".into(),
+        title: "Incident response course".into(),
+        completed_on: NaiveDate::from_ymd_opt(2025, 5, 10)
+            .ok_or(DbErr::Custom("bad date".into()))?,
+        hours: 800,
+        source: credits::CreditSource::Admin,
+        state: credits::CreditState::Approved,
+        evidence: None,
+        replaces_credit_id: None,
+        voided_at: None,
+        void_reason: None,
+        recorded_by: Some("cli".into()),
+        created_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await?;
+    let claim = Uuid::new_v4();
+    let insert = Query::insert()
+        .into_table(Alias::new("credit_claims"))
+        .columns([
+            Alias::new("id"),
+            Alias::new("credit_id"),
+            Alias::new("scheme_id"),
+            Alias::new("category"),
+            Alias::new("points"),
+        ])
+        .values_panic([
+            claim.into(),
+            credit.id.into(),
+            "cissp".into(),
+            "group_a".into(),
+            800i64.into(),
+        ])
+        .to_owned();
+    db.execute(&insert).await?;
+    Ok(claim)
+}
+
+async fn a_claim_written_before_the_migration_takes_its_credits_activity_type(
+    db: &DatabaseConnection,
+    claim: Uuid,
+) -> Result<(), DbErr> {
+    let stored = credit_claims::Entity::find_by_id(claim)
+        .one(db)
+        .await?
+        .ok_or(DbErr::Custom(
+            "the claim is gone after the migration".into(),
+        ))?;
+    ensure(
+        stored.activity_type == "education",
+        format!(
+            "the claim's activity type was backfilled as {:?}, not the credit's \"education\"",
+            stored.activity_type
+        ),
+    )
 }
 
 async fn check_tables(db: &DatabaseConnection, present: bool) -> Result<(), DbErr> {
@@ -438,6 +528,7 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             id: Uuid::new_v4(),
             credit_id: credit.id,
             scheme_id: "cissp".into(),
+            activity_type: "education".into(),
             category: "group_a".into(),
             points: 350,
         }

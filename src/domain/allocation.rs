@@ -80,7 +80,7 @@ pub fn allocate(
                         .flatten()
                         .find(|c| c.contains(credit.completed_on))?;
                     let scheme = scheme_of(h);
-                    let due = scheme.map_or(cycle.ends_on, |s| deadline(s, cycle));
+                    let due = scheme.map_or(cycle.expires_on(), |s| deadline(s, cycle));
                     let limit = scheme
                         .and_then(|s| s.activity_type(&claim.activity_type))
                         .and_then(|t| t.max_holdings);

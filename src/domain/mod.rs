@@ -14,8 +14,8 @@ pub use allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
 pub use email::{EmailAddress, EmailAddressError};
 pub use points::{Points, PointsError};
 pub use registration_number::{RegistrationNumber, RegistrationNumberError};
-pub use scheme::{SchemeDefinition, SchemeError};
+pub use scheme::{SchemeDefinition, SchemeError, Unplaceable};
 pub use standing::{
-    Claim, CreditEntry, CreditState, CyclePeriod, Standing, StandingInput, StandingState, deadline,
-    evaluate,
+    Claim, CreditEntry, CreditState, CyclePeriod, IgnoredClaim, IgnoredReason, Standing,
+    StandingInput, StandingState, deadline, evaluate, grace_until,
 };

@@ -80,11 +80,13 @@ pub struct SchemeDefinition {
     pub slots: Vec<Slot>,
     #[serde(default)]
     pub rollover: Option<Rollover>,
-    /// The deadline falls this many days before the cycle's end (RISS: 60).
+    /// The deadline falls this many days before the expiry date, the cycle's last valid day
+    /// (RISS: an application is due 60 days before the expiry date). Zero: the deadline is the
+    /// expiry date itself.
     #[serde(default)]
     pub renewal_deadline_days_before_end: u32,
-    /// Days after the deadline (or the cycle's end, whichever is later) during which a holding
-    /// that is short is `due` rather than `lapsed` (ISC2: 90).
+    /// Days after the deadline (or the expiry date, whichever is later) during which a holding
+    /// that is short is `due` rather than `lapsed` (ISC2: 90 days after the expiry date).
     #[serde(default)]
     pub grace_days: u32,
     /// Citation for `renewal_deadline_days_before_end` and `grace_days`, when either is set.
@@ -208,6 +210,17 @@ pub struct Rollover {
     pub source: String,
 }
 
+/// Why a scheme's rules cannot place a claim (see [`SchemeDefinition::place`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unplaceable {
+    /// The scheme has no activity type of that name.
+    UnknownActivityType,
+    /// The scheme has no category of that name.
+    UnknownCategory,
+    /// The activity type counts only in the category `allowed`.
+    CategoryNotAllowed { allowed: String },
+}
+
 /// A scheme file that cannot be used, naming the file and the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemeError {
@@ -262,6 +275,25 @@ impl SchemeDefinition {
 
     pub fn activity_type(&self, id: &str) -> Option<&ActivityType> {
         self.activity_types.iter().find(|t| t.id == id)
+    }
+
+    /// Whether this scheme's rules can place a claim of `points` in `category` for an activity
+    /// of `activity_type` (both in this scheme's own words). The ledger refuses a claim this
+    /// refuses; the standing engine ignores one, naming the same reason.
+    pub fn place(&self, activity_type: &str, category: &str) -> Result<(), Unplaceable> {
+        let kind = self.activity_type(activity_type);
+        if kind.is_none() && !self.activity_types.is_empty() {
+            return Err(Unplaceable::UnknownActivityType);
+        }
+        let Some(category) = self.category(category) else {
+            return Err(Unplaceable::UnknownCategory);
+        };
+        match kind.and_then(|k| k.category.as_deref()) {
+            Some(bound) if bound != category.id => Err(Unplaceable::CategoryNotAllowed {
+                allowed: bound.to_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn validate(&self) -> Result<(), (String, String)> {
@@ -854,5 +886,26 @@ mod tests {
             serde_json::from_str::<SchemeDefinition>(&json).unwrap(),
             cissp
         );
+    }
+
+    #[test]
+    fn cissp_places_education_in_group_a_and_refuses_cisas_words() {
+        let cissp = SchemeDefinition::parse(CISSP, "schemes/cissp.toml").unwrap();
+        assert_eq!(cissp.place("education", "group_a"), Ok(()));
+        assert_eq!(
+            cissp.place("training", "group_a"),
+            Err(Unplaceable::UnknownActivityType)
+        );
+        assert_eq!(
+            cissp.place("education", "cpe"),
+            Err(Unplaceable::UnknownCategory)
+        );
+        assert_eq!(
+            cissp.place("professional_development", "group_a"),
+            Err(Unplaceable::CategoryNotAllowed {
+                allowed: "group_b".into()
+            })
+        );
+        assert_eq!(cissp.place("professional_development", "group_b"), Ok(()));
     }
 }

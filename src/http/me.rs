@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::domain::standing::last_day_before;
 use crate::http::auth::ProfessionalCaller;
 use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
@@ -39,8 +40,10 @@ pub struct Profile {
 
 #[derive(Serialize, ToSchema)]
 pub struct CycleSummary {
+    /// First day of the cycle.
     pub starts_on: NaiveDate,
-    pub ends_on: NaiveDate,
+    /// The expiry date: the cycle's last valid day.
+    pub expires_on: NaiveDate,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -111,7 +114,7 @@ pub async fn list_holdings(
             status: found.holding.status,
             current_cycle: found.current_cycle.map(|c| CycleSummary {
                 starts_on: c.starts_on,
-                ends_on: c.ends_on,
+                expires_on: last_day_before(c.ends_on),
             }),
         })
         .collect();

@@ -8,6 +8,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Enti
 use uuid::Uuid;
 
 use crate::domain::points::Points;
+use crate::domain::scheme::Unplaceable;
 use crate::services::audit::{self, Actor, Event};
 use crate::services::schemes::SchemeCatalog;
 
@@ -35,30 +36,45 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> LedgerError 
     }
 }
 
-/// Points claimed toward one scheme's category.
+/// Points one activity claims toward one scheme's category, classified in that scheme's own
+/// words: one course may be `education`/`group_a` for CISSP and `training`/`cpe` for CISA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimSpec {
     pub scheme: String,
+    /// The activity type as this scheme names it; `None`: the credit's own activity type.
+    pub activity_type: Option<String>,
     pub category: String,
     pub points: Points,
 }
 
 impl ClaimSpec {
-    /// `scheme:category=points`, or `category=points` for `default_scheme`.
+    /// Reads one claim as written on the command line:
+    ///
+    /// * `scheme:activity_type:category=points`, e.g. `cisa:training:cpe=8`;
+    /// * `scheme:category=points`, with the credit's own activity type;
+    /// * `category=points`, for `default_scheme` (the holding's) and the credit's activity type.
     pub fn parse(text: &str, default_scheme: &str) -> Result<Self, LedgerError> {
+        let shape = "is not [scheme:[activity_type:]]category=points";
         let (target, points) = text
             .split_once('=')
-            .ok_or_else(|| invalid("points", format!("'{text}' is not scheme:category=points")))?;
-        let (scheme, category) = match target.split_once(':') {
-            Some((scheme, category)) => (scheme.trim(), category.trim()),
-            None => (default_scheme, target.trim()),
+            .ok_or_else(|| invalid("claim", format!("'{text}' {shape}")))?;
+        let parts: Vec<&str> = target.split(':').map(str::trim).collect();
+        let (scheme, activity_type, category) = match parts.as_slice() {
+            [category] => (default_scheme, None, *category),
+            [scheme, category] => (*scheme, None, *category),
+            [scheme, activity_type, category] => (*scheme, Some(*activity_type), *category),
+            _ => return Err(invalid("claim", format!("'{text}' {shape}"))),
         };
+        if scheme.is_empty() || category.is_empty() || activity_type.is_some_and(str::is_empty) {
+            return Err(invalid("claim", format!("'{text}' {shape}")));
+        }
         let points: Points = points
             .trim()
             .parse()
             .map_err(|e| invalid("points", format!("'{}': {e}", points.trim())))?;
         Ok(Self {
             scheme: scheme.to_ascii_lowercase(),
+            activity_type: activity_type.map(str::to_owned),
             category: category.to_owned(),
             points,
         })
@@ -68,9 +84,12 @@ impl ClaimSpec {
 /// A credit recorded by the certification body's staff; it is approved on entry.
 #[derive(Debug, Clone)]
 pub struct StaffCredit {
+    /// Scheme of the holding that identifies the professional.
     pub scheme: String,
     pub registration_number: String,
-    pub activity_type: String,
+    /// The activity type in the holding's scheme. `None`: the one its claims for that scheme
+    /// name. It is what fills that scheme's slots (RISS courses need no points).
+    pub activity_type: Option<String>,
     pub title: String,
     pub completed_on: NaiveDate,
     pub hours: Points,
@@ -115,7 +134,7 @@ async fn record(
                 registration_number: input.registration_number.clone(),
             })?;
 
-    validate(catalog, &input)?;
+    let input = validate(catalog, input)?;
     let actor = Actor::cli(&input.recorded_by);
 
     let txn = super::begin_write(db).await?;
@@ -155,7 +174,8 @@ async fn record(
                 "completed_on": credit.completed_on,
                 "replaces": replaces,
                 "claims": input.claims.iter().map(|c| serde_json::json!({
-                    "scheme": c.scheme, "category": c.category, "points": c.points,
+                    "scheme": c.scheme, "activity_type": c.activity_type,
+                    "category": c.category, "points": c.points,
                 })).collect::<Vec<_>>(),
             })),
         },
@@ -165,7 +185,29 @@ async fn record(
     Ok(credit)
 }
 
-fn validate(catalog: &SchemeCatalog, input: &StaffCredit) -> Result<(), LedgerError> {
+/// A credit whose every claim its scheme's rules can place, with each activity type filled in.
+#[derive(Debug, Clone)]
+struct ValidCredit {
+    activity_type: String,
+    title: String,
+    completed_on: NaiveDate,
+    hours: Points,
+    claims: Vec<ValidClaim>,
+    recorded_by: String,
+}
+
+#[derive(Debug, Clone)]
+struct ValidClaim {
+    scheme: String,
+    activity_type: String,
+    category: String,
+    points: Points,
+}
+
+/// Refuses a credit that would count for nothing somewhere: every claim must be one its scheme
+/// can place (known scheme, that scheme's activity type and category), so nothing is stored to
+/// be silently ignored. Errors name the claim's field and the scheme.
+fn validate(catalog: &SchemeCatalog, input: StaffCredit) -> Result<ValidCredit, LedgerError> {
     if input.title.trim().is_empty() {
         return Err(invalid("title", "must not be empty"));
     }
@@ -182,52 +224,141 @@ fn validate(catalog: &SchemeCatalog, input: &StaffCredit) -> Result<(), LedgerEr
     let holding_scheme = catalog
         .in_force_on(&input.scheme, input.completed_on)
         .ok_or_else(|| invalid("scheme", format!("unknown scheme '{}'", input.scheme)))?;
-    let mut known_type = holding_scheme
-        .definition
-        .activity_type(&input.activity_type)
-        .is_some();
+    let activity_type = input
+        .activity_type
+        .clone()
+        .or_else(|| {
+            input
+                .claims
+                .iter()
+                .find(|c| c.scheme == input.scheme)
+                .and_then(|c| c.activity_type.clone())
+        })
+        .ok_or_else(|| {
+            invalid(
+                "activity_type",
+                format!(
+                    "is required: name the activity as {} calls it",
+                    input.scheme
+                ),
+            )
+        })?;
+    let own = &holding_scheme.definition;
+    if own.activity_type(&activity_type).is_none() && !own.activity_types.is_empty() {
+        return Err(invalid(
+            "activity_type",
+            format!(
+                "scheme {} has no activity type '{activity_type}' (it has: {})",
+                input.scheme,
+                names(own.activity_types.iter().map(|t| t.id.as_str()))
+            ),
+        ));
+    }
+
+    let mut claims = Vec::with_capacity(input.claims.len());
     let mut seen = std::collections::HashSet::new();
-    for (i, claim) in input.claims.iter().enumerate() {
-        let field = format!("claims[{i}]");
+    let mut types: std::collections::HashMap<String, (usize, String)> =
+        std::collections::HashMap::new();
+    for (i, claim) in input.claims.into_iter().enumerate() {
+        let at = |field: &str| format!("claims[{i}].{field}");
         let scheme = catalog
             .in_force_on(&claim.scheme, input.completed_on)
-            .ok_or_else(|| invalid(&field, format!("unknown scheme '{}'", claim.scheme)))?;
-        if scheme.definition.category(&claim.category).is_none() {
+            .ok_or_else(|| invalid(at("scheme"), format!("unknown scheme '{}'", claim.scheme)))?;
+        let rules = &scheme.definition;
+        let kind = claim.activity_type.unwrap_or_else(|| activity_type.clone());
+        if let Err(reason) = rules.place(&kind, &claim.category) {
+            return Err(match reason {
+                Unplaceable::UnknownActivityType => invalid(
+                    at("activity_type"),
+                    format!(
+                        "scheme {} has no activity type '{kind}' (it has: {}); \
+                         classify it in {}'s own words as {}:<activity type>:{}=<points>",
+                        claim.scheme,
+                        names(rules.activity_types.iter().map(|t| t.id.as_str())),
+                        claim.scheme,
+                        claim.scheme,
+                        claim.category
+                    ),
+                ),
+                Unplaceable::UnknownCategory => invalid(
+                    at("category"),
+                    format!(
+                        "scheme {} has no category '{}' (it has: {})",
+                        claim.scheme,
+                        claim.category,
+                        names(rules.categories.iter().map(|c| c.id.as_str()))
+                    ),
+                ),
+                Unplaceable::CategoryNotAllowed { allowed } => invalid(
+                    at("category"),
+                    format!(
+                        "in scheme {} the activity type '{kind}' counts only in '{allowed}', not '{}'",
+                        claim.scheme, claim.category
+                    ),
+                ),
+            });
+        }
+        if claim.points <= Points::ZERO {
+            return Err(invalid(at("points"), "must be more than 0"));
+        }
+        if !seen.insert((claim.scheme.clone(), claim.category.clone())) {
             return Err(invalid(
-                &field,
+                format!("claims[{i}]"),
                 format!(
-                    "scheme {} has no category '{}'",
+                    "scheme {} and category '{}' appear twice",
                     claim.scheme, claim.category
                 ),
             ));
         }
-        if claim.points <= Points::ZERO {
-            return Err(invalid(&field, "points must be more than 0"));
+        if claim.scheme == input.scheme && kind != activity_type {
+            return Err(invalid(
+                at("activity_type"),
+                format!(
+                    "'{kind}' differs from the credit's activity type '{activity_type}' in scheme {}",
+                    claim.scheme
+                ),
+            ));
         }
-        if !seen.insert((claim.scheme.clone(), claim.category.clone())) {
-            return Err(invalid(&field, "the same scheme and category appear twice"));
+        match types.get(&claim.scheme) {
+            Some((first, other)) if *other != kind => {
+                return Err(invalid(
+                    at("activity_type"),
+                    format!(
+                        "one activity has one activity type in scheme {}: claims[{first}] says '{other}', this one '{kind}'",
+                        claim.scheme
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                types.insert(claim.scheme.clone(), (i, kind.clone()));
+            }
         }
-        known_type |= scheme
-            .definition
-            .activity_type(&input.activity_type)
-            .is_some();
+        claims.push(ValidClaim {
+            scheme: claim.scheme,
+            activity_type: kind,
+            category: claim.category,
+            points: claim.points,
+        });
     }
-    if !known_type {
-        return Err(invalid(
-            "activity_type",
-            format!(
-                "'{}' is not an activity type of {}",
-                input.activity_type, input.scheme
-            ),
-        ));
-    }
-    Ok(())
+    Ok(ValidCredit {
+        activity_type,
+        title: input.title,
+        completed_on: input.completed_on,
+        hours: input.hours,
+        claims,
+        recorded_by: input.recorded_by,
+    })
+}
+
+fn names<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    ids.collect::<Vec<_>>().join(", ")
 }
 
 async fn insert_credit(
     db: &impl ConnectionTrait,
     professional_id: Uuid,
-    input: &StaffCredit,
+    input: &ValidCredit,
     source: CreditSource,
     replaces: Option<Uuid>,
 ) -> Result<credits::Model, DbErr> {
@@ -260,6 +391,7 @@ async fn insert_credit(
             id: Set(Uuid::now_v7()),
             credit_id: Set(id),
             scheme_id: Set(c.scheme.clone()),
+            activity_type: Set(c.activity_type.clone()),
             category: Set(c.category.clone()),
             points: Set(c.points.hundredths()),
         })
@@ -322,4 +454,56 @@ async fn void_in(
     )
     .await?;
     Ok(voided)
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+
+    fn parsed(text: &str) -> (String, Option<String>, String, String) {
+        let claim = ClaimSpec::parse(text, "cissp").unwrap();
+        (
+            claim.scheme,
+            claim.activity_type,
+            claim.category,
+            claim.points.to_string(),
+        )
+    }
+
+    #[test]
+    fn a_claim_names_scheme_activity_type_category_and_points_in_that_schemes_words() {
+        assert_eq!(
+            parsed("cisa:training:cpe=8"),
+            (
+                "cisa".into(),
+                Some("training".into()),
+                "cpe".into(),
+                "8".into()
+            )
+        );
+        assert_eq!(
+            parsed("CISA:cpe=7.5"),
+            ("cisa".into(), None, "cpe".into(), "7.5".into())
+        );
+        assert_eq!(
+            parsed("group_a=8"),
+            ("cissp".into(), None, "group_a".into(), "8".into())
+        );
+    }
+
+    #[test]
+    fn a_claim_that_is_not_scheme_activity_category_points_is_refused_naming_the_claim() {
+        for text in ["group_a", "a:b:c:d=1", "=8", "cisa::cpe=8", ":cpe=8"] {
+            let error = ClaimSpec::parse(text, "cissp").unwrap_err();
+            assert!(
+                matches!(&error, LedgerError::Invalid { field, .. } if field == "claim"),
+                "{text}: {error}"
+            );
+        }
+        assert!(matches!(
+            ClaimSpec::parse("group_a=eight", "cissp"),
+            Err(LedgerError::Invalid { field, .. }) if field == "points"
+        ));
+    }
 }

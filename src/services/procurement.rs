@@ -14,7 +14,8 @@ pub struct PublicHoldingStatus {
     pub scheme: String,
     pub registration_number: String,
     pub status: HoldingStatus,
-    /// End of the cycle being judged today; `None` when the holding has no cycle on record.
+    /// The last valid day of the cycle being judged today (its expiry date); `None` when the
+    /// holding has no cycle on record.
     pub valid_until: Option<NaiveDate>,
     /// The holding is active and its standing has not lapsed.
     pub in_good_standing: bool,
@@ -32,7 +33,7 @@ pub async fn holding_status(
     };
     let (valid_until, lapsed) = match standing::for_holding(db, catalog, &holding, None).await {
         Ok(found) => (
-            Some(found.standing.ends_on),
+            Some(found.standing.expires_on),
             found.standing.state == StandingState::Lapsed,
         ),
         Err(StandingError::NoCycle(_)) => (None, true),

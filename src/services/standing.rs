@@ -173,7 +173,8 @@ pub async fn for_holding(
         .all(db)
         .await?;
     let credit_ids: Vec<Uuid> = ledger.iter().map(|c| c.id).collect();
-    let mut claims: HashMap<Uuid, Vec<Claim>> = HashMap::new();
+    // Each credit's claims in this scheme, with the activity type as this scheme names it.
+    let mut claims: HashMap<Uuid, (String, Vec<Claim>)> = HashMap::new();
     for chunk in credit_ids.chunks(500) {
         for claim in credit_claims::Entity::find()
             .filter(credit_claims::Column::CreditId.is_in(chunk.to_vec()))
@@ -181,31 +182,41 @@ pub async fn for_holding(
             .all(db)
             .await?
         {
-            claims.entry(claim.credit_id).or_default().push(Claim {
-                category: claim.category,
-                points: Points::from_hundredths(claim.points),
-            });
+            claims
+                .entry(claim.credit_id)
+                .or_insert_with(|| (claim.activity_type, Vec::new()))
+                .1
+                .push(Claim {
+                    category: claim.category,
+                    points: Points::from_hundredths(claim.points),
+                });
         }
     }
     let multi: Vec<MultiCredit> = ledger
         .into_iter()
         .filter_map(|credit| {
-            let own = claims.remove(&credit.id).unwrap_or_default();
-            // A credit with no points for this scheme still matters when it fills a slot.
-            let fills_slot = definition
-                .slots
-                .iter()
-                .any(|slot| slot.activity_types.contains(&credit.activity_type));
-            if own.is_empty() && !fills_slot {
-                return None;
-            }
+            // A credit with no points for this scheme still matters when its own activity type
+            // (the one it was recorded with) fills one of the scheme's slots.
+            let (activity_type, own) = match claims.remove(&credit.id) {
+                Some(found) => found,
+                None => {
+                    let fills_slot = definition
+                        .slots
+                        .iter()
+                        .any(|slot| slot.activity_types.contains(&credit.activity_type));
+                    if !fills_slot {
+                        return None;
+                    }
+                    (credit.activity_type, Vec::new())
+                }
+            };
             Some(MultiCredit {
                 id: credit.id.to_string(),
                 completed_on: credit.completed_on,
                 state: domain_state(credit.state),
                 schemes: vec![SchemeClaim {
                     scheme_id: scheme_id.clone(),
-                    activity_type: credit.activity_type,
+                    activity_type,
                     claims: own,
                 }],
             })
@@ -248,7 +259,8 @@ fn domain_state(state: StoredState) -> CreditState {
     }
 }
 
-/// A plain-text report for the terminal.
+/// A plain-text report for the terminal. Every date is a day as people read it: the cycle
+/// runs from its first day through its expiry date.
 pub fn render_text(h: &HoldingStanding) -> String {
     let s = &h.standing;
     let mut out = String::new();
@@ -265,16 +277,20 @@ pub fn render_text(h: &HoldingStanding) -> String {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
     );
+    let _ = writeln!(out, "as of:     {}", s.as_of);
     let _ = writeln!(
         out,
-        "cycle:     {} .. {} (as of {})",
-        s.starts_on, s.ends_on, s.as_of
+        "cycle:     {} – {} (expires on {})",
+        s.starts_on, s.expires_on, s.expires_on
     );
     let _ = writeln!(
         out,
         "deadline:  {} ({} days)",
         s.deadline, s.days_to_deadline
     );
+    if s.grace_until > s.expires_on {
+        let _ = writeln!(out, "grace:     until {}", s.grace_until);
+    }
     if s.required > Points::ZERO {
         let _ = writeln!(
             out,
@@ -292,10 +308,10 @@ pub fn render_text(h: &HoldingStanding) -> String {
             };
             let _ = writeln!(
                 out,
-                "  year {} {} .. {} {:>8} {}",
+                "  year {} {} – {} {:>8} {}",
                 y.year,
                 y.starts_on,
-                y.ends_on,
+                y.last_day,
                 y.counted.to_string(),
                 met
             );
@@ -309,6 +325,28 @@ pub fn render_text(h: &HoldingStanding) -> String {
             "  slot {}{}: {} (due {})",
             slot.slot, year, mark, slot.due_by
         );
+    }
+    if !s.ignored.is_empty() {
+        let _ = writeln!(
+            out,
+            "ignored:   {} claim(s) that do not count",
+            s.ignored.len()
+        );
+        for i in &s.ignored {
+            let category = i
+                .category
+                .as_deref()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  credit {} {}{}: {}",
+                i.credit_id,
+                i.activity_type,
+                category,
+                i.reason.describe()
+            );
+        }
     }
     out
 }

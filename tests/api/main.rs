@@ -13,6 +13,7 @@ mod accounts;
 mod admin_api;
 mod authorization_matrix;
 mod browser;
+mod claims;
 mod configuration;
 mod health;
 mod holders_import;

@@ -4,11 +4,13 @@
 
 use cpe_ledger::services::audit::Actor;
 use cpe_ledger::services::ledger;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use crate::db_test;
 use crate::harness::{TestApp, failure_of, stdout_of};
+use crate::support_accounts::PASSWORD;
+use crate::support_clients::{get_bearer, make_client, token_for};
 
 const HEADER: &str = "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start";
 
@@ -91,7 +93,8 @@ db_test! {
 
         let s = standing(&app, RISS, "2025-05-01");
         assert_eq!(s["state"], "at_risk");
-        assert_eq!(s["deadline"], "2026-01-31");
+        assert_eq!(s["expires_on"], "2026-03-31");
+        assert_eq!(s["deadline"], "2026-01-30");
         let unmet: Vec<(&str, &Value)> = s["unmet_slots"]
             .as_array()
             .unwrap()
@@ -102,7 +105,7 @@ db_test! {
             unmet,
             [("ipa_online_course", &Value::from(3)), ("practical", &Value::Null)]
         );
-        assert_eq!(s["unmet_slots"][1]["due_by"], "2026-01-31");
+        assert_eq!(s["unmet_slots"][1]["due_by"], "2026-01-30");
         assert_eq!(s["slots"][0]["filled_by"], online_1.as_str());
         assert_eq!(s["slots"][1]["filled_by"], online_2.as_str());
 
@@ -230,6 +233,8 @@ db_test! {
         add_credit(&app, RISS, "ipa_online_course", "2023-06-10", &[]);
         let out = stdout_of(&app.cli(&["standing", "riss", "000123", "--as-of", "2024-08-01"]));
         assert!(out.starts_with("riss 000123 (rules 2020-05)"), "{out}");
+        assert!(out.contains("cycle:     2023-04-01 – 2026-03-31 (expires on 2026-03-31)"), "{out}");
+        assert!(!out.contains("2026-04-01"), "the exclusive end is never printed: {out}");
         assert!(out.contains("state:     on_track"), "{out}");
         assert!(out.contains("slot ipa_online_course year 1: done"), "{out}");
         assert!(out.contains("slot ipa_online_course year 2: open"), "{out}");
@@ -296,5 +301,94 @@ db_test! {
         ]);
         assert!(!again.status.success());
         assert_eq!(entity::credits::Entity::find().all(&app.state.db).await.unwrap().len(), 2);
+    }
+}
+
+// ------------------------------------------------------------ dates as people read them
+
+db_test! {
+    async fn a_riss_registration_of_2023_10_01_expires_on_2026_09_30_and_its_application_is_due_on_2026_08_01(app: TestApp) {
+        import_holder(&app, "riss,000123,jiro@example.jp,鈴木 次郎,スズキ ジロウ,Jiro,2023-10-01,2023-10-01");
+
+        let s = standing(&app, RISS, "2026-08-01");
+        assert_eq!(s["starts_on"], "2023-10-01");
+        assert_eq!(s["expires_on"], "2026-09-30");
+        assert_eq!(s["deadline"], "2026-08-01");
+        assert_eq!(s["days_to_deadline"], 0);
+        assert_eq!(s["grace_until"], "2026-09-30");
+        assert!(s.get("ends_on").is_none(), "no exclusive end in the JSON: {s}");
+        assert_eq!(s["state"], "at_risk");
+        assert_eq!(standing(&app, RISS, "2026-08-02")["state"], "due");
+        assert_eq!(standing(&app, RISS, "2026-09-30")["state"], "due");
+        assert_eq!(standing(&app, RISS, "2026-10-01")["state"], "lapsed");
+
+        let out = stdout_of(&app.cli(&["standing", "riss", "000123", "--as-of", "2026-08-01"]));
+        assert!(out.contains("cycle:     2023-10-01 – 2026-09-30 (expires on 2026-09-30)"), "{out}");
+        assert!(out.contains("deadline:  2026-08-01 (0 days)"), "{out}");
+    }
+}
+
+db_test! {
+    async fn a_cissp_cycle_from_2023_06_01_ends_on_2026_05_31_and_its_grace_period_on_2026_08_29(app: TestApp) {
+        import_holder(&app, "cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2023-06-01,2023-06-01");
+        add_credit(&app, CISSP, "education", "2024-03-01", &["group_a=40"]);
+
+        let s = standing(&app, CISSP, "2026-05-31");
+        assert_eq!(s["expires_on"], "2026-05-31");
+        assert_eq!(s["deadline"], "2026-05-31");
+        assert_eq!(s["grace_until"], "2026-08-29", "ISC2's 90 days after the expiry date");
+        assert_eq!(s["state"], "at_risk");
+        assert_eq!(s["by_year"][2]["last_day"], "2026-05-31");
+        let states: Vec<Value> = ["2026-06-01", "2026-08-29", "2026-08-30"]
+            .iter()
+            .map(|on| standing(&app, CISSP, on)["state"].clone())
+            .collect();
+        assert_eq!(states, ["due", "due", "lapsed"]);
+
+        let out = stdout_of(&app.cli(&["standing", "cissp", "123456", "--as-of", "2026-06-15"]));
+        assert!(out.contains("cycle:     2023-06-01 – 2026-05-31 (expires on 2026-05-31)"), "{out}");
+        assert!(out.contains("grace:     until 2026-08-29"), "{out}");
+        assert!(out.contains("year 3 2025-06-01 – 2026-05-31"), "{out}");
+    }
+}
+
+db_test! {
+    async fn a_procurement_lookup_answers_valid_until_with_the_last_valid_day(app: TestApp) {
+        // The cycle being judged today: registered 2025-10-01, three years.
+        import_holder(&app, "riss,000123,jiro@example.jp,鈴木 次郎,スズキ ジロウ,Jiro,2025-10-01,2025-10-01");
+        let client = make_client(&app, "procurement", &[], 100).await;
+        let token = token_for(&app, &client).await;
+        let response = get_bearer(&app, "/v1/procurement/holdings/riss/000123", &token).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["valid_until"], "2028-09-30", "{body}");
+    }
+}
+
+db_test! {
+    async fn a_professional_reads_the_expiry_date_of_their_cycle_not_its_exclusive_end(app: TestApp) {
+        let holder = app.active_holder().await;
+        let cycle = entity::cycles::Entity::find()
+            .filter(entity::cycles::Column::HoldingId.eq(holder.holding_id))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let expires_on = (cycle.ends_on - chrono::Duration::days(1)).to_string();
+        let token = app.login_as(&holder.email, PASSWORD).await;
+
+        let holdings: Value = app.get_as("/v1/me/holdings", &token).await.json().await.unwrap();
+        let current = &holdings[0]["current_cycle"];
+        assert_eq!(current["expires_on"], expires_on.as_str(), "{holdings}");
+        assert!(current.get("ends_on").is_none(), "{holdings}");
+
+        let standing: Value = app
+            .get_as(&format!("/v1/me/holdings/{}/standing", holder.holding_id), &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(standing["expires_on"], expires_on.as_str(), "{standing}");
+        assert!(standing.get("ends_on").is_none(), "{standing}");
     }
 }

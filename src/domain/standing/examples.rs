@@ -324,12 +324,13 @@ fn a_short_cissp_holder_is_due_in_the_90_day_grace_and_lapsed_after_it() {
         &[("group_a", "40")],
     )];
     let standing = standing_of(&cissp, cissp_cycle(), None, &credits, "2027-01-31");
-    assert_eq!(standing.deadline, d("2027-01-01"));
-    assert_eq!(standing.grace_until, d("2027-04-01"));
-    assert_eq!(standing.days_to_deadline, -30);
+    assert_eq!(standing.expires_on, d("2026-12-31"));
+    assert_eq!(standing.deadline, d("2026-12-31"));
+    assert_eq!(standing.grace_until, d("2027-03-31"));
+    assert_eq!(standing.days_to_deadline, -31);
     assert_eq!(standing.state, StandingState::Due);
 
-    let standing = standing_of(&cissp, cissp_cycle(), None, &credits, "2027-04-02");
+    let standing = standing_of(&cissp, cissp_cycle(), None, &credits, "2027-04-01");
     assert_eq!(standing.state, StandingState::Lapsed);
 }
 
@@ -385,7 +386,170 @@ fn a_standing_serializes_with_snake_case_state_and_numeric_points() {
     let json = serde_json::to_value(&standing).unwrap();
     assert_eq!(json["state"], "on_track");
     assert_eq!(json["counted"], serde_json::json!(12.25));
-    assert_eq!(json["deadline"], "2027-01-01");
+    assert_eq!(json["expires_on"], "2026-12-31");
+    assert_eq!(json["deadline"], "2026-12-31");
+    assert_eq!(json["by_year"][0]["last_day"], "2024-12-31");
+    assert!(
+        json.get("ends_on").is_none(),
+        "the exclusive end stays inside the engine: {json}"
+    );
+}
+
+// ---------------------------------------------------------------- Dates as people read them
+
+#[test]
+fn a_riss_registration_of_2023_10_01_expires_on_2026_09_30_and_is_due_on_2026_08_01() {
+    let riss = scheme(RISS);
+    let cycle = cycle("2023-10-01", "2026-10-01");
+    assert_eq!(cycle.expires_on(), d("2026-09-30"));
+    assert_eq!(deadline(&riss, cycle), d("2026-08-01"));
+    assert_eq!(grace_until(&riss, cycle), d("2026-09-30"));
+
+    let on_the_day = standing_of(&riss, cycle, None, &[], "2026-08-01");
+    assert_eq!(on_the_day.expires_on, d("2026-09-30"));
+    assert_eq!(on_the_day.deadline, d("2026-08-01"));
+    assert_eq!(on_the_day.days_to_deadline, 0);
+    assert_eq!(on_the_day.state, StandingState::AtRisk);
+    let practical = on_the_day
+        .slots
+        .iter()
+        .find(|s| s.slot == "practical")
+        .map(|s| s.due_by);
+    assert_eq!(practical, Some(d("2026-08-01")));
+    assert_eq!(
+        standing_of(&riss, cycle, None, &[], "2026-08-02").state,
+        StandingState::Due
+    );
+    assert_eq!(
+        standing_of(&riss, cycle, None, &[], "2026-09-30").state,
+        StandingState::Due
+    );
+    assert_eq!(
+        standing_of(&riss, cycle, None, &[], "2026-10-01").state,
+        StandingState::Lapsed
+    );
+}
+
+#[test]
+fn ipas_own_example_registered_2021_10_01_applies_by_2024_08_01() {
+    // IPA's renewal page: registrations of 2018-10-01 and 2021-10-01 expire on 2024-09-30 and
+    // apply by 2024-08-01.
+    let riss = scheme(RISS);
+    let cycle = cycle("2021-10-01", "2024-10-01");
+    assert_eq!(cycle.expires_on(), d("2024-09-30"));
+    assert_eq!(deadline(&riss, cycle), d("2024-08-01"));
+}
+
+#[test]
+fn a_practical_course_on_the_riss_application_deadline_counts_and_the_day_after_does_not() {
+    let riss = scheme(RISS);
+    let cycle = cycle("2023-10-01", "2026-10-01");
+    let on_time = [approved("p", "2026-08-01", "ipa_practical_course", &[])];
+    let s = standing_of(&riss, cycle, None, &on_time, "2026-09-01");
+    assert_eq!(
+        s.slots
+            .iter()
+            .find(|x| x.slot == "practical")
+            .and_then(|x| x.filled_by.as_deref()),
+        Some("p")
+    );
+    let late = [approved("p", "2026-08-02", "ipa_practical_course", &[])];
+    let s = standing_of(&riss, cycle, None, &late, "2026-09-01");
+    assert_eq!(s.ignored[0].reason, IgnoredReason::CompletedAfterDeadline);
+}
+
+#[test]
+fn a_cissp_cycle_from_2023_06_01_ends_on_2026_05_31_with_grace_until_2026_08_29() {
+    let cissp = scheme(CISSP);
+    let cycle = cycle("2023-06-01", "2026-06-01");
+    let short = [approved(
+        "a",
+        "2024-03-01",
+        "education",
+        &[("group_a", "40")],
+    )];
+    let on_expiry = standing_of(&cissp, cycle, None, &short, "2026-05-31");
+    assert_eq!(on_expiry.expires_on, d("2026-05-31"));
+    assert_eq!(on_expiry.deadline, d("2026-05-31"));
+    assert_eq!(
+        on_expiry.grace_until,
+        d("2026-08-29"),
+        "90 days after the expiry date"
+    );
+    assert_eq!(on_expiry.state, StandingState::AtRisk);
+    let states: Vec<StandingState> = ["2026-06-01", "2026-08-29", "2026-08-30"]
+        .iter()
+        .map(|on| standing_of(&cissp, cycle, None, &short, on).state)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            StandingState::Due,
+            StandingState::Due,
+            StandingState::Lapsed
+        ]
+    );
+    // CPEs earned on the last day of the cycle count; the next day belongs to the next cycle.
+    let last_day = [approved(
+        "z",
+        "2026-05-31",
+        "education",
+        &[("group_a", "120")],
+    )];
+    assert_eq!(
+        standing_of(&cissp, cycle, None, &last_day, "2026-06-01").counted,
+        p("40")
+    );
+}
+
+#[test]
+fn schemes_without_an_offset_are_due_on_the_expiry_date() {
+    for (text, starts_on, ends_on, expires_on) in [
+        (CISA, "2024-01-01", "2027-01-01", "2026-12-31"),
+        (COMPTIA, "2023-05-10", "2026-05-10", "2026-05-09"),
+        (GIAC, "2022-03-15", "2026-03-15", "2026-03-14"),
+    ] {
+        let rules = scheme(text);
+        let cycle = cycle(starts_on, ends_on);
+        assert_eq!(cycle.expires_on(), d(expires_on), "{}", rules.id);
+        assert_eq!(deadline(&rules, cycle), d(expires_on), "{}", rules.id);
+        assert_eq!(grace_until(&rules, cycle), d(expires_on), "{}", rules.id);
+    }
+}
+
+#[test]
+fn a_claim_its_scheme_cannot_place_is_listed_as_ignored_with_the_activity_type_and_reason() {
+    let cissp = scheme(CISSP);
+    let credits = [
+        approved("t", "2024-02-01", "training", &[("group_a", "8")]),
+        approved("c", "2024-03-01", "education", &[("cpe", "8")]),
+    ];
+    let s = standing_of(&cissp, cissp_cycle(), None, &credits, "2024-04-01");
+    assert_eq!(s.counted, Points::ZERO);
+    let ignored: Vec<(&str, &str, Option<&str>, IgnoredReason)> = s
+        .ignored
+        .iter()
+        .map(|i| {
+            (
+                i.credit_id.as_str(),
+                i.activity_type.as_str(),
+                i.category.as_deref(),
+                i.reason,
+            )
+        })
+        .collect();
+    assert_eq!(
+        ignored,
+        [
+            ("t", "training", None, IgnoredReason::UnknownActivityType),
+            (
+                "c",
+                "education",
+                Some("cpe"),
+                IgnoredReason::UnknownCategory
+            ),
+        ]
+    );
 }
 
 // ---------------------------------------------------------------- CISA
@@ -438,8 +602,10 @@ fn a_cisa_holder_with_120_hours_in_two_years_still_needs_20_in_year_three() {
 #[test]
 fn a_cisa_holder_without_a_grace_period_lapses_right_after_expiry() {
     let cisa = scheme(CISA);
-    let standing = standing_of(&cisa, cissp_cycle(), None, &[], "2027-01-02");
-    assert_eq!(standing.grace_until, d("2027-01-01"));
+    let on_expiry = standing_of(&cisa, cissp_cycle(), None, &[], "2026-12-31");
+    assert_eq!(on_expiry.grace_until, d("2026-12-31"));
+    assert_eq!(on_expiry.state, StandingState::AtRisk);
+    let standing = standing_of(&cisa, cissp_cycle(), None, &[], "2027-01-01");
     assert_eq!(standing.state, StandingState::Lapsed);
 }
 
@@ -511,7 +677,7 @@ fn a_riss_holder_with_two_of_three_online_courses_and_no_practical_course_in_yea
         .map(|s| (s.slot.as_str(), s.year))
         .collect();
     assert_eq!(unmet, [("ipa_online_course", Some(3)), ("practical", None)]);
-    assert_eq!(standing.unmet_slots[1].due_by, d("2026-01-31"));
+    assert_eq!(standing.unmet_slots[1].due_by, d("2026-01-30"));
 }
 
 #[test]
@@ -543,7 +709,8 @@ fn a_riss_holder_short_after_the_deadline_is_due_and_lapses_at_expiry() {
     credits.push(approved("late", "2026-02-10", "ipa_practical_course", &[]));
 
     let standing = standing_of(&riss, riss_cycle(), None, &credits, "2026-02-15");
-    assert_eq!(standing.deadline, d("2026-01-31"));
+    assert_eq!(standing.expires_on, d("2026-03-31"));
+    assert_eq!(standing.deadline, d("2026-01-30"));
     assert_eq!(standing.grace_until, d("2026-03-31"));
     assert_eq!(standing.state, StandingState::Due);
     assert_eq!(

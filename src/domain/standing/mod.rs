@@ -3,17 +3,24 @@
 //!
 //! # Dates
 //!
-//! * A cycle is `[starts_on, ends_on)`: `ends_on` is the expiry date, the first day the
-//!   certification is no longer valid unless renewed.
-//! * `deadline = ends_on - renewal_deadline_days_before_end`. It is the last day on which an
-//!   activity still counts for this cycle (RISS: the application date 60 days before expiry;
-//!   schemes without an offset: the expiry date itself). Credits completed after the deadline,
-//!   or after `as_of`, do not count.
-//! * `grace_until = max(deadline + grace_days, ends_on - 1 day)`: the last day on which a
-//!   holding that is short is `due` rather than `lapsed`. For a scheme with a deadline offset
-//!   and no grace (RISS) that is the last valid day; for ISC2 it is 90 days after expiry.
-//! * Cycle year k is `[starts_on + 12(k-1) months, starts_on + 12k months)`, clipped to the
-//!   cycle.
+//! Every date the engine hands out is a day people read as written: the first or the last day
+//! of something, both included.
+//!
+//! * Inside the engine a cycle is `[starts_on, ends_on)`, `ends_on` exclusive (the first day
+//!   the certification is no longer valid unless renewed). That end never leaves the engine:
+//!   a standing shows `expires_on = ends_on - 1 day`, the last valid day, the expiry date
+//!   printed on a certificate.
+//! * `deadline = expires_on - renewal_deadline_days_before_end`, counted back from the expiry
+//!   date the way the scheme's owner counts it (RISS registered 2023-10-01: expires
+//!   2026-09-30, application due 60 days earlier, 2026-08-01). Without an offset it is the
+//!   expiry date itself. It is the last day on which an activity still counts for this
+//!   cycle; credits completed after it, or after `as_of`, do not count.
+//! * `grace_until = max(deadline + grace_days, expires_on)`: the last day on which a holding
+//!   that is short is `due` rather than `lapsed`. For a scheme with a deadline offset and no
+//!   grace (RISS) that is the expiry date; for ISC2 it is 90 days after the expiry date
+//!   (expires 2026-05-31, grace until 2026-08-29).
+//! * Cycle year k runs from `starts_on + 12(k-1) months` through the day before
+//!   `starts_on + 12k months` (`last_day`), clipped to the cycle.
 //!
 //! # Counting
 //!
@@ -35,7 +42,7 @@ use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::points::Points;
-use super::scheme::{SchemeDefinition, SchemeStatus, SlotPeriod};
+use super::scheme::{SchemeDefinition, SchemeStatus, SlotPeriod, Unplaceable};
 
 /// Days before the deadline from which anything still unmet puts a holding at risk.
 pub const AT_RISK_WINDOW_DAYS: i64 = 90;
@@ -43,7 +50,8 @@ pub const AT_RISK_WINDOW_DAYS: i64 = 90;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CyclePeriod {
     pub starts_on: NaiveDate,
-    /// Expiry date: the exclusive end of the cycle.
+    /// The exclusive end of the cycle: the first day it no longer covers. Internal to the
+    /// engine; what people read is [`CyclePeriod::expires_on`].
     pub ends_on: NaiveDate,
 }
 
@@ -51,6 +59,16 @@ impl CyclePeriod {
     pub fn contains(&self, date: NaiveDate) -> bool {
         self.starts_on <= date && date < self.ends_on
     }
+
+    /// The expiry date: the cycle's last valid day.
+    pub fn expires_on(&self) -> NaiveDate {
+        last_day_before(self.ends_on)
+    }
+}
+
+/// The last day of a period whose exclusive end is `end`.
+pub fn last_day_before(end: NaiveDate) -> NaiveDate {
+    end.pred_opt().unwrap_or(end)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,9 +132,13 @@ pub struct Standing {
     pub scheme_version: String,
     pub scheme_status: SchemeStatus,
     pub as_of: NaiveDate,
+    /// First day of the cycle.
     pub starts_on: NaiveDate,
-    pub ends_on: NaiveDate,
+    /// The expiry date: the cycle's last valid day.
+    pub expires_on: NaiveDate,
+    /// Last day on which an activity counts for this cycle (and on which a renewal is due).
     pub deadline: NaiveDate,
+    /// Last day on which a holding that is short is `due` rather than `lapsed`.
     pub grace_until: NaiveDate,
     /// `deadline - as_of` in days: 0 on the deadline itself, negative once past.
     pub days_to_deadline: i64,
@@ -166,8 +188,8 @@ pub struct CategoryStanding {
 pub struct YearStanding {
     pub year: u32,
     pub starts_on: NaiveDate,
-    /// Exclusive.
-    pub ends_on: NaiveDate,
+    /// The year's last day.
+    pub last_day: NaiveDate,
     pub counted: Points,
     pub minimum: Option<Points>,
     pub hard: bool,
@@ -192,6 +214,9 @@ pub struct SlotStanding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IgnoredClaim {
     pub credit_id: String,
+    /// The activity type the credit names in this scheme.
+    pub activity_type: String,
+    /// The claim's category; `None` when the whole credit is ignored.
     pub category: Option<String>,
     pub reason: IgnoredReason,
 }
@@ -199,12 +224,39 @@ pub struct IgnoredClaim {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IgnoredReason {
+    /// The scheme has no such activity type.
     UnknownActivityType,
+    /// The scheme has no such category.
     UnknownCategory,
     /// The activity type is bound to another category.
     CategoryNotAllowed,
+    /// Completed after the cycle's deadline: too late for this cycle.
     CompletedAfterDeadline,
+    /// Completed after the date the standing is computed for.
     CompletedAfterAsOf,
+}
+
+impl IgnoredReason {
+    /// The reason in a sentence, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::UnknownActivityType => "the scheme has no such activity type",
+            Self::UnknownCategory => "the scheme has no such category",
+            Self::CategoryNotAllowed => "the activity type counts in another category",
+            Self::CompletedAfterDeadline => "completed after the deadline",
+            Self::CompletedAfterAsOf => "completed after the date of this standing",
+        }
+    }
+}
+
+impl From<Unplaceable> for IgnoredReason {
+    fn from(reason: Unplaceable) -> Self {
+        match reason {
+            Unplaceable::UnknownActivityType => Self::UnknownActivityType,
+            Unplaceable::UnknownCategory => Self::UnknownCategory,
+            Unplaceable::CategoryNotAllowed { .. } => Self::CategoryNotAllowed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -240,15 +292,26 @@ fn cycle_years(cycle: CyclePeriod) -> Vec<CycleYear> {
     years
 }
 
-/// The deadline of a cycle under a scheme's rules: `ends_on - renewal_deadline_days_before_end`,
-/// the last day on which an activity still counts (see the module documentation).
+/// The deadline of a cycle under a scheme's rules: the expiry date less
+/// `renewal_deadline_days_before_end`, the last day on which an activity still counts (see the
+/// module documentation).
 pub fn deadline(scheme: &SchemeDefinition, cycle: CyclePeriod) -> NaiveDate {
-    cycle
-        .ends_on
+    let expires_on = cycle.expires_on();
+    expires_on
         .checked_sub_days(Days::new(u64::from(
             scheme.renewal_deadline_days_before_end,
         )))
-        .unwrap_or(cycle.ends_on)
+        .unwrap_or(expires_on)
+}
+
+/// The last day on which a holding that is short is `due` rather than `lapsed`:
+/// `max(deadline + grace_days, expires_on)`.
+pub fn grace_until(scheme: &SchemeDefinition, cycle: CyclePeriod) -> NaiveDate {
+    let deadline = self::deadline(scheme, cycle);
+    deadline
+        .checked_add_days(Days::new(u64::from(scheme.grace_days)))
+        .unwrap_or(deadline)
+        .max(cycle.expires_on())
 }
 
 /// Points after caps, per category and year, for one cycle.
@@ -369,6 +432,7 @@ fn tally(
         let mut ignore = |category: Option<&str>, reason| {
             t.ignored.push(IgnoredClaim {
                 credit_id: credit.id.clone(),
+                activity_type: credit.activity_type.clone(),
                 category: category.map(str::to_owned),
                 reason,
             });
@@ -398,16 +462,13 @@ fn tally(
             (a, b) => a.or(b),
         };
         for claim in &credit.claims {
-            let Some(category) = scheme.category(&claim.category) else {
-                ignore(Some(&claim.category), IgnoredReason::UnknownCategory);
-                continue;
-            };
-            if let Some(bound) = kind.and_then(|k| k.category.as_deref())
-                && bound != category.id
-            {
-                ignore(Some(&claim.category), IgnoredReason::CategoryNotAllowed);
+            if let Err(reason) = scheme.place(&credit.activity_type, &claim.category) {
+                ignore(Some(&claim.category), reason.into());
                 continue;
             }
+            let Some(category) = scheme.category(&claim.category) else {
+                continue;
+            };
             let rounded = claim.points.round_down_to_step(step);
             if !counts {
                 t.pending += rounded;
@@ -476,10 +537,7 @@ pub fn evaluate(input: &StandingInput<'_>) -> Standing {
     let credits = sorted_credits(input.credits);
 
     let deadline = self::deadline(scheme, cycle);
-    let grace_until = deadline
-        .checked_add_days(Days::new(u64::from(scheme.grace_days)))
-        .unwrap_or(deadline)
-        .max(cycle.ends_on.pred_opt().unwrap_or(cycle.ends_on));
+    let grace_until = self::grace_until(scheme, cycle);
     let days_to_deadline = (deadline - as_of).num_days();
     let years = cycle_years(cycle);
 
@@ -534,7 +592,7 @@ pub fn evaluate(input: &StandingInput<'_>) -> Standing {
             YearStanding {
                 year: y.year,
                 starts_on: y.starts_on,
-                ends_on: y.ends_on,
+                last_day: last_day_before(y.ends_on),
                 counted: *counted,
                 minimum: minimum.map(|m| m.points),
                 hard: minimum.is_some_and(|m| m.hard),
@@ -602,7 +660,7 @@ pub fn evaluate(input: &StandingInput<'_>) -> Standing {
         scheme_status: scheme.status,
         as_of,
         starts_on: cycle.starts_on,
-        ends_on: cycle.ends_on,
+        expires_on: cycle.expires_on(),
         deadline,
         grace_until,
         days_to_deadline,
@@ -633,7 +691,7 @@ fn fill_slots(
     as_of: NaiveDate,
     counted_in: &dyn Fn(&str) -> Points,
 ) -> Vec<SlotStanding> {
-    let last_day = |end: NaiveDate| end.pred_opt().unwrap_or(end).min(deadline);
+    let last_day = |end: NaiveDate| last_day_before(end).min(deadline);
     let mut used: BTreeSet<&str> = BTreeSet::new();
     let mut out = Vec::new();
     for slot in &scheme.slots {
