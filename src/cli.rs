@@ -16,6 +16,8 @@ use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
+mod registry_import;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "cpe-ledger",
@@ -327,14 +329,19 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             });
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let progress = std::io::stderr().is_terminal();
+            let mut progress = registry_import::Bar::new(std::io::stderr().is_terminal());
             let file_name = file.display().to_string();
-            let summary =
-                services::holders::import(&app.db, &app.schemes, &bytes, &file_name, progress)
-                    .await?;
+            let summary = services::registry_import::import(
+                &app.db,
+                &app.schemes,
+                &bytes,
+                &file_name,
+                &mut progress,
+            )
+            .await?;
             println!("{summary}");
             if !summary.rejected.is_empty() {
-                services::holders::write_rejections(&report_path, &summary.rejected)?;
+                registry_import::write_rejections(&report_path, &summary.rejected)?;
                 for r in summary.rejected.iter().take(SHOWN_REJECTIONS) {
                     println!("  line {}: {}: {}", r.line, r.field, r.message);
                 }

@@ -1,4 +1,5 @@
-//! Identity: signing keys and the JWKS they publish.
+//! Identity: signing keys and the JWKS they publish, and each machine client's request budget.
 
+pub mod client_limits;
 pub mod keys;
 pub mod tokens;

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::http::auth::ProfessionalCaller;
+use crate::http::callers::ProfessionalCaller;
 use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
 use crate::services::holdings::{self, HoldingStatus, Professional};

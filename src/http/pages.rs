@@ -36,8 +36,8 @@ use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::auth::tokens::ACCESS_TOKEN_TTL;
-use crate::http::accounts::issue_user_token;
-use crate::http::auth::UserCaller;
+use crate::http::auth::issue_user_token;
+use crate::http::callers::UserCaller;
 use crate::http::client_ip::ClientIp;
 use crate::http::extract::{Form, Query};
 use crate::http::problem::Problem;
