@@ -11,6 +11,12 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use url::Url;
 
+/// Help heading of the settings only `serve` (and the emails it sends) uses, so that a
+/// command's own options are not buried among them.
+const SERVER_SETTINGS: &str = "Server settings (flag or environment)";
+/// Help heading of the settings every command uses: where the data lives.
+const DATA_SETTINGS: &str = "Data settings (flag or environment)";
+
 /// The raw settings as clap collects them from flags and the environment.
 #[derive(Args, Clone, Debug, Default)]
 pub struct Settings {
@@ -18,42 +24,51 @@ pub struct Settings {
     #[arg(
         long,
         env = "CPE_LEDGER_DATABASE_URL",
+        help_heading = DATA_SETTINGS,
         global = true,
         hide_env_values = true
     )]
     pub database_url: Option<String>,
     /// Folder for the SQLite file, outgoing `.eml` files and other local state.
-    #[arg(long, env = "CPE_LEDGER_DATA_DIR", global = true)]
+    #[arg(long, env = "CPE_LEDGER_DATA_DIR",
+        help_heading = DATA_SETTINGS, global = true)]
     pub data_dir: Option<String>,
     /// Address the HTTP server listens on.
-    #[arg(long, env = "CPE_LEDGER_LISTEN", global = true)]
+    #[arg(long, env = "CPE_LEDGER_LISTEN",
+        help_heading = SERVER_SETTINGS, global = true)]
     pub listen: Option<String>,
     /// The public base URL, used in emailed links and as the token issuer.
-    #[arg(long, env = "CPE_LEDGER_PUBLIC_URL", global = true)]
+    #[arg(long, env = "CPE_LEDGER_PUBLIC_URL",
+        help_heading = SERVER_SETTINGS, global = true)]
     pub public_url: Option<String>,
     /// SMTP server (`smtp://user:pass@host:port`, `smtps://…`); unset writes emails as files.
     #[arg(
         long,
         env = "CPE_LEDGER_SMTP_URL",
+        help_heading = SERVER_SETTINGS,
         global = true,
         hide_env_values = true
     )]
     pub smtp_url: Option<String>,
     /// Load balancers or reverse proxies whose `X-Forwarded-For` names the real client
     /// (comma-separated IP addresses). Unset: the header is ignored.
-    #[arg(long, env = "CPE_LEDGER_TRUSTED_PROXIES", global = true)]
+    #[arg(long, env = "CPE_LEDGER_TRUSTED_PROXIES",
+        help_heading = SERVER_SETTINGS, global = true)]
     pub trusted_proxies: Option<String>,
     /// Extra scheme definition files (`*.toml`); a file here replaces the built-in of the same id and version.
-    #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR", global = true)]
+    #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR",
+        help_heading = DATA_SETTINGS, global = true)]
     pub schemes_dir: Option<String>,
     /// Folder of template overrides laid out like `templates/` (`emails/<name>/<locale>/…`,
     /// `pages/…`); a file found there replaces the built-in one.
-    #[arg(long, env = "CPE_LEDGER_TEMPLATES_DIR", global = true)]
+    #[arg(long, env = "CPE_LEDGER_TEMPLATES_DIR",
+        help_heading = SERVER_SETTINGS, global = true)]
     pub templates_dir: Option<String>,
     /// Log as JSON lines instead of human-readable text (`--log-json`, or `true`/`false`).
     #[arg(
         long,
         env = "CPE_LEDGER_LOG_JSON",
+        help_heading = SERVER_SETTINGS,
         global = true,
         num_args = 0..=1,
         require_equals = true,
