@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
+use sea_orm::ActiveEnum;
 
 use crate::config::{Config, Settings};
 use crate::domain::points::Points;
@@ -497,11 +498,10 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             loop {
                 let page = services::clients::list_clients(&app.db, after, 500).await?;
                 for c in &page {
-                    let kind = serde_json::to_value(c.kind)?;
                     println!(
                         "{:<28} {:<12} {:<9} {:>6} {:<40} {}",
                         c.client_id,
-                        kind.as_str().unwrap_or("?"),
+                        c.kind.to_value(),
                         if c.disabled_at.is_some() {
                             "disabled"
                         } else {
