@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use chrono::{Months, NaiveDate, Utc};
 use cpe_ledger::config::{Config, Settings};
-use cpe_ledger::services::holders;
+use cpe_ledger::services::registry_import;
 use cpe_ledger::startup;
 use entity::{cycles, holdings, professionals};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, Set};
@@ -66,7 +66,9 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
     let mut out = Vec::new();
 
     let started = Instant::now();
-    let first = holders::import(&app.db, &app.schemes, csv.as_bytes(), "bench.csv", false).await?;
+    let first =
+        registry_import::import(&app.db, &app.schemes, csv.as_bytes(), "bench.csv", &mut ())
+            .await?;
     out.push(Row {
         label: format!("{backend}: import (first run)"),
         seconds: started.elapsed().as_secs_f64(),
@@ -79,7 +81,9 @@ async fn run_backend(backend: &str, rows: usize, csv: &str) -> anyhow::Result<Ve
     });
 
     let started = Instant::now();
-    let second = holders::import(&app.db, &app.schemes, csv.as_bytes(), "bench.csv", false).await?;
+    let second =
+        registry_import::import(&app.db, &app.schemes, csv.as_bytes(), "bench.csv", &mut ())
+            .await?;
     out.push(Row {
         label: format!("{backend}: import (second run)"),
         seconds: started.elapsed().as_secs_f64(),

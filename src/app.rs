@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::client_limits::ClientLimits;
 use crate::auth::tokens::KeyRing;
 use crate::config::Config;
-use crate::http::rate_limit::ClientLimits;
 use crate::mail::Mailer;
 use crate::services::schemes::SchemeCatalog;
 use crate::templates::Templates;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
+use sea_orm::ActiveEnum;
 
 use crate::config::{Config, Settings};
 use crate::domain::points::Points;
@@ -15,6 +16,8 @@ use crate::domain::scheme::SchemeDefinition;
 use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
+
+mod registry_import;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -341,14 +344,19 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             });
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let progress = std::io::stderr().is_terminal();
+            let mut progress = registry_import::Bar::new(std::io::stderr().is_terminal());
             let file_name = file.display().to_string();
-            let summary =
-                services::holders::import(&app.db, &app.schemes, &bytes, &file_name, progress)
-                    .await?;
+            let summary = services::registry_import::import(
+                &app.db,
+                &app.schemes,
+                &bytes,
+                &file_name,
+                &mut progress,
+            )
+            .await?;
             println!("{summary}");
             if !summary.rejected.is_empty() {
-                services::holders::write_rejections(&report_path, &summary.rejected)?;
+                registry_import::write_rejections(&report_path, &summary.rejected)?;
                 for r in summary.rejected.iter().take(SHOWN_REJECTIONS) {
                     println!("  line {}: {}: {}", r.line, r.field, r.message);
                 }
@@ -504,11 +512,10 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             loop {
                 let page = services::clients::list_clients(&app.db, after, 500).await?;
                 for c in &page {
-                    let kind = serde_json::to_value(c.kind)?;
                     println!(
                         "{:<28} {:<12} {:<9} {:>6} {:<40} {}",
                         c.client_id,
-                        kind.as_str().unwrap_or("?"),
+                        c.kind.to_value(),
                         if c.disabled_at.is_some() {
                             "disabled"
                         } else {

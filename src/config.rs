@@ -5,11 +5,18 @@
 //! Secrets (the SMTP password inside `CPE_LEDGER_SMTP_URL`) are never printed: `Debug` redacts.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use clap::builder::BoolishValueParser;
 use url::Url;
+
+/// Help heading of the settings only `serve` (and the emails it sends) uses, so that a
+/// command's own options are not buried among them.
+const SERVER_SETTINGS: &str = "Server settings (flag or environment)";
+/// Help heading of the settings every command uses: where the data lives.
+const DATA_SETTINGS: &str = "Data settings (flag or environment)";
 
 /// The raw settings as clap collects them from flags and the environment.
 #[derive(Args, Clone, Debug, Default)]
@@ -18,49 +25,64 @@ pub struct Settings {
     #[arg(
         long,
         env = "CPE_LEDGER_DATABASE_URL",
+        help_heading = DATA_SETTINGS,
         global = true,
         hide_env_values = true
     )]
     pub database_url: Option<String>,
     /// Folder for the SQLite file, outgoing `.eml` files and other local state.
-    #[arg(long, env = "CPE_LEDGER_DATA_DIR", global = true)]
+    #[arg(long, env = "CPE_LEDGER_DATA_DIR",
+        help_heading = DATA_SETTINGS, global = true)]
     pub data_dir: Option<String>,
     /// Address the HTTP server listens on.
-    #[arg(long, env = "CPE_LEDGER_LISTEN", global = true)]
-    pub listen: Option<String>,
+    #[arg(long, env = "CPE_LEDGER_LISTEN", help_heading = SERVER_SETTINGS, global = true,
+        value_parser = listen_address)]
+    pub listen: Option<SocketAddr>,
     /// The public base URL, used in emailed links and as the token issuer.
-    #[arg(long, env = "CPE_LEDGER_PUBLIC_URL", global = true)]
+    #[arg(long, env = "CPE_LEDGER_PUBLIC_URL",
+        help_heading = SERVER_SETTINGS, global = true)]
     pub public_url: Option<String>,
     /// SMTP server (`smtp://user:pass@host:port`, `smtps://…`); unset writes emails as files.
     #[arg(
         long,
         env = "CPE_LEDGER_SMTP_URL",
+        help_heading = SERVER_SETTINGS,
         global = true,
         hide_env_values = true
     )]
     pub smtp_url: Option<String>,
     /// Load balancers or reverse proxies whose `X-Forwarded-For` names the real client
     /// (comma-separated IP addresses). Unset: the header is ignored.
-    #[arg(long, env = "CPE_LEDGER_TRUSTED_PROXIES", global = true)]
-    pub trusted_proxies: Option<String>,
+    #[arg(
+        long,
+        env = "CPE_LEDGER_TRUSTED_PROXIES",
+        help_heading = SERVER_SETTINGS,
+        global = true,
+        value_parser = ip_addresses
+    )]
+    pub trusted_proxies: Option<ProxyList>,
     /// Extra scheme definition files (`*.toml`); a file here replaces the built-in of the same id and version.
-    #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR", global = true)]
+    #[arg(long, env = "CPE_LEDGER_SCHEMES_DIR",
+        help_heading = DATA_SETTINGS, global = true)]
     pub schemes_dir: Option<String>,
     /// Folder of template overrides laid out like `templates/` (`emails/<name>/<locale>/…`,
     /// `pages/…`); a file found there replaces the built-in one.
-    #[arg(long, env = "CPE_LEDGER_TEMPLATES_DIR", global = true)]
+    #[arg(long, env = "CPE_LEDGER_TEMPLATES_DIR",
+        help_heading = SERVER_SETTINGS, global = true)]
     pub templates_dir: Option<String>,
     /// Log as JSON lines instead of human-readable text (`--log-json`, or `true`/`false`).
     #[arg(
         long,
         env = "CPE_LEDGER_LOG_JSON",
+        help_heading = SERVER_SETTINGS,
         global = true,
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "true",
-        value_name = "BOOL"
+        value_name = "BOOL",
+        value_parser = flag
     )]
-    pub log_json: Option<String>,
+    pub log_json: Option<bool>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -143,13 +165,11 @@ impl Config {
         let data_dir =
             PathBuf::from(non_empty(settings.data_dir.as_deref()).unwrap_or(DEFAULT_DATA_DIR));
 
-        let listen_text = non_empty(settings.listen.as_deref()).unwrap_or(DEFAULT_LISTEN);
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            ConfigError::new(
-                "CPE_LEDGER_LISTEN",
-                format!("'{listen_text}' is not a socket address (expected host:port, e.g. {DEFAULT_LISTEN})"),
-            )
-        })?;
+        let listen = match settings.listen {
+            Some(listen) => listen,
+            None => listen_address(DEFAULT_LISTEN)
+                .map_err(|m| ConfigError::new("CPE_LEDGER_LISTEN", m))?,
+        };
 
         let (database_url, database_kind) = match non_empty(settings.database_url.as_deref()) {
             Some(url) => (url.to_owned(), database_kind(url)?),
@@ -212,34 +232,6 @@ impl Config {
             ));
         }
 
-        let trusted_proxies = non_empty(settings.trusted_proxies.as_deref())
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| {
-                        s.parse().map_err(|_| {
-                            ConfigError::new(
-                                "CPE_LEDGER_TRUSTED_PROXIES",
-                                format!("'{s}' is not an IP address"),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-
-        let log_json = match non_empty(settings.log_json.as_deref()) {
-            None => false,
-            Some(text) => parse_flag(text).ok_or_else(|| {
-                ConfigError::new(
-                    "CPE_LEDGER_LOG_JSON",
-                    format!("'{text}' is not true or false"),
-                )
-            })?,
-        };
-
         Ok(Self {
             database_url,
             database_kind,
@@ -248,9 +240,13 @@ impl Config {
             public_url,
             mail,
             schemes_dir,
-            trusted_proxies,
+            trusted_proxies: settings
+                .trusted_proxies
+                .clone()
+                .map(|list| list.0)
+                .unwrap_or_default(),
             templates_dir: non_empty(settings.templates_dir.as_deref()).map(PathBuf::from),
-            log_json,
+            log_json: settings.log_json.unwrap_or(false),
         })
     }
 
@@ -264,13 +260,76 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// The spellings of on and off an operator may reasonably write in an environment file.
-fn parse_flag(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
+/// Typed value parser of `CPE_LEDGER_LISTEN`; the message names the value and the form. An
+/// empty value means the default, as if unset.
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    let text = non_empty(Some(text)).unwrap_or(DEFAULT_LISTEN);
+    text.parse().map_err(|_| {
+        format!("'{text}' is not a socket address (expected host:port, e.g. {DEFAULT_LISTEN})")
+    })
+}
+
+/// The trusted proxies' addresses, from one comma-separated value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyList(pub Vec<IpAddr>);
+
+/// Typed value parser of `CPE_LEDGER_TRUSTED_PROXIES`; empty means none.
+fn ip_addresses(text: &str) -> Result<ProxyList, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| format!("'{s}' is not an IP address")))
+        .collect::<Result<_, _>>()
+        .map(ProxyList)
+}
+
+/// Typed value parser of a boolean setting: clap's [`BoolishValueParser`] spellings (true/false,
+/// yes/no, on/off, 1/0, any case); empty means false, as if unset.
+fn flag(text: &str) -> Result<bool, String> {
+    use clap::builder::TypedValueParser;
+    let Some(text) = non_empty(Some(text)) else {
+        return Ok(false);
+    };
+    BoolishValueParser::new()
+        .parse_ref(
+            &clap::Command::new("cpe-ledger"),
+            None,
+            std::ffi::OsStr::new(text),
+        )
+        .map_err(|_| format!("'{text}' is not true or false (or yes/no, on/off, 1/0)"))
+}
+
+/// A one-line message naming the setting (its environment variable) for a value clap's typed
+/// parsers refused; `None` for any other error, which clap reports itself. Operators set these
+/// mostly in an environment file, so the message names the variable rather than the flag.
+pub fn invalid_setting(command: &clap::Command, err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        err.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        return None;
     }
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    // The argument as clap shows it: `--listen <LISTEN>`, `--log-json[=<BOOL>]`.
+    let shown = text(ContextKind::InvalidArg)?;
+    let long = shown
+        .strip_prefix("--")?
+        .split([' ', '[', '='])
+        .next()?
+        .to_owned();
+    let env = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long.as_str()))?
+        .get_env()?
+        .to_string_lossy()
+        .into_owned();
+    let message = std::error::Error::source(err)
+        .map_or_else(|| "is not an accepted value".to_owned(), |c| c.to_string());
+    Some(format!("{env}: {message}"))
 }
 
 fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
@@ -310,6 +369,22 @@ mod tests {
         Settings::default()
     }
 
+    #[derive(clap::Parser, Debug)]
+    struct Flags {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    /// Settings as clap reads them from these flags (the environment is read too, so only
+    /// flags no test environment sets are used).
+    fn parsed(flags: &[&str]) -> Result<Settings, String> {
+        use clap::{CommandFactory, Parser};
+        let args = std::iter::once("cpe-ledger").chain(flags.iter().copied());
+        Flags::try_parse_from(args)
+            .map(|f| f.settings)
+            .map_err(|e| invalid_setting(&Flags::command(), &e).unwrap_or_else(|| e.to_string()))
+    }
+
     #[test]
     fn defaults_serve_sqlite_in_the_data_dir_on_localhost_8080() {
         let config = Config::from_settings(&settings()).expect("defaults are valid");
@@ -328,12 +403,9 @@ mod tests {
 
     #[test]
     fn a_bad_listen_address_names_the_setting() {
-        let mut s = settings();
-        s.listen = Some("localhost".into());
-        let err = Config::from_settings(&s).expect_err("must fail");
+        let err = parsed(&["--listen", "localhost"]).expect_err("must fail");
         assert!(
-            err.to_string()
-                .starts_with("CPE_LEDGER_LISTEN: 'localhost'"),
+            err.starts_with("CPE_LEDGER_LISTEN: 'localhost' is not a socket address"),
             "{err}"
         );
     }
@@ -379,22 +451,29 @@ mod tests {
             ("true", true),
             ("1", true),
             ("On", true),
+            ("yes", true),
             ("false", false),
             ("0", false),
-            ("", false),
+            ("off", false),
         ] {
-            let mut s = settings();
-            s.log_json = Some(text.into());
+            let flag = format!("--log-json={text}");
+            let s = parsed(&[&flag]).expect("valid");
             assert_eq!(
                 Config::from_settings(&s).expect("valid").log_json,
                 expected,
                 "{text}"
             );
         }
-        let mut s = settings();
-        s.log_json = Some("maybe".into());
-        let err = Config::from_settings(&s).expect_err("must fail");
-        assert_eq!(err.setting, "CPE_LEDGER_LOG_JSON");
+        let empty = parsed(&["--log-json="]).expect("empty is unset");
+        assert!(!Config::from_settings(&empty).expect("valid").log_json);
+        let bare = parsed(&["--log-json"]).expect("valid");
+        assert!(Config::from_settings(&bare).expect("valid").log_json);
+        assert!(!Config::from_settings(&settings()).expect("valid").log_json);
+        let err = parsed(&["--log-json=maybe"]).expect_err("must fail");
+        assert_eq!(
+            err,
+            "CPE_LEDGER_LOG_JSON: 'maybe' is not true or false (or yes/no, on/off, 1/0)"
+        );
     }
 
     #[test]
@@ -407,13 +486,14 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_a_comma_separated_list_of_addresses() {
-        let mut s = settings();
-        s.trusted_proxies = Some("10.0.0.2, ::1".into());
+        let s = parsed(&["--trusted-proxies", "10.0.0.2, ::1"]).expect("valid");
         let config = Config::from_settings(&s).expect("valid");
         assert_eq!(config.trusted_proxies.len(), 2);
-        s.trusted_proxies = Some("10.0.0.2, balancer".into());
-        let err = Config::from_settings(&s).expect_err("must fail");
-        assert_eq!(err.setting, "CPE_LEDGER_TRUSTED_PROXIES");
+        let err = parsed(&["--trusted-proxies", "10.0.0.2, balancer"]).expect_err("must fail");
+        assert_eq!(
+            err,
+            "CPE_LEDGER_TRUSTED_PROXIES: 'balancer' is not an IP address"
+        );
     }
 
     #[test]

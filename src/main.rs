@@ -1,9 +1,20 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use cpe_ledger::cli::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = cpe_ledger::cli::Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A bad setting is one line naming it, like the settings checked after parsing.
+        Err(e) => match cpe_ledger::config::invalid_setting(&Cli::command(), &e) {
+            Some(line) => {
+                eprintln!("error: {line}");
+                return ExitCode::from(2);
+            }
+            None => e.exit(),
+        },
+    };
     cpe_ledger::cli::run(cli).await
 }

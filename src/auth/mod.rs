@@ -1,5 +1,6 @@
-//! Identity: passwords, signing keys and the JWKS they publish.
+//! Identity: passwords, signing keys and the JWKS they publish, and each machine client's request budget.
 
+pub mod client_limits;
 pub mod keys;
 pub mod password;
 pub mod tokens;

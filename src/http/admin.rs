@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::http::auth::AdminCaller;
+use crate::http::callers::AdminCaller;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::problem::Problem;
 use crate::services::clients::{self as client_service, Client, ClientKind, NewClient};

@@ -1,254 +1,162 @@
-//! Who is calling: extractors that authenticate the bearer token and authorise the audience.
+//! `/v1/auth/*`: professionals sign up, sign in and out, and ask for a password-reset link.
 //!
-//! Every protected handler takes exactly one of these; a handler without one is public. They
-//! answer 401 (no, bad or wrong-kind token; RFC 6750 `invalid_token`) and 403 (a valid caller
-//! without the right role or scope; `insufficient_scope`), always as problem+json. Disabled
-//! users and clients are refused on every request, so disabling takes effect immediately.
+//! Answers never reveal whether an email address has an account: sign-up and reset requests
+//! are always 202, and a failed sign-in is the same 401 for an unknown address, a wrong
+//! password or an account not yet activated (an unknown address still costs one argon2 check).
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
-use uuid::Uuid;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::auth::tokens::{AccessClaims, TokenUse};
+use crate::auth::tokens::TokenUse;
+use crate::http::callers::UserCaller;
+use crate::http::client_ip::ClientIp;
+use crate::http::extract::Json;
 use crate::http::problem::Problem;
-use crate::services::audit::Actor;
-use crate::services::clients::{self as client_service, Client, ClientError, ClientKind};
-use crate::services::users::{self, User, UserRole};
+use crate::services::users::{User, UserRole};
+use crate::services::{accounts, sign_in};
 
-/// The bearer token of the request, if any.
-#[allow(
-    clippy::result_large_err,
-    reason = "Problem is the rejection every extractor and handler answers with"
-)]
-fn bearer(parts: &Parts) -> Result<&str, Problem> {
-    let value = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| Problem::unauthorized("invalid_request", "a bearer token is required"))?;
-    let text = value.to_str().map_err(|_| {
-        Problem::unauthorized("invalid_request", "the Authorization header is not text")
-    })?;
-    match text.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(Problem::unauthorized(
-            "invalid_request",
-            "the Authorization header must be `Bearer <token>`",
-        )),
-    }
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(signup))
+        .routes(routes!(password_reset))
 }
 
-async fn verified(
-    parts: &Parts,
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// An access token (RFC 6749 §5.1 shape).
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignupRequest {
+    pub email: String,
+    /// At least 12 characters.
+    pub password: String,
+    /// `ja` (default) or `en`: the language of the activation email.
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// The same answer whether or not the address has an account.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub status: &'static str,
+}
+
+/// Signs a professional (or staff member) in with email and password.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this account or address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(remote): ClientIp,
+    Json(body): Json<LoginRequest>,
+) -> Result<Json<TokenResponse>, Problem> {
+    let user = sign_in::log_in(&state.db, &body.email, &body.password, remote).await?;
+    let (access_token, expires_in) = issue_user_token(&state, &user).await?;
+    Ok(Json(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+    }))
+}
+
+/// A fresh access token for a user who just proved who they are.
+pub(crate) async fn issue_user_token(
     state: &AppState,
-    expected: TokenUse,
-) -> Result<AccessClaims, Problem> {
-    let token = bearer(parts)?;
+    user: &User,
+) -> Result<(String, i64), Problem> {
+    sign_in::wait_past_revocation(user).await;
+    let role = match user.role {
+        UserRole::Professional => "professional",
+        UserRole::Admin => "admin",
+    };
     state
         .keys
-        .verify(&state.db, token, expected)
-        .await
-        .map_err(Problem::from)
+        .issue(TokenUse::User, &user.id.to_string(), role)
+        .map_err(|e| Problem::internal(&e))
 }
 
-/// A logged-in person whose account is active.
-#[derive(Debug, Clone)]
-pub struct UserCaller {
-    pub user: User,
-    pub claims: AccessClaims,
+/// Ends every session of the caller: this token and all others issued so far stop working.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out everywhere"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: UserCaller,
+) -> Result<StatusCode, Problem> {
+    sign_in::end_sessions(&state.db, caller.user.id, &caller.actor(), "logout").await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-impl UserCaller {
-    pub fn actor(&self) -> Actor {
-        Actor::user(self.user.id)
-    }
+/// Creates an account and emails an activation link. The account is not linked to any
+/// holding: only the registry import or the certification body's staff link holdings.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+    responses(
+        (status = 202, description = "If the address is new, an activation link is on its way", body = Accepted),
+        (status = 422, description = "Invalid email or too short a password", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn signup(
+    State(state): State<AppState>,
+    Json(body): Json<SignupRequest>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    accounts::sign_up(
+        &state.db,
+        &body.email,
+        &body.password,
+        body.locale.as_deref().unwrap_or("ja"),
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            status: "check your email",
+        }),
+    ))
 }
 
-impl FromRequestParts<AppState> for UserCaller {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let claims = verified(parts, state, TokenUse::User).await?;
-        Self::from_claims(state, claims).await
-    }
-}
-
-impl UserCaller {
-    /// The account behind verified user claims, refused when disabled or signed out.
-    async fn from_claims(state: &AppState, claims: AccessClaims) -> Result<Self, Problem> {
-        let id: Uuid = claims.sub.parse().map_err(|_| {
-            Problem::unauthorized("invalid_token", "the token's subject is not a user")
-        })?;
-        let user = users::find(&state.db, id).await?.ok_or_else(|| {
-            Problem::unauthorized("invalid_token", "the account no longer exists")
-        })?;
-        if user.disabled_at.is_some() {
-            return Err(Problem::unauthorized(
-                "invalid_token",
-                "the account is disabled",
-            ));
-        }
-        if user
-            .sessions_revoked_at
-            .is_some_and(|revoked| claims.iat <= revoked.timestamp())
-        {
-            return Err(Problem::unauthorized(
-                "invalid_token",
-                "the session has ended",
-            ));
-        }
-        Ok(Self { user, claims })
-    }
-}
-
-/// A professional reading or changing their own records.
-#[derive(Debug, Clone)]
-pub struct ProfessionalCaller {
-    pub user: User,
-    pub professional_id: Uuid,
-}
-
-impl FromRequestParts<AppState> for ProfessionalCaller {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let caller = UserCaller::from_request_parts(parts, state).await?;
-        match (caller.user.role, caller.user.professional_id) {
-            (UserRole::Professional, Some(professional_id)) => Ok(Self {
-                user: caller.user,
-                professional_id,
-            }),
-            _ => Err(Problem::forbidden("this route is for professionals")),
-        }
-    }
-}
-
-/// The certification body's staff: an admin user, or a client holding the `admin` scope.
-#[derive(Debug, Clone)]
-pub struct AdminCaller {
-    pub actor: Actor,
-}
-
-impl FromRequestParts<AppState> for AdminCaller {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let token = bearer(parts)?;
-        let claims = state
-            .keys
-            .verify_any_use(&state.db, token)
-            .await
-            .map_err(Problem::from)?;
-        match claims.token_use {
-            TokenUse::User => {
-                let caller = UserCaller::from_claims(state, claims).await?;
-                if caller.user.role != UserRole::Admin {
-                    return Err(Problem::forbidden("this route needs the admin role"));
-                }
-                Ok(Self {
-                    actor: caller.actor(),
-                })
-            }
-            TokenUse::Client => {
-                let caller = ClientCaller::from_claims(state, claims).await?;
-                caller.require("admin")?;
-                Ok(Self {
-                    actor: caller.actor(),
-                })
-            }
-        }
-    }
-}
-
-/// A machine client (provider or procurement system) that is not disabled, within its
-/// request budget (429 with `Retry-After` beyond it).
-#[derive(Debug, Clone)]
-pub struct ClientCaller {
-    pub client: Client,
-    pub claims: AccessClaims,
-}
-
-impl ClientCaller {
-    /// 403 `insufficient_scope` unless the token carries `scope` (and the client still has it).
-    #[allow(
-        clippy::result_large_err,
-        reason = "Problem is the rejection every extractor and handler answers with"
-    )]
-    pub fn require(&self, scope: &str) -> Result<(), Problem> {
-        let granted = |list: &str| list.split_whitespace().any(|s| s == scope);
-        if granted(&self.claims.scope) && granted(&self.client.scopes) {
-            Ok(())
-        } else {
-            Err(Problem::forbidden(format!(
-                "this route needs the `{scope}` scope"
-            )))
-        }
-    }
-
-    /// The provider this client acts for; 403 for any other kind of client.
-    #[allow(
-        clippy::result_large_err,
-        reason = "Problem is the rejection every extractor and handler answers with"
-    )]
-    pub fn provider_id(&self) -> Result<Uuid, Problem> {
-        match (self.client.kind, self.client.provider_id) {
-            (ClientKind::Provider, Some(id)) => Ok(id),
-            _ => Err(Problem::forbidden("this route is for course providers")),
-        }
-    }
-
-    pub fn actor(&self) -> Actor {
-        Actor::client(&self.client.client_id)
-    }
-}
-
-impl FromRequestParts<AppState> for ClientCaller {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let claims = verified(parts, state, TokenUse::Client).await?;
-        Self::from_claims(state, claims).await
-    }
-}
-
-impl ClientCaller {
-    /// The client behind verified client claims, refused when disabled, rotated since the
-    /// token was issued, or over its request budget.
-    async fn from_claims(state: &AppState, claims: AccessClaims) -> Result<Self, Problem> {
-        let client = match client_service::find_client(&state.db, &claims.sub).await {
-            Ok(client) => client,
-            Err(ClientError::NotFound(_)) => {
-                return Err(Problem::unauthorized(
-                    "invalid_token",
-                    "the client no longer exists",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if client.disabled_at.is_some() {
-            return Err(Problem::unauthorized(
-                "invalid_token",
-                "the client is disabled",
-            ));
-        }
-        if client
-            .secret_rotated_at
-            .is_some_and(|rotated| claims.iat < rotated.timestamp())
-        {
-            return Err(Problem::unauthorized(
-                "invalid_token",
-                "the client's secret was rotated after this token was issued",
-            ));
-        }
-        state
-            .client_limits
-            .check(&client.client_id, client.rate_limit_per_minute)
-            .map_err(Problem::too_many_requests)?;
-        Ok(Self { client, claims })
-    }
+/// Emails a password-reset link (valid one hour) if an account uses this address.
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Always, whether or not the address has an account", body = Accepted),
+    ))]
+pub async fn password_reset(
+    State(state): State<AppState>,
+    Json(body): Json<PasswordResetRequest>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    accounts::request_password_reset(&state.db, &body.email).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            status: "if the address has an account, a reset link is on its way",
+        }),
+    ))
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::domain::standing::last_day_before;
-use crate::http::auth::ProfessionalCaller;
+use crate::http::callers::ProfessionalCaller;
 use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
 use crate::services::holdings::{self, HoldingStatus, Professional};

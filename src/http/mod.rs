@@ -1,8 +1,8 @@
 //! HTTP: one router per audience, merged here with the layers every route gets.
 
-pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod callers;
 pub mod client_ip;
 pub mod extract;
 pub mod health;
@@ -12,7 +12,6 @@ pub mod oauth;
 pub mod pages;
 pub mod problem;
 pub mod procurement;
-pub mod rate_limit;
 pub mod server;
 
 use std::time::Duration;
@@ -111,6 +110,6 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(jwks::router())
         .merge(admin::router())
         .merge(procurement::router())
-        .merge(accounts::router())
+        .merge(auth::router())
         .merge(me::router())
 }

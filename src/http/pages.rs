@@ -19,13 +19,12 @@
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::{
-    ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE,
-};
+use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION, LOCATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -36,8 +35,8 @@ use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::auth::tokens::ACCESS_TOKEN_TTL;
-use crate::http::accounts::issue_user_token;
-use crate::http::auth::UserCaller;
+use crate::http::auth::issue_user_token;
+use crate::http::callers::UserCaller;
 use crate::http::client_ip::ClientIp;
 use crate::http::extract::{Form, Query};
 use crate::http::problem::Problem;
@@ -89,32 +88,31 @@ fn session_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
+/// The value of the request's cookie called exactly `name`.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_owned())
 }
 
+/// A `Set-Cookie` value: always Path=/ and HttpOnly, Secure whenever [`secure`] says so.
 fn set_cookie(
     state: &AppState,
     name: &str,
     value: &str,
     max_age: Option<i64>,
-    same_site: &str,
+    same_site: SameSite,
 ) -> HeaderValue {
-    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    let mut cookie = Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure(state));
     if let Some(age) = max_age {
-        text.push_str(&format!("; Max-Age={age}"));
+        cookie = cookie.max_age(time::Duration::seconds(age));
     }
-    if secure(state) {
-        text.push_str("; Secure");
-    }
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&cookie.build().encoded().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
@@ -123,12 +121,18 @@ fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
         session_cookie_name(state),
         token,
         Some(ACCESS_TOKEN_TTL.as_secs() as i64),
-        "Lax",
+        SameSite::Lax,
     )
 }
 
 fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    set_cookie(state, session_cookie_name(state), "", Some(0), "Lax")
+    set_cookie(
+        state,
+        session_cookie_name(state),
+        "",
+        Some(0),
+        SameSite::Lax,
+    )
 }
 
 // --- CSRF --------------------------------------------------------------------------------------
@@ -145,7 +149,13 @@ fn pre_login_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<Head
     }
     let bytes: [u8; 32] = rand::random();
     let fresh = URL_SAFE_NO_PAD.encode(bytes);
-    let header = set_cookie(state, csrf_cookie_name(state), &fresh, None, "Strict");
+    let header = set_cookie(
+        state,
+        csrf_cookie_name(state),
+        &fresh,
+        None,
+        SameSite::Strict,
+    );
     (fresh, Some(header))
 }
 
@@ -186,7 +196,7 @@ fn page_locale(
                 LANG_COOKIE,
                 locale,
                 Some(365 * 24 * 3600),
-                "Lax",
+                SameSite::Lax,
             )),
         );
     }
@@ -702,6 +712,8 @@ async fn forgot_submit(
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header::COOKIE;
+
     use super::*;
 
     #[test]

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::auth::ClientCaller;
+use crate::http::callers::ClientCaller;
 use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
 use crate::services::holdings::HoldingStatus;

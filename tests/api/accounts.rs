@@ -373,7 +373,9 @@ db_test! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_one_clients_failures_do_not_throttle_another() {
     let Some(app) = crate::harness::TestApp::spawn_with(crate::harness::Backend::Sqlite, |s| {
-        s.trusted_proxies = Some("127.0.0.1".to_owned());
+        s.trusted_proxies = Some(cpe_ledger::config::ProxyList(vec![std::net::IpAddr::from(
+            [127, 0, 0, 1],
+        )]));
     })
     .await
     else {

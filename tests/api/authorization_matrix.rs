@@ -79,12 +79,12 @@ async fn seed(app: &TestApp) -> World {
          cissp,A0001,a@example.jp,Professional A,,A,{start},{start}\n\
          cissp,B0001,b@example.jp,Professional B,,B,{start},{start}\n"
     );
-    let summary = cpe_ledger::services::holders::import(
+    let summary = cpe_ledger::services::registry_import::import(
         &app.state.db,
         &app.state.schemes,
         csv.as_bytes(),
         "matrix.csv",
-        false,
+        &mut (),
     )
     .await
     .unwrap();

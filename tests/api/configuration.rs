@@ -73,3 +73,41 @@ fn a_bad_value_given_as_a_flag_is_reported_like_the_variable() {
     assert_eq!(code, 2);
     assert!(stderr.contains("CPE_LEDGER_LISTEN"), "{stderr}");
 }
+
+#[test]
+fn credits_add_help_shows_its_own_options_first_and_server_settings_under_their_own_heading() {
+    let output = run_cli(&["credits", "add", "--help"], &[], None);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout).into_owned();
+    // Where an option is listed (its line starts with it), not where the usage line names it.
+    let position = |text: &str| {
+        help.find(&format!("\n      {text}"))
+            .or_else(|| help.find(&format!("\n{text}")))
+            .unwrap_or_else(|| panic!("{text:?} missing from\n{help}"))
+    };
+    let own_options = position("Options:");
+    let server_heading = position("Server settings");
+    for own in [
+        "--scheme",
+        "--registration-number",
+        "--activity-type",
+        "--points",
+    ] {
+        let at = position(own);
+        assert!(
+            own_options < at && at < server_heading,
+            "{own} is not among the command's own options:\n{help}"
+        );
+    }
+    for server in [
+        "--listen",
+        "--smtp-url",
+        "--trusted-proxies",
+        "--templates-dir",
+    ] {
+        assert!(
+            position(server) > server_heading,
+            "{server} is not under the server heading:\n{help}"
+        );
+    }
+}

@@ -141,7 +141,7 @@ impl TestApp {
         let mut settings = Settings {
             database_url: Some(database.url.clone()),
             data_dir: Some(data_dir.path().display().to_string()),
-            listen: Some("127.0.0.1:0".to_owned()),
+            listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             smtp_url: Some(crate::support_accounts::mail_server().smtp_url()),
             ..Default::default()
         };

@@ -276,3 +276,20 @@ db_test! {
         );
     }
 }
+
+db_test! {
+    async fn columns_are_read_by_name_in_any_order_and_a_short_row_names_its_first_missing_field(app: TestApp) {
+        let file = "\
+locale,cycle_start,certified_on,display_name,legal_name_kana,legal_name,email,registration_number,scheme
+en,2024-01-01,2021-01-01,Taro,ヤマダ タロウ,山田 太郎,taro@example.jp,123456,cissp
+en,2024-01-01,2021-01-01,Short,,Short Row
+";
+        let out = import(&app, "reordered.csv", file.as_bytes());
+        assert!(out.starts_with("2 rows: 1 inserted, 0 updated, 0 unchanged, 1 rejected"), "{out}");
+        // The short row has no email, registration number or scheme: the first checked is named.
+        assert!(out.contains("line 3: scheme: is empty"), "{out}");
+        let taro = professional_by_email(&app, "taro@example.jp").await;
+        assert_eq!(taro.legal_name, "山田 太郎");
+        assert_eq!(taro.locale, "en");
+    }
+}

@@ -162,12 +162,12 @@ pub async fn seed_holding(app: &TestApp) -> (String, String) {
         "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start\n\
          cissp,00012345,holder@example.jp,山田 太郎,ヤマダ タロウ,Taro,{start},{start}\n"
     );
-    let summary = cpe_ledger::services::holders::import(
+    let summary = cpe_ledger::services::registry_import::import(
         &app.state.db,
         &app.state.schemes,
         csv.as_bytes(),
         "seed.csv",
-        false,
+        &mut (),
     )
     .await
     .expect("holders imported");

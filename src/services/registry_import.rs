@@ -8,12 +8,10 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use entity::{cycles, holdings, import_runs, professionals};
-use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, QueryFilter, Set,
@@ -85,6 +83,37 @@ impl fmt::Display for ImportSummary {
     }
 }
 
+/// Told how far an import has come, batch by batch; the command line draws a progress bar
+/// with it. `()` shows nothing.
+pub trait ImportProgress {
+    /// The import is about to write this many valid rows.
+    fn start(&mut self, _rows: u64) {}
+    /// This many more rows are written.
+    fn advance(&mut self, _rows: u64) {}
+    /// The import is done, or stopped.
+    fn finish(&mut self) {}
+}
+
+impl ImportProgress for () {}
+
+/// One registry record as the file has it, read by column name. Every cell is text here and
+/// may be empty (a short row leaves the rest empty); [`parse_row`] checks each, so a bad cell
+/// is reported with its line and column rather than failing the whole record.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct RegistryRecord {
+    scheme: String,
+    registration_number: String,
+    email: String,
+    legal_name: String,
+    legal_name_kana: String,
+    display_name: String,
+    certified_on: String,
+    cycle_start: String,
+    locale: String,
+    time_zone: String,
+}
+
 /// One valid registry row.
 #[derive(Debug, Clone)]
 struct HolderRow {
@@ -109,24 +138,14 @@ pub async fn import(
     catalog: &SchemeCatalog,
     bytes: &[u8],
     file_name: &str,
-    show_progress: bool,
+    progress: &mut dyn ImportProgress,
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
     let started_at = Utc::now();
     let text = csv_text::decode(bytes);
     let (rows, mut rejected, total) = parse_rows(&text, catalog)?;
 
-    let progress = if show_progress {
-        let bar = ProgressBar::new(rows.len() as u64);
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
-        {
-            bar.set_style(style);
-        }
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    progress.start(rows.len() as u64);
 
     let mut version_ids: HashMap<(String, String), Uuid> = HashMap::new();
     let mut summary = ImportSummary {
@@ -160,9 +179,9 @@ pub async fn import(
         summary.updated += outcome.updated;
         summary.unchanged += outcome.unchanged;
         rejected.extend(outcome.rejected);
-        progress.inc(batch.len() as u64);
+        progress.advance(batch.len() as u64);
     }
-    progress.finish_and_clear();
+    progress.finish();
     rejected.sort_by_key(|r| r.line);
     summary.rejected = rejected;
     summary.elapsed = started.elapsed();
@@ -233,11 +252,10 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
         .headers()
         .map_err(|e| ImportError::File(format!("cannot read the header line: {e}")))?
         .clone();
-    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
     let missing: Vec<&str> = REQUIRED_COLUMNS
         .iter()
         .copied()
-        .filter(|c| !index.contains_key(c))
+        .filter(|c| !headers.iter().any(|h| h == *c))
         .collect();
     if !missing.is_empty() {
         return Err(ImportError::File(format!(
@@ -272,12 +290,24 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
         };
         let line = record.position().map_or(next_line, |p| p.line());
         next_line = line + 1;
-        let view = RowView {
-            record: &record,
-            index: &index,
+        // A short row (the reader is flexible) leaves its last cells empty, as a spreadsheet shows it.
+        let mut record = record;
+        while record.len() < headers.len() {
+            record.push_field("");
+        }
+        let cells: RegistryRecord = match record.deserialize(Some(&headers)) {
+            Ok(cells) => cells,
+            Err(e) => {
+                rejected.push(Rejection {
+                    line,
+                    registration_number: String::new(),
+                    field: deserialize_field(&e, &headers),
+                    message: format!("unreadable CSV: {e}"),
+                });
+                continue;
+            }
         };
-        let get = |name: &str| view.get(name);
-        match parse_row(line, &view, catalog) {
+        match parse_row(line, &cells, catalog) {
             Ok(row) => {
                 if seen.insert((row.scheme.clone(), row.registration_number.clone())) {
                     rows.push(row);
@@ -292,7 +322,7 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
             }
             Err((field, message)) => rejected.push(Rejection {
                 line,
-                registration_number: get("registration_number").to_owned(),
+                registration_number: cells.registration_number,
                 field: field.to_owned(),
                 message,
             }),
@@ -301,38 +331,33 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
     Ok((rows, rejected, total))
 }
 
-/// One CSV record, read by column name.
-struct RowView<'r> {
-    record: &'r csv::StringRecord,
-    index: &'r HashMap<&'r str, usize>,
-}
-
-impl<'r> RowView<'r> {
-    fn get(&self, name: &str) -> &'r str {
-        self.index
-            .get(name)
-            .and_then(|&i| self.record.get(i))
-            .map(str::trim)
-            .unwrap_or("")
+/// The column a record could not be read at, named by its header; else `row`.
+fn deserialize_field(err: &csv::Error, headers: &csv::StringRecord) -> String {
+    match err.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => err
+            .field()
+            .and_then(|i| headers.get(i as usize))
+            .unwrap_or("row")
+            .to_owned(),
+        _ => "row".to_owned(),
     }
 }
 
 fn parse_row(
     line: u64,
-    row: &RowView<'_>,
+    row: &RegistryRecord,
     catalog: &SchemeCatalog,
 ) -> Result<HolderRow, (&'static str, String)> {
-    let get = |name: &str| row.get(name);
-    let scheme = get("scheme").to_ascii_lowercase();
+    let scheme = row.scheme.to_ascii_lowercase();
     if scheme.is_empty() {
         return Err(("scheme", "is empty".to_owned()));
     }
     if !catalog.contains(&scheme) {
         return Err(("scheme", format!("unknown scheme '{scheme}'")));
     }
-    let registration_number = RegistrationNumber::parse(get("registration_number"))
+    let registration_number = RegistrationNumber::parse(&row.registration_number)
         .map_err(|e| ("registration_number", e.to_string()))?;
-    let email = match get("email") {
+    let email = match row.email.as_str() {
         "" => None,
         text => Some(
             EmailAddress::parse(text)
@@ -341,26 +366,27 @@ fn parse_row(
                 .to_owned(),
         ),
     };
-    let legal_name = get("legal_name");
+    let legal_name = row.legal_name.as_str();
     if legal_name.is_empty() {
         return Err(("legal_name", "is empty".to_owned()));
     }
     if legal_name.chars().count() > 254 {
         return Err(("legal_name", "is longer than 254 characters".to_owned()));
     }
-    let optional = |name: &'static str| -> Result<Option<String>, (&'static str, String)> {
-        match get(name) {
-            "" => Ok(None),
-            text if text.chars().count() > 254 => {
-                Err((name, "is longer than 254 characters".to_owned()))
+    let optional =
+        |name: &'static str, text: &str| -> Result<Option<String>, (&'static str, String)> {
+            match text {
+                "" => Ok(None),
+                text if text.chars().count() > 254 => {
+                    Err((name, "is longer than 254 characters".to_owned()))
+                }
+                text => Ok(Some(text.to_owned())),
             }
-            text => Ok(Some(text.to_owned())),
-        }
-    };
-    let legal_name_kana = optional("legal_name_kana")?;
-    let display_name = optional("display_name")?;
-    let certified_on = parse_date(get("certified_on")).map_err(|m| ("certified_on", m))?;
-    let cycle_start = parse_date(get("cycle_start")).map_err(|m| ("cycle_start", m))?;
+        };
+    let legal_name_kana = optional("legal_name_kana", &row.legal_name_kana)?;
+    let display_name = optional("display_name", &row.display_name)?;
+    let certified_on = parse_date(&row.certified_on).map_err(|m| ("certified_on", m))?;
+    let cycle_start = parse_date(&row.cycle_start).map_err(|m| ("cycle_start", m))?;
     if cycle_start < certified_on {
         return Err(("cycle_start", "is before certified_on".to_owned()));
     }
@@ -371,12 +397,12 @@ fn parse_row(
     let cycle_end = cycle_start
         .checked_add_months(months)
         .ok_or(("cycle_start", "is too far in the future".to_owned()))?;
-    let locale = match get("locale") {
+    let locale = match row.locale.as_str() {
         "" => "ja".to_owned(),
-        "ja" | "en" => get("locale").to_owned(),
+        known @ ("ja" | "en") => known.to_owned(),
         other => return Err(("locale", format!("'{other}' is not ja or en"))),
     };
-    let time_zone = match get("time_zone") {
+    let time_zone = match row.time_zone.as_str() {
         "" => "Asia/Tokyo".to_owned(),
         text => text
             .parse::<chrono_tz::Tz>()
@@ -626,30 +652,4 @@ fn new_cycle(
         outcome: Set(None),
         created_at: Set(now),
     }
-}
-
-/// Writes rejected rows as CSV (cells neutralised against spreadsheet formulas).
-pub fn write_rejections(path: &Path, rejected: &[Rejection]) -> Result<(), ImportError> {
-    let mut writer = csv::Writer::from_path(path)
-        .map_err(|e| ImportError::File(format!("cannot write {}: {e}", path.display())))?;
-    let write_err =
-        |e: csv::Error| ImportError::File(format!("cannot write {}: {e}", path.display()));
-    writer
-        .write_record(["line", "registration_number", "field", "message"])
-        .map_err(write_err)?;
-    for r in rejected {
-        let line = r.line.to_string();
-        writer
-            .write_record([
-                line.as_str(),
-                &csv_text::neutralise(&r.registration_number),
-                &csv_text::neutralise(&r.field),
-                &csv_text::neutralise(&r.message),
-            ])
-            .map_err(write_err)?;
-    }
-    writer
-        .flush()
-        .map_err(|e| ImportError::File(format!("cannot write {}: {e}", path.display())))?;
-    Ok(())
 }
