@@ -4,6 +4,7 @@
 //! ids cannot be probed.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use chrono::NaiveDate;
 use entity::{cycles, holdings, professionals};
@@ -71,7 +72,6 @@ async fn own_professional(
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's profile", body = Profile),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is not linked to a professional", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn profile(
@@ -93,7 +93,6 @@ pub async fn profile(
 #[utoipa::path(get, path = "/v1/me/holdings", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, description = "Every holding of the caller", body = [HoldingSummary]),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_holdings(
     State(state): State<AppState>,
@@ -150,8 +149,9 @@ pub async fn list_holdings(
 pub async fn holding_standing(
     State(state): State<AppState>,
     caller: ProfessionalCaller,
-    Path(id): Path<Uuid>,
+    id: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Json<HoldingStanding>, Problem> {
+    let Path(id) = id?;
     // Filtering by owner in the query itself: someone else's holding is simply not found.
     let holding = holdings::Entity::find_by_id(id)
         .filter(holdings::Column::ProfessionalId.eq(caller.professional_id))
