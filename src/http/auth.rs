@@ -46,8 +46,10 @@ pub struct TokenResponse {
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
+    #[schema(min_length = 1, max_length = 254, format = Email, example = "pat@example.com")]
     pub email: String,
     /// At least 12 characters.
+    #[schema(min_length = 12)]
     pub password: String,
     /// `ja` (default) or `en`: the language of the activation email.
     #[serde(default)]
@@ -107,7 +109,6 @@ pub(crate) async fn issue_user_token(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out everywhere"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(
     State(state): State<AppState>,

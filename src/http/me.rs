@@ -73,7 +73,6 @@ async fn own_professional(
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's profile", body = Profile),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is not linked to a professional", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn profile(
@@ -95,7 +94,6 @@ pub async fn profile(
 #[utoipa::path(get, path = "/v1/me/holdings", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, description = "Every holding of the caller", body = [HoldingSummary]),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_holdings(
     State(state): State<AppState>,

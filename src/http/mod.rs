@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod pages;
 pub mod problem;
 pub mod procurement;
+pub mod responses;
 pub mod server;
 
 use std::time::Duration;
@@ -83,7 +84,8 @@ impl Modify for SecurityAddon {
 
 /// The whole application: API routes, `/openapi.json`, `/docs`, and the shared layers.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api().split_for_parts();
+    let (api, mut openapi) = api().split_for_parts();
+    responses::SharedResponses.modify(&mut openapi);
 
     api.merge(pages::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
@@ -99,10 +101,13 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document as the running server publishes it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut openapi = api().into_openapi();
+    responses::SharedResponses.modify(&mut openapi);
+    openapi
 }
 
-/// Every documented route, each audience's router merged once.
+/// Every documented route, each audience's router merged once. The shared responses are
+/// attached after the merge (see [`responses`]), when every operation is known.
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())

@@ -33,16 +33,24 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The form a client posts (`application/x-www-form-urlencoded`).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct TokenRequest {
-    /// Must be `client_credentials`.
-    grant_type: String,
+    grant_type: GrantType,
     /// Space-separated scopes, a subset of the client's; all of them when absent.
     scope: Option<String>,
     /// Only when not using HTTP Basic (not recommended).
     client_id: Option<String>,
     /// Only when not using HTTP Basic (not recommended).
     client_secret: Option<String>,
+}
+
+/// The one grant this server issues tokens for.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub enum GrantType {
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
 }
 
 /// RFC 6749 §5.1 access token response.
@@ -263,14 +271,9 @@ async fn grant(
             *presented = Some(id.to_owned());
             return Err(invalid_client(true, "missing_secret").into());
         }
-        (None, Some(_)) => {
-            return Err(refused(
-                "invalid_request",
-                "`client_secret` needs its `client_id`",
-                "missing_client_id",
-            )
-            .into());
-        }
+        // A secret without its id authenticates no one: the same answer as an id without
+        // its secret.
+        (None, Some(_)) => return Err(invalid_client(true, "missing_client_id").into()),
     };
     let (method, (client_id, secret)) = match (basic, body_credentials) {
         (Some(_), Some(_)) => {

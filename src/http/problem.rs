@@ -311,6 +311,14 @@ impl From<ClientError> for Problem {
         match err {
             ClientError::Invalid { field, message } => Problem::invalid_field(field, message),
             ClientError::NotFound(_) => Problem::not_found("client"),
+            ClientError::UnknownProvider(_) => {
+                let mut p = Problem::not_found("provider");
+                p.errors.push(FieldError {
+                    field: "provider_id".to_owned(),
+                    message: "no such provider".to_owned(),
+                });
+                p
+            }
             ClientError::Conflict(detail) => Problem::conflict(detail),
             ClientError::Db(e) => e.into(),
         }

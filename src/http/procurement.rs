@@ -46,10 +46,8 @@ pub struct HoldingStatusView {
     security(("bearer" = ["procurement:read"])),
     responses(
         (status = 200, description = "The holding's public status", body = HoldingStatusView),
-        (status = 401, description = "No valid client token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `procurement:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The client's request budget is spent; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn holding(
     State(state): State<AppState>,

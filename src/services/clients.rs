@@ -30,6 +30,9 @@ pub enum ClientError {
     },
     #[error("no client {0}")]
     NotFound(String),
+    /// `provider_id` names no provider (404, like any other unknown record).
+    #[error("no provider {0}")]
+    UnknownProvider(uuid::Uuid),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -147,9 +150,11 @@ pub async fn create_client(
             let provider = providers::Entity::find_by_id(provider_id)
                 .one(&txn)
                 .await?
-                .ok_or_else(|| invalid("provider_id", "no such provider"))?;
+                .ok_or(ClientError::UnknownProvider(provider_id))?;
             if provider.status == providers::ProviderStatus::Suspended {
-                return Err(invalid("provider_id", "the provider is suspended"));
+                return Err(ClientError::Conflict(
+                    "the provider is suspended; no client may act for it".to_owned(),
+                ));
             }
         }
         (_, Some(_)) => {

@@ -272,3 +272,108 @@ db_test! {
         assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
     }
 }
+
+/// Who may pass on a page route (pages are not in OpenAPI; their list is `pages::routes()`).
+enum PageRule {
+    /// Anyone: shown, sent on, or refused for what was sent (a missing CSRF token, a bad
+    /// link), never for who is asking.
+    Public,
+    /// Signed-in users of these roles; everyone else is sent to the sign-in page.
+    Session(&'static [Role]),
+}
+
+fn page_rule(method: &str, path: &str) -> Option<PageRule> {
+    Some(match (method, path) {
+        ("GET", "/") | ("POST", "/logout") => PageRule::Session(USERS),
+        ("GET" | "POST", "/login" | "/activate" | "/reset" | "/forgot") => PageRule::Public,
+        _ => return None,
+    })
+}
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+db_test! {
+    async fn every_page_route_lets_in_exactly_the_roles_the_matrix_names(app: TestApp) {
+        let world = seed(&app).await;
+        let paths: Vec<&str> = cpe_ledger::http::pages::routes()
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert!(paths.len() >= 5, "too few page routes: {paths:?}");
+
+        // The methods each page answers: a method it does not serve is a 405.
+        let mut pages = Vec::new();
+        for path in &paths {
+            let mut served = 0;
+            for method in METHODS {
+                let status = app
+                    .client
+                    .request(method.parse().unwrap(), app.url(path))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                if status != 405 {
+                    served += 1;
+                    pages.push((method, *path));
+                }
+            }
+            assert!(served > 0, "{path} answers no method");
+        }
+        // Signing out ends the session, so it runs last.
+        pages.sort_by_key(|(_, path)| *path == "/logout");
+
+        let session = |role: Role| {
+            world
+                .tokens
+                .get(&role)
+                .map(|token| format!("{}={token}", cpe_ledger::http::pages::SESSION_COOKIE))
+        };
+        let mut failures = Vec::new();
+        for (method, path) in &pages {
+            let Some(rule) = page_rule(method, path) else {
+                failures.push(format!("{method} {path} is missing from the page matrix"));
+                continue;
+            };
+            for role in ROLES {
+                // A signed-in form carries the token its page gave; a caller the home page
+                // turns away has none to send.
+                let mut csrf = String::new();
+                if let Some(cookie) = session(role) {
+                    let home = app.client.get(app.url("/")).header("cookie", &cookie).send().await.unwrap();
+                    if home.status() == 200 {
+                        csrf = crate::support_accounts::csrf_field(&home.text().await.unwrap());
+                    }
+                }
+                let mut request = app.client.request(method.parse().unwrap(), app.url(path));
+                if let Some(cookie) = session(role) {
+                    request = request.header("cookie", cookie);
+                }
+                if *method != "GET" {
+                    request = request.form(&[("csrf", csrf.as_str())]);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let to_login = status == 303
+                    && response.headers().get("location").and_then(|v| v.to_str().ok()) == Some("/login");
+                if status >= 500 {
+                    failures.push(format!("{method} {path} as {role:?}: server error {status}"));
+                    continue;
+                }
+                if let PageRule::Session(allowed) = &rule {
+                    let admitted = !to_login && status < 400;
+                    let refused = to_login || matches!(status, 401 | 403);
+                    let expected = allowed.contains(&role);
+                    if (expected && !admitted) || (!expected && !refused) {
+                        failures.push(format!(
+                            "{method} {path} as {role:?}: status {status}{}, expected {}",
+                            if to_login { " to /login" } else { "" },
+                            if expected { "the page" } else { "the sign-in page" }
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "page authorization matrix:\n{}", failures.join("\n"));
+    }
+}

@@ -1,18 +1,26 @@
 //! `TestApp`: the application booted exactly as `serve` boots it, on a fresh database of the
 //! kind the test asks for. SQLite always runs; PostgreSQL and MariaDB run when reachable
-//! (under CI, unreachable means failure, never a silent skip).
+//! (under CI, unreachable means failure, never a silent skip). A local run says once, in one
+//! line, what it skips (see [`skipped`]).
+//!
+//! When a test ends, its app checks that the outbox holds nothing pending or half-sent: a test
+//! that queues an email deals with it (sends it, or says it expects it left, see
+//! [`TestApp::expect_left_in_outbox`]).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Output;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use cpe_ledger::app::AppState;
 use cpe_ledger::config::{Config, Settings};
 use cpe_ledger::startup::Application;
-use sea_orm::{ConnectionTrait, Database};
+use entity::notifications::{self, NotificationState};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
 use tempfile::TempDir;
-use tokio::sync::oneshot;
+use tokio::sync::{OnceCell, oneshot};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -42,6 +50,96 @@ impl Backend {
             _ => "",
         }
     }
+
+    fn admin_url(self) -> Option<String> {
+        self.server_url()
+            .map(|server| format!("{server}/{}", self.admin_database()))
+    }
+}
+
+/// What a test may need that a developer's machine may lack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    Server(Backend),
+    /// `/usr/bin/chromedriver`, for the browser tests.
+    Browser,
+    /// `python3` with jwcrypto, for the independent token check.
+    Jwcrypto,
+}
+
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Why each need is missing on this machine, found once per test run.
+struct Missing(Vec<(Needs, String)>);
+
+async fn connect_admin(backend: Backend) -> Result<sea_orm::DatabaseConnection, String> {
+    let Some(url) = backend.admin_url() else {
+        return Err("no server".to_owned());
+    };
+    match tokio::time::timeout(Duration::from_secs(5), Database::connect(&url)).await {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+async fn missing() -> &'static Missing {
+    static MISSING: OnceCell<Missing> = OnceCell::const_new();
+    MISSING
+        .get_or_init(|| async {
+            let mut missing = Vec::new();
+            for backend in [Backend::Postgres, Backend::MySql] {
+                match connect_admin(backend).await {
+                    Ok(db) => {
+                        let _ = db.close().await;
+                    }
+                    Err(why) => missing.push((Needs::Server(backend), why)),
+                }
+            }
+            if !Path::new(CHROMEDRIVER).exists() {
+                missing.push((Needs::Browser, format!("no {CHROMEDRIVER}")));
+            }
+            let jwcrypto = std::process::Command::new("python3")
+                .args(["-c", "import jwcrypto"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !jwcrypto {
+                missing.push((Needs::Jwcrypto, "python3 cannot import jwcrypto".to_owned()));
+            }
+            if !missing.is_empty() && std::env::var_os("CI").is_none() {
+                let named: Vec<String> = missing
+                    .iter()
+                    .map(|(need, why)| {
+                        let what = match need {
+                            Needs::Server(Backend::Postgres) => "PostgreSQL tests",
+                            Needs::Server(Backend::MySql) => "MariaDB tests",
+                            Needs::Server(Backend::Sqlite) => "SQLite tests",
+                            Needs::Browser => "browser tests",
+                            Needs::Jwcrypto => "the jwcrypto check",
+                        };
+                        format!("{what} ({why})")
+                    })
+                    .collect();
+                // Straight to the terminal: the test harness would hold back `eprintln!` of a
+                // passing test.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "notice: this run skips {}; under CI they are required",
+                    named.join(", ")
+                );
+            }
+            Missing(missing)
+        })
+        .await
+}
+
+/// Whether a test should skip for want of `need`: only outside CI, where the one notice line
+/// says so. Under CI nothing is skipped, so the test fails on what is missing.
+pub async fn skipped(need: Needs) -> bool {
+    if std::env::var_os("CI").is_some() {
+        return false;
+    }
+    missing().await.0.iter().any(|(n, _)| *n == need)
 }
 
 /// A database created for one test and dropped after it.
@@ -51,23 +149,21 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A fresh, empty database; `None` (with a printed notice) when the server is unreachable
-    /// outside CI.
+    /// A fresh, empty database; `None` when the server is unreachable outside CI.
     pub async fn create(backend: Backend, dir: &Path) -> Option<Self> {
-        let Some(server) = backend.server_url() else {
+        let (Some(server), Some(admin_url)) = (backend.server_url(), backend.admin_url()) else {
             return Some(Self {
                 url: cpe_ledger::config::sqlite_url_for(&dir.join("test.sqlite")),
                 server: None,
             });
         };
-        let admin_url = format!("{server}/{}", backend.admin_database());
-        let admin =
-            match tokio::time::timeout(Duration::from_secs(5), Database::connect(&admin_url)).await
-            {
-                Ok(Ok(db)) => db,
-                Ok(Err(e)) => return unreachable(backend, &e.to_string()),
-                Err(_) => return unreachable(backend, "timed out"),
-            };
+        if skipped(Needs::Server(backend)).await {
+            return None;
+        }
+        let admin = match connect_admin(backend).await {
+            Ok(db) => db,
+            Err(why) => panic!("{backend:?} is unreachable: {why}"),
+        };
         let name = format!("cpe_test_{}", uuid::Uuid::new_v4().simple());
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
@@ -78,14 +174,6 @@ impl TestDatabase {
             server: Some((backend, admin_url, name)),
         })
     }
-}
-
-fn unreachable<T>(backend: Backend, why: &str) -> Option<T> {
-    if std::env::var_os("CI").is_some() {
-        panic!("{backend:?} is required under CI but unreachable: {why}");
-    }
-    eprintln!("notice: skipping a {backend:?} test: server unreachable ({why})");
-    None
 }
 
 impl Drop for TestDatabase {
@@ -122,6 +210,8 @@ pub struct TestApp {
     pub config: Config,
     pub backend: Backend,
     stop: Option<oneshot::Sender<()>>,
+    /// Recipients whose notifications the test means to leave in the outbox.
+    left_in_outbox: Mutex<Vec<String>>,
     // Dropped last: the database and the data dir outlive the server.
     _database: TestDatabase,
     pub data_dir: TempDir,
@@ -166,6 +256,7 @@ impl TestApp {
             config,
             backend,
             stop: Some(stop),
+            left_in_outbox: Mutex::new(Vec::new()),
             _database: database,
             data_dir,
         })
@@ -200,6 +291,15 @@ impl TestApp {
             ],
             stdin,
         )
+    }
+
+    /// Says that notifications to `recipient` are meant to be pending when the test ends (a
+    /// deferred retry, say), so the end-of-test check lets them be.
+    pub fn expect_left_in_outbox(&self, recipient: &str) {
+        self.left_in_outbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(recipient.to_owned());
     }
 
     /// A path inside this app's data dir, for files a test hands to the command line.
@@ -249,7 +349,76 @@ impl Drop for TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // A failing test has already said what went wrong; a second panic would abort.
+        if std::thread::panicking() {
+            return;
+        }
+        let expected = std::mem::take(
+            &mut *self
+                .left_in_outbox
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let leftovers = unfinished_notifications(self.config.database_url.clone());
+        let unexpected: Vec<&String> = leftovers
+            .iter()
+            .filter(|(recipient, _)| !expected.contains(recipient))
+            .map(|(_, line)| line)
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "the test left {} notification(s) pending or half-sent; send them \
+             (dispatch_pending_emails) or say they are expected (expect_left_in_outbox):\n  {}",
+            unexpected.len(),
+            unexpected
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
     }
+}
+
+/// Every notification still `pending` or stuck in `sending`, as (recipient, description).
+/// Runs on a runtime and connection of its own: `Drop` cannot await.
+fn unfinished_notifications(database_url: String) -> Vec<(String, String)> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the end-of-test check");
+        rt.block_on(async move {
+            let db = Database::connect(&database_url)
+                .await
+                .expect("connect for the end-of-test outbox check");
+            let rows = notifications::Entity::find()
+                .filter(
+                    notifications::Column::State
+                        .is_in([NotificationState::Pending, NotificationState::Sending]),
+                )
+                .all(&db)
+                .await
+                .expect("read the outbox at the end of the test");
+            let _ = db.close().await;
+            rows.into_iter()
+                .map(|n| {
+                    let line = format!(
+                        "{:?} {} ({}) to {}, key {}, {} attempt(s), last error: {}",
+                        n.state,
+                        n.template,
+                        n.locale,
+                        n.recipient,
+                        n.dedupe_key,
+                        n.attempts,
+                        n.last_error.as_deref().unwrap_or("none"),
+                    );
+                    (n.recipient, line)
+                })
+                .collect()
+        })
+    })
+    .join()
+    .expect("the end-of-test outbox check ran")
 }
 
 /// Successful output as text, or a panic that shows what the command said.

@@ -274,6 +274,8 @@ db_test! {
             entity::notifications::Entity::find().count(&app.state.db).await.unwrap(),
             4
         );
+        // And the four go out.
+        assert_eq!(app.dispatch_pending_emails().await, 4);
     }
 }
 

@@ -8,6 +8,7 @@ use cpe_ledger::auth::tokens::AUDIENCE;
 use serde_json::Value;
 
 use crate::db_test;
+use crate::harness::{Needs, skipped};
 use crate::support_clients::*;
 
 fn kid_of(token: &str) -> String {
@@ -58,26 +59,10 @@ db_test! {
     }
 }
 
-/// `python3` with jwcrypto importable; without it, a notice (and a skip) locally, a failure
-/// under CI.
-fn jwcrypto_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import jwcrypto"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with jwcrypto is required under CI (python3 -m pip install jwcrypto)"
-        );
-        eprintln!("notice: skipping the jwcrypto check: python3 cannot import jwcrypto");
-    }
-    ok
-}
-
 db_test! {
     async fn a_token_from_the_token_endpoint_verifies_with_jwcrypto_using_only_the_jwks(app: TestApp) {
-        if !jwcrypto_available() {
+        // Locally without jwcrypto this is skipped (the run's one notice line says so).
+        if skipped(Needs::Jwcrypto).await {
             return;
         }
         let client = make_client(&app, "procurement", &[], 100).await;

@@ -36,36 +36,29 @@ db_test! {
 db_test! {
     async fn a_notification_whose_account_is_gone_fails_for_good_and_a_repeated_key_is_not_queued(app: TestApp) {
         use cpe_ledger::services::notifications::{NewNotification, enqueue};
-        let refused = format!("refuse-{}", unique_email("x"));
-        let busy = format!("busy-{}", unique_email("x"));
-        for (key, to) in [("t:refused", &refused), ("t:busy", &busy)] {
-            let queued = enqueue(&app.state.db, NewNotification {
-                dedupe_key: key.to_owned(),
-                template: "password_reset",
-                locale: "en".to_owned(),
-                recipient: to.clone(),
-                payload: serde_json::json!({"user_id": uuid::Uuid::nil()}),
-            })
-            .await
-            .unwrap();
-            assert!(queued);
-        }
-        // A second enqueue with the same key is a no-op.
-        let again = enqueue(&app.state.db, NewNotification {
-            dedupe_key: "t:busy".to_owned(),
+        // An address the test SMTP server accepts (only `refuse-…` and `busy-…` are turned
+        // away), so nothing but the missing account can stop this email.
+        let to = unique_email("gone");
+        let gone_account = || NewNotification {
+            dedupe_key: "t:gone".to_owned(),
             template: "password_reset",
             locale: "en".to_owned(),
-            recipient: busy.clone(),
-            payload: serde_json::json!({}),
-        })
-        .await
-        .unwrap();
-        assert!(!again);
+            recipient: to.clone(),
+            payload: serde_json::json!({"user_id": uuid::Uuid::now_v7()}),
+        };
+        assert!(enqueue(&app.state.db, gone_account()).await.unwrap());
+        // A second enqueue with the same key is a no-op.
+        assert!(!enqueue(&app.state.db, gone_account()).await.unwrap());
 
-        // The user does not exist: no link can be minted, which is permanent.
         assert_eq!(app.dispatch_pending_emails().await, 0);
-        let row = notification_to(&app, &refused).await;
-        assert_eq!(row.state, NotificationState::Failed);
+        let row = notification_to(&app, &to).await;
+        assert_eq!(row.state, NotificationState::Failed, "{:?}", row.last_error);
+        assert_eq!(row.last_error.as_deref(), Some("the user no longer exists"));
+        assert_eq!(row.attempts, 1);
+        assert!(app.emails_to(&to).is_empty(), "no email left for a missing account");
+        // Failed for good: a later run does not try again.
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+        assert_eq!(notification_to(&app, &to).await.attempts, 1);
     }
 }
 
@@ -103,6 +96,8 @@ db_test! {
         let wait = deferred.next_attempt_at - chrono::Utc::now();
         assert!(wait > chrono::Duration::seconds(50) && wait <= chrono::Duration::seconds(60), "{wait}");
         assert!(deferred.last_error.is_some());
+        // The retry is a minute away, after the test.
+        app.expect_left_in_outbox(&busy);
     }
 }
 
@@ -170,6 +165,8 @@ async fn the_japanese_invitation_email_reads_like_this() {
         ("invitation", "ja")
     );
     assert_rendered_snapshot(&app, "invitation_email_ja", &row).await;
+    // Rendered, not sent: that is what this test is about.
+    app.expect_left_in_outbox(&holder.email);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,4 +192,6 @@ async fn the_english_password_reset_email_reads_like_this() {
         .expect("a reset notification");
     assert_eq!(row.locale, "en");
     assert_rendered_snapshot(&app, "password_reset_email_en", &row).await;
+    // Rendered, not sent: that is what this test is about.
+    app.expect_left_in_outbox(&holder.email);
 }

@@ -20,6 +20,7 @@ mod holders_import;
 mod jwks;
 mod mail;
 mod oauth_clients;
+mod openapi_contract;
 mod pages;
 mod schemes;
 mod standing;
