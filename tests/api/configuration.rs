@@ -91,7 +91,7 @@ fn credits_add_help_shows_its_own_options_first_and_server_settings_under_their_
         "--scheme",
         "--registration-number",
         "--activity-type",
-        "--points",
+        "--claim",
     ] {
         let at = position(own);
         assert!(
