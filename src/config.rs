@@ -61,6 +61,21 @@ pub struct Settings {
         value_name = "BOOL"
     )]
     pub log_json: Option<String>,
+    /// Run the scheduler (reminder sweep, outbox drain) inside `serve` (`true`/`false`, default true).
+    #[arg(long, env = "CPE_LEDGER_SCHEDULER", global = true)]
+    pub scheduler: Option<String>,
+    /// When the reminder sweep runs: a cron expression with seconds (default `0 0 9 * * *`).
+    #[arg(long, env = "CPE_LEDGER_SWEEP_CRON", global = true)]
+    pub sweep_cron: Option<String>,
+    /// When the outbox is drained: a cron expression with seconds (default every minute, `0 * * * * *`).
+    #[arg(long, env = "CPE_LEDGER_DRAIN_CRON", global = true)]
+    pub drain_cron: Option<String>,
+    /// The time zone the cron expressions are read in (default `Asia/Tokyo`).
+    #[arg(long, env = "CPE_LEDGER_SCHEDULE_TIME_ZONE", global = true)]
+    pub schedule_time_zone: Option<String>,
+    /// Congratulate a holder whose renewal is complete (`true`/`false`, default true).
+    #[arg(long, env = "CPE_LEDGER_REMIND_CONGRATULATIONS", global = true)]
+    pub remind_congratulations: Option<String>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -119,6 +134,73 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub templates_dir: Option<PathBuf>,
     pub log_json: bool,
+    pub schedule: Schedule,
+}
+
+/// The scheduler's settings: whether it runs, and when each job fires.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub enabled: bool,
+    pub sweep_cron: String,
+    pub drain_cron: String,
+    pub time_zone: chrono_tz::Tz,
+    pub congratulate: bool,
+}
+
+pub const DEFAULT_SWEEP_CRON: &str = "0 0 9 * * *";
+pub const DEFAULT_DRAIN_CRON: &str = "0 * * * * *";
+
+/// Parses a cron expression with seconds, as the scheduler reads it.
+pub fn parse_cron(text: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(text)
+        .map_err(|e| format!("'{text}' is not a cron expression with seconds: {e}"))
+}
+
+fn flag(setting: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+    match non_empty(value) {
+        None => Ok(default),
+        Some(text) => parse_flag(text)
+            .ok_or_else(|| ConfigError::new(setting, format!("'{text}' is not true or false"))),
+    }
+}
+
+impl Schedule {
+    fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        let cron = |setting: &'static str, value: Option<&str>, default: &str| {
+            let text = non_empty(value).unwrap_or(default).to_owned();
+            parse_cron(&text).map_err(|m| ConfigError::new(setting, m))?;
+            Ok::<_, ConfigError>(text)
+        };
+        let zone = non_empty(settings.schedule_time_zone.as_deref()).unwrap_or("Asia/Tokyo");
+        Ok(Self {
+            enabled: flag("CPE_LEDGER_SCHEDULER", settings.scheduler.as_deref(), true)?,
+            sweep_cron: cron(
+                "CPE_LEDGER_SWEEP_CRON",
+                settings.sweep_cron.as_deref(),
+                DEFAULT_SWEEP_CRON,
+            )?,
+            drain_cron: cron(
+                "CPE_LEDGER_DRAIN_CRON",
+                settings.drain_cron.as_deref(),
+                DEFAULT_DRAIN_CRON,
+            )?,
+            time_zone: zone.parse().map_err(|_| {
+                ConfigError::new(
+                    "CPE_LEDGER_SCHEDULE_TIME_ZONE",
+                    format!("'{zone}' is not an IANA time zone"),
+                )
+            })?,
+            congratulate: flag(
+                "CPE_LEDGER_REMIND_CONGRATULATIONS",
+                settings.remind_congratulations.as_deref(),
+                true,
+            )?,
+        })
+    }
 }
 
 impl fmt::Debug for Config {
@@ -251,6 +333,7 @@ impl Config {
             trusted_proxies,
             templates_dir: non_empty(settings.templates_dir.as_deref()).map(PathBuf::from),
             log_json,
+            schedule: Schedule::from_settings(settings)?,
         })
     }
 

@@ -20,6 +20,7 @@ mod m20261125_000006_create_clients_and_signing_keys;
 mod m20261125_000007_create_notifications_and_audit;
 mod m20261125_000008_create_import_and_job_runs;
 mod m20261125_000009_create_identity_tables;
+mod m20261126_000020_create_reminder_items_and_job_periods;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_notifications_and_audit::Migration),
             Box::new(m20261125_000008_create_import_and_job_runs::Migration),
             Box::new(m20261125_000009_create_identity_tables::Migration),
+            Box::new(m20261126_000020_create_reminder_items_and_job_periods::Migration),
         ]
     }
 }

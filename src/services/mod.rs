@@ -11,6 +11,7 @@ pub mod links;
 pub mod notifications;
 pub mod procurement;
 pub mod providers;
+pub mod reminders;
 pub mod schemes;
 pub mod sign_in;
 pub mod standing;

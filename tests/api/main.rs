@@ -20,6 +20,7 @@ mod jwks;
 mod mail;
 mod oauth_clients;
 mod pages;
+mod reminders;
 mod schemes;
 mod standing;
 mod templates;

@@ -1,0 +1,172 @@
+//! Reminders: the sweep decides who is due and queues one digest per person; the outbox
+//! delivers it through the real (in-process) SMTP server.
+
+use chrono::NaiveDate;
+use cpe_ledger::services::reminders::{self, SweepOptions, SweepReport};
+use entity::notifications::{self, NotificationState};
+use entity::reminder_items;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::db_test;
+use crate::harness::{TestApp, stdout_of};
+use crate::support_accounts::unique_email;
+
+const HEADER: &str = "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start,locale";
+
+/// Imports registry rows (without the header) through the command line.
+fn import(app: &TestApp, rows: &[String]) {
+    let path = app.file("holders.csv");
+    std::fs::write(&path, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+    let out = stdout_of(&app.cli(&["import", "holders", path.to_str().unwrap()]));
+    assert!(out.contains("0 rejected"), "{out}");
+}
+
+/// A CISSP holder whose cycle runs 2023-10-01 .. 2026-09-30, with no credits yet.
+fn cissp_row(number: &str, email: &str, locale: &str) -> String {
+    format!("cissp,{number},{email},山田 花子,ヤマダ ハナコ,Hanako,2023-10-01,2023-10-01,{locale}")
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+async fn sweep_on(app: &TestApp, as_of: &str) -> SweepReport {
+    reminders::sweep(
+        &app.state.db,
+        &app.state.schemes,
+        &app.config,
+        SweepOptions {
+            as_of: Some(day(as_of)),
+            dry_run: false,
+            congratulate: true,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn notifications_to(app: &TestApp, email: &str) -> Vec<notifications::Model> {
+    notifications::Entity::find()
+        .filter(notifications::Column::Recipient.eq(email))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+db_test! {
+    async fn a_holder_short_of_points_is_reminded_once_in_their_language_and_again_at_the_next_threshold(app: TestApp) {
+        let (en, ja) = (unique_email("remind-en"), unique_email("remind-ja"));
+        import(&app, &[cissp_row("700001", &en, "en"), cissp_row("700002", &ja, "ja")]);
+
+        // 2026-04-15 is 168 days before the deadline: the 180-day threshold is reached.
+        let first = sweep_on(&app, "2026-04-15").await;
+        assert_eq!((first.notifications, first.items), (2, 2), "{first:?}");
+        assert_eq!(app.dispatch_pending_emails().await, 2);
+
+        let english = app.only_email_to(&en);
+        assert!(english.subject().contains("Certified Information Systems Security Professional"), "{}", english.subject());
+        let text = english.text();
+        assert!(text.contains("Dear Hanako,"), "{text}");
+        assert!(text.contains("No. 700001"), "{text}");
+        assert!(text.contains("Valid through: 30 September 2026"), "{text}");
+        assert!(text.contains("in 168 days"), "{text}");
+        assert!(text.contains("Points:        0 of 120 (120 missing)"), "{text}");
+        let expected_id = app.state.mailer.message_id(&notifications_to(&app, &en).await[0].dedupe_key);
+        assert_eq!(english.header("message-id").as_deref(), Some(expected_id.as_str()));
+
+        let japanese = app.only_email_to(&ja).text();
+        assert!(japanese.contains("Hanako 様"), "{japanese}");
+        assert!(japanese.contains("有効期限：2026年9月30日"), "{japanese}");
+        assert!(japanese.contains("あと168日"), "{japanese}");
+
+        // The same day again, and a later day before the next threshold: nothing new.
+        for as_of in ["2026-04-15", "2026-06-01"] {
+            let again = sweep_on(&app, as_of).await;
+            assert_eq!((again.notifications, again.items), (0, 0), "{as_of}: {again:?}");
+        }
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+        assert_eq!(app.emails_to(&en).len(), 1);
+
+        // 77 days before the deadline: the 90-day threshold is a new reminder.
+        let next = sweep_on(&app, "2026-07-15").await;
+        assert_eq!((next.notifications, next.items), (2, 2), "{next:?}");
+        assert_eq!(app.dispatch_pending_emails().await, 2);
+        let later = app.emails_to(&en);
+        assert_eq!(later.len(), 2);
+        assert!(later.iter().any(|m| m.text().contains("in 77 days")));
+        let items = reminder_items::Entity::find().count(&app.state.db).await.unwrap();
+        assert_eq!(items, 4);
+    }
+}
+
+db_test! {
+    async fn a_person_with_cissp_and_cisa_gets_one_email_listing_both(app: TestApp) {
+        let email = unique_email("remind-two");
+        import(&app, &[
+            cissp_row("700010", &email, "en"),
+            format!("cisa,00700011,{email},山田 花子,ヤマダ ハナコ,Hanako,2023-10-01,2023-10-01,en"),
+        ]);
+        let report = sweep_on(&app, "2026-08-20").await;
+        assert_eq!(report.notifications, 1, "{report:?}");
+        // Each: 41 days to the deadline, and the third cycle year ends short of its minimum.
+        assert_eq!(report.items, 4, "{report:?}");
+        app.dispatch_pending_emails().await;
+        let mail = app.only_email_to(&email);
+        assert_eq!(mail.subject(), "[cpe-ledger] 2 certifications need your attention");
+        let text = mail.text();
+        assert!(text.contains("== Certified Information Systems Security Professional (No. 700010) =="), "{text}");
+        assert!(text.contains("== Certified Information Systems Auditor (No. 00700011) =="), "{text}");
+        assert_eq!(text.matches("in 41 days").count(), 2, "{text}");
+        assert!(text.contains("Year 3 of the cycle ends on 30 September 2026: 0 of the 40 points"), "{text}");
+        assert!(text.contains("Year 3 of the cycle ends on 30 September 2026: 0 of the 20 points"), "{text}");
+    }
+}
+
+db_test! {
+    async fn a_refused_reminder_is_recorded_as_failed_and_not_retried(app: TestApp) {
+        let refused = format!("refuse-{}", unique_email("remind"));
+        import(&app, &[cissp_row("700020", &refused, "ja")]);
+        assert_eq!(sweep_on(&app, "2026-09-28").await.notifications, 1);
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+        let row = notifications_to(&app, &refused).await.remove(0);
+        assert_eq!(row.state, NotificationState::Failed, "{:?}", row.last_error);
+        assert_eq!(row.attempts, 1);
+        assert!(row.last_error.as_deref().is_some_and(|e| e.contains("550")), "{:?}", row.last_error);
+
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+        assert_eq!(notifications_to(&app, &refused).await[0].attempts, 1, "not tried again");
+        assert_eq!(sweep_on(&app, "2026-09-28").await.notifications, 0, "not queued again");
+    }
+}
+
+db_test! {
+    async fn lapsed_due_and_complete_each_bring_their_own_section_and_a_dry_run_queues_nothing(app: TestApp) {
+        let (due, lapsed) = (unique_email("remind-due"), unique_email("remind-lapsed"));
+        import(&app, &[cissp_row("700030", &due, "en")]);
+        import(&app, &[format!("cissp,700031,{lapsed},山田 花子,,,2023-07-01,2023-07-01,en")]);
+
+        let dry = reminders::sweep(&app.state.db, &app.state.schemes, &app.config, SweepOptions {
+            as_of: Some(day("2026-10-15")),
+            dry_run: true,
+            congratulate: true,
+        })
+        .await
+        .unwrap();
+        let planned: Vec<(&str, &str)> = dry
+            .planned
+            .iter()
+            .map(|p| (p.registration_number.as_str(), p.reason.as_str()))
+            .collect();
+        assert_eq!(planned, [("700030", "due"), ("700031", "lapsed")]);
+        assert_eq!(dry.notifications, 0);
+        assert_eq!(notifications::Entity::find().count(&app.state.db).await.unwrap(), 0);
+
+        sweep_on(&app, "2026-10-15").await;
+        app.dispatch_pending_emails().await;
+        let text = app.only_email_to(&due).text();
+        assert!(text.contains("The renewal deadline (30 September 2026) has passed."), "{text}");
+        let text = app.only_email_to(&lapsed).text();
+        assert!(text.contains("certification has lapsed"), "{text}");
+        assert!(text.contains("grace period (29 September 2026)"), "{text}");
+    }
+}
