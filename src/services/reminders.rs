@@ -28,7 +28,7 @@ use crate::domain::reminders::{self, DueReminder, Reason};
 use crate::domain::scheme::{LocalizedName, SchemeDefinition};
 use crate::domain::standing::Standing;
 use crate::mail::reminder::{
-    self, CategoryLine, CertificationReminder, ReminderEmail, SlotLine, YearLine,
+    self, CategoryLine, CertificationReminder, ReminderEmail, SlotLine, YearLine, local_date,
 };
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::{self, StandingError};
@@ -344,15 +344,6 @@ fn localized(name: &LocalizedName, locale: &str) -> String {
         name.en.clone()
     } else {
         name.ja.clone()
-    }
-}
-
-/// A date as a reader in `locale` writes it.
-pub fn local_date(date: NaiveDate, locale: &str) -> String {
-    if locale == "en" {
-        date.format("%-d %B %Y").to_string()
-    } else {
-        date.format("%Y年%-m月%-d日").to_string()
     }
 }
 
