@@ -16,6 +16,8 @@ use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
+mod remind;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "cpe-ledger",
@@ -47,6 +49,9 @@ pub enum Command {
     /// Ledger entries recorded by the certification body's staff.
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Reminders: sweep, drain the outbox, preview the email.
+    #[command(subcommand)]
+    Remind(remind::RemindCommand),
     /// Print a holding's standing as the engine computes it.
     Standing {
         /// Scheme id, e.g. `cissp`.
@@ -314,6 +319,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             }
         }
         Command::Admin(admin) => run_admin(admin, config).await,
+        Command::Remind(remind) => remind::run(remind, config).await,
         Command::Import(ImportCommand::Holders {
             file,
             report,

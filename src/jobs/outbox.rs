@@ -17,7 +17,7 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
-use crate::app::{App, AppState};
+use crate::app::App;
 use crate::mail::SendError;
 use crate::services::{self, notifications as outbox};
 
@@ -25,8 +25,6 @@ use crate::services::{self, notifications as outbox};
 pub const BATCH: u64 = 50;
 /// How long a claim holds a row before another worker may take it.
 pub const LEASE: Duration = Duration::from_secs(10 * 60);
-/// How often `serve` drains the outbox.
-pub const PERIOD: Duration = Duration::from_secs(10);
 /// A message still failing transiently this long after it was queued is given up (RFC 5321
 /// §4.5.4.1: give up after at least 4–5 days).
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(4 * 24 * 60 * 60);
@@ -150,20 +148,6 @@ fn given_up(queued_at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> boo
     (now - queued_at)
         .to_std()
         .is_ok_and(|age| age >= GIVE_UP_AFTER)
-}
-
-/// The loop `serve` runs: a pass every [`PERIOD`], until the task is aborted.
-pub async fn run(state: AppState) {
-    let mut ticker = tokio::time::interval(PERIOD);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
-    loop {
-        ticker.tick().await;
-        let sent = drain_once(&state).await;
-        if sent > 0 {
-            tracing::info!(sent, "outbox drained");
-        }
-    }
 }
 
 #[cfg(test)]

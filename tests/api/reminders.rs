@@ -170,3 +170,112 @@ db_test! {
         assert!(text.contains("grace period (29 September 2026)"), "{text}");
     }
 }
+
+/// A CISSP row whose deadline is about 100 days from today, so today's sweep reminds it.
+fn row_due_soon(number: &str, email: &str) -> String {
+    let start = chrono::Utc::now().date_naive() - chrono::Months::new(36) + chrono::Days::new(100);
+    format!("cissp,{number},{email},山田 花子,,,{start},{start},en")
+}
+
+/// Another `Application` on the same database, serving until the returned sender is dropped.
+async fn second_instance(
+    app: &TestApp,
+    adjust: impl FnOnce(&mut cpe_ledger::config::Config),
+) -> (cpe_ledger::app::AppState, tokio::sync::oneshot::Sender<()>) {
+    let mut config = app.config.clone();
+    adjust(&mut config);
+    let instance = cpe_ledger::startup::Application::build(config)
+        .await
+        .unwrap();
+    let state = instance.state();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(instance.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    (state, stop)
+}
+
+db_test! {
+    async fn two_instances_claiming_the_same_period_sweep_it_once(app: TestApp) {
+        use cpe_ledger::jobs::schedule::sweep_period;
+        let email = unique_email("remind-race");
+        import(&app, &[row_due_soon("700040", &email)]);
+        let (other, _stop) = second_instance(&app, |_| {}).await;
+        let period = "2026-11-26T09:00:00+09:00";
+        let (a, b) = tokio::join!(sweep_period(&app.state, period), sweep_period(&other, period));
+        let ran: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+        assert_eq!(ran.len(), 1, "exactly one instance sweeps the period");
+        assert_eq!(ran[0].notifications, 1);
+        // The next period runs, and finds nothing new.
+        let next = sweep_period(&other, "2026-11-27T09:00:00+09:00").await.unwrap().unwrap();
+        assert_eq!(next.notifications, 0);
+        let periods = entity::job_periods::Entity::find().all(&app.state.db).await.unwrap();
+        assert_eq!(periods.len(), 2);
+        assert!(periods.iter().all(|p| p.finished_at.is_some() && p.error.is_none()), "{periods:?}");
+    }
+}
+
+db_test! {
+    async fn two_instances_with_the_scheduler_on_remind_and_send_once(app: TestApp) {
+        let email = unique_email("remind-sched");
+        import(&app, &[row_due_soon("700050", &email)]);
+        let every_second = |c: &mut cpe_ledger::config::Config| {
+            c.schedule.enabled = true;
+            c.schedule.sweep_cron = "* * * * * *".to_owned();
+            c.schedule.drain_cron = "* * * * * *".to_owned();
+        };
+        let (first, stop_first) = second_instance(&app, every_second).await;
+        let (_second, stop_second) = second_instance(&app, every_second).await;
+        // Several periods pass with both instances firing every second.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let swept = entity::job_periods::Entity::find()
+                .filter(entity::job_periods::Column::FinishedAt.is_not_null())
+                .count(&first.db)
+                .await
+                .unwrap();
+            if (swept >= 3 && !app.emails_to(&email).is_empty()) || std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+        drop((stop_first, stop_second));
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let rows = notifications_to(&app, &email).await;
+        assert_eq!(rows.len(), 1, "one reminder queued across periods and instances");
+        assert_eq!(rows[0].state, NotificationState::Sent);
+        assert_eq!(app.emails_to(&email).len(), 1, "and sent once");
+        let periods = entity::job_periods::Entity::find().all(&app.state.db).await.unwrap();
+        assert!(periods.len() >= 3, "{periods:?}");
+    }
+}
+
+db_test! {
+    async fn the_command_line_dry_run_names_who_would_be_reminded_and_why(app: TestApp) {
+        let email = unique_email("remind-cli");
+        import(&app, &[cissp_row("700060", &email, "en")]);
+        let dry = stdout_of(&app.cli(&["remind", "sweep", "--as-of", "2026-07-15", "--dry-run"]));
+        assert!(dry.contains(&format!("{email}\tcissp 700060\tapproaching 90")), "{dry}");
+        assert!(dry.contains("1 holdings checked, 0 skipped; would queue 1 emails with 1 reminders"), "{dry}");
+        assert_eq!(notifications::Entity::find().count(&app.state.db).await.unwrap(), 0);
+
+        let real = stdout_of(&app.cli(&["remind", "sweep", "--as-of", "2026-07-15"]));
+        assert!(real.contains("queued 1 emails with 1 reminders"), "{real}");
+        let smtp = crate::support_accounts::mail_server().smtp_url();
+        let drained = stdout_of(&crate::harness::run_cli(
+            &["remind", "drain"],
+            &[
+                ("CPE_LEDGER_DATABASE_URL", app.config.database_url.as_str()),
+                ("CPE_LEDGER_DATA_DIR", &app.data_dir.path().display().to_string()),
+                ("CPE_LEDGER_SMTP_URL", &smtp),
+            ],
+            None,
+        ));
+        assert_eq!(drained.trim(), "1 emails sent");
+        assert!(app.only_email_to(&email).text().contains("in 77 days"));
+
+        let preview = stdout_of(&app.cli(&["remind", "preview", "--reason", "slot", "--locale", "en"]));
+        assert!(preview.starts_with("Subject: [cpe-ledger] Registered Information Security Specialist"), "{preview}");
+        assert!(preview.contains("Not yet taken:"), "{preview}");
+    }
+}
