@@ -279,3 +279,40 @@ db_test! {
         assert!(preview.contains("Not yet taken:"), "{preview}");
     }
 }
+
+db_test! {
+    async fn with_the_smtp_server_down_a_reminder_waits_and_is_delivered_once_it_is_back(app: TestApp) {
+        use sea_orm::sea_query::Expr;
+        let email = unique_email("remind-down");
+        import(&app, &[cissp_row("700070", &email, "ja")]);
+        assert_eq!(sweep_on(&app, "2026-08-31").await.notifications, 1);
+
+        // An instance whose SMTP server does not answer: nothing listens on that port.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (down, _stop) = second_instance(&app, |c| {
+            c.mail = cpe_ledger::config::MailDelivery::Smtp(format!("smtp://127.0.0.1:{closed}"));
+        })
+        .await;
+        assert_eq!(cpe_ledger::jobs::outbox::drain_once(&down).await, 0);
+        let waiting = notifications_to(&app, &email).await.remove(0);
+        assert_eq!(waiting.state, NotificationState::Pending, "{:?}", waiting.last_error);
+        assert_eq!(waiting.attempts, 1);
+        assert!(waiting.next_attempt_at > chrono::Utc::now());
+        assert!(app.emails_to(&email).is_empty());
+
+        // Not due yet: nothing is sent even though the server is back.
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+        // Its retry time comes.
+        notifications::Entity::update_many()
+            .col_expr(notifications::Column::NextAttemptAt, Expr::value(chrono::Utc::now()))
+            .filter(notifications::Column::Id.eq(waiting.id))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(app.dispatch_pending_emails().await, 1);
+        assert_eq!(app.dispatch_pending_emails().await, 0);
+        assert_eq!(app.emails_to(&email).len(), 1);
+        let sent = notifications_to(&app, &email).await.remove(0);
+        assert_eq!((sent.state, sent.attempts), (NotificationState::Sent, 2));
+    }
+}
