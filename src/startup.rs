@@ -89,6 +89,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         client_limits: Default::default(),
         mailer,
         templates,
+        started_at: chrono::Utc::now(),
     })
 }
 

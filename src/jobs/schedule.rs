@@ -13,7 +13,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use entity::job_periods;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, SqlErr,
+    sea_query::Expr,
 };
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
@@ -105,6 +106,44 @@ pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>
         }
     };
     Ok(outcome)
+}
+
+/// What `/health/ready` reports when the sweep has not run (on any instance) in either of the
+/// last two periods that passed while this instance was up; `None` when it has, or when the
+/// scheduler is off.
+pub async fn missed_sweeps(app: &App, now: DateTime<Utc>) -> Result<Option<String>, DbErr> {
+    let schedule = &app.config.schedule;
+    if !schedule.enabled {
+        return Ok(None);
+    }
+    let Ok(cron) = parse_cron(&schedule.sweep_cron) else {
+        return Ok(None);
+    };
+    let local = now.trunc_subsecs(0).with_timezone(&schedule.time_zone);
+    let (Ok(latest), Some(before)) = (
+        cron.find_previous_occurrence(&local, true),
+        cron.find_previous_occurrence(&local, true)
+            .and_then(|latest| cron.find_previous_occurrence(&latest, false))
+            .ok(),
+    ) else {
+        return Ok(None);
+    };
+    if before.with_timezone(&Utc) < app.started_at {
+        return Ok(None);
+    }
+    let label = |at: DateTime<Tz>| at.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    let ran = job_periods::Entity::find()
+        .filter(job_periods::Column::Job.eq(SWEEP))
+        .filter(job_periods::Column::Period.is_in([label(before), label(latest)]))
+        .count(&app.db)
+        .await?;
+    Ok((ran == 0).then(|| {
+        format!(
+            "the reminder sweep did not run for the periods {} and {}",
+            label(before),
+            label(latest)
+        )
+    }))
 }
 
 /// Sends what the outbox holds, batch after batch, until a pass sends nothing.

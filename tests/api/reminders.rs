@@ -316,3 +316,41 @@ db_test! {
         assert_eq!((sent.state, sent.attempts), (NotificationState::Sent, 2));
     }
 }
+
+db_test! {
+    async fn a_scheduler_that_missed_two_sweep_periods_is_reported_and_one_that_runs_is_ready(app: TestApp) {
+        use cpe_ledger::jobs::schedule::{SWEEP, missed_sweeps, period_of};
+        let every_second = |c: &mut cpe_ledger::config::Config| {
+            c.schedule.enabled = true;
+            c.schedule.sweep_cron = "* * * * * *".to_owned();
+        };
+        // Built with the scheduler on, but never started: its sweeps never run.
+        let mut config = app.config.clone();
+        every_second(&mut config);
+        let stalled = cpe_ledger::startup::Application::build(config).await.unwrap().state();
+        let later = stalled.started_at + chrono::Duration::seconds(5);
+        let missed = missed_sweeps(&stalled, later).await.unwrap();
+        assert!(missed.as_deref().is_some_and(|m| m.contains("did not run")), "{missed:?}");
+        // One of the last two periods swept (by any instance) is enough.
+        let period = period_of("* * * * * *", chrono_tz::Asia::Tokyo, later).unwrap();
+        assert!(cpe_ledger::jobs::schedule::claim_period(&stalled, SWEEP, &period).await.unwrap());
+        assert_eq!(missed_sweeps(&stalled, later).await.unwrap(), None);
+
+        // A running scheduler keeps /health/ready green, with its check listed.
+        let mut config = app.config.clone();
+        every_second(&mut config);
+        let running = cpe_ledger::startup::Application::build(config).await.unwrap();
+        let address = running.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(running.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+        let response = app.client.get(format!("http://{address}/health/ready")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let check = body["checks"].as_array().unwrap().iter().find(|c| c["name"] == "scheduler").cloned();
+        assert_eq!(check, Some(serde_json::json!({"name": "scheduler", "ok": true})));
+        drop(stop);
+    }
+}
