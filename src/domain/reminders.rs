@@ -273,6 +273,21 @@ mod tests {
     }
 
     #[test]
+    fn a_scheme_file_may_name_its_thresholds_and_otherwise_gets_the_defaults() {
+        use crate::domain::scheme::SchemeDefinition;
+        let text = include_str!("../../schemes/cissp.toml");
+        let plain = SchemeDefinition::parse(text, "cissp.toml").expect("the built-in file");
+        assert_eq!(plain.reminder_thresholds(), &DEFAULT_THRESHOLDS);
+        let own = text.replacen(
+            "id = \"cissp\"\n",
+            "id = \"cissp\"\nreminder_days_before_deadline = [60, 14]\n",
+            1,
+        );
+        let own = SchemeDefinition::parse(&own, "cissp.toml").expect("with thresholds");
+        assert_eq!(own.reminder_thresholds(), &[60, 14]);
+    }
+
+    #[test]
     fn complete_is_congratulated_once_unless_turned_off_and_never_reminded_of_thresholds() {
         let s = standing("2026-09-01", 120, StandingState::Complete);
         assert_eq!(
