@@ -24,6 +24,8 @@ pub enum RemindCommand {
     },
     /// Send what the outbox holds now.
     Drain,
+    /// The outbox by state (queued, retrying, sent, failed) and the latest sweep.
+    Status,
     /// Render the reminder email with sample data.
     Preview {
         /// lapsed, due, approaching, year_minimum, slot or complete.
@@ -90,6 +92,28 @@ pub async fn run(command: RemindCommand, config: Config) -> anyhow::Result<ExitC
             let app = startup::prepare(config).await?;
             let sent = crate::jobs::schedule::drain(&app).await;
             println!("{sent} emails sent");
+            Ok(ExitCode::SUCCESS)
+        }
+        RemindCommand::Status => {
+            let app = startup::prepare(config).await?;
+            let status = crate::jobs::schedule::status(&app).await?;
+            println!(
+                "queued {}, retrying {}, sent {}, failed {}",
+                status.queued, status.retrying, status.sent, status.failed
+            );
+            match &status.last_sweep {
+                Some(run) => println!(
+                    "last sweep: period {}, started {}, {}",
+                    run.period,
+                    run.started_at.to_rfc3339(),
+                    match (&run.finished_at, &run.error) {
+                        (_, Some(error)) => format!("failed: {error}"),
+                        (Some(at), None) => format!("finished {}", at.to_rfc3339()),
+                        (None, None) => "not finished".to_owned(),
+                    }
+                ),
+                None => println!("last sweep: never"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         RemindCommand::Preview { reason, locale } => {

@@ -211,6 +211,9 @@ db_test! {
         assert_eq!(next.notifications, 0);
         let periods = entity::job_periods::Entity::find().all(&app.state.db).await.unwrap();
         assert_eq!(periods.len(), 2);
+        let status = cpe_ledger::jobs::schedule::status(&app.state).await.unwrap();
+        assert_eq!((status.queued, status.retrying, status.sent, status.failed), (1, 0, 0, 0));
+        assert!(status.last_sweep.is_some_and(|p| p.finished_at.is_some()));
         assert!(periods.iter().all(|p| p.finished_at.is_some() && p.error.is_none()), "{periods:?}");
     }
 }
@@ -272,6 +275,9 @@ db_test! {
             None,
         ));
         assert_eq!(drained.trim(), "1 emails sent");
+        let status = stdout_of(&app.cli(&["remind", "status"]));
+        assert!(status.starts_with("queued 0, retrying 0, sent 1, failed 0\n"), "{status}");
+        assert!(status.contains("last sweep: never"), "the command line sweep is not a period: {status}");
         assert!(app.only_email_to(&email).text().contains("in 77 days"));
 
         let preview = stdout_of(&app.cli(&["remind", "preview", "--reason", "slot", "--locale", "en"]));
