@@ -23,6 +23,8 @@ pub struct App {
     pub mailer: Mailer,
     /// The email and page templates, with this app's overrides.
     pub templates: Templates,
+    /// When this instance was built: a scheduler is judged only on periods since.
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Cheap to clone; handed to axum as router state.

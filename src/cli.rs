@@ -18,6 +18,7 @@ use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
 mod registry_import;
+mod remind;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,6 +51,9 @@ pub enum Command {
     /// Ledger entries recorded by the certification body's staff.
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Reminders: sweep, drain the outbox, preview the email.
+    #[command(subcommand)]
+    Remind(remind::RemindCommand),
     /// Print a holding's standing as the engine computes it.
     Standing {
         /// Scheme id, e.g. `cissp`.
@@ -331,6 +335,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             }
         }
         Command::Admin(admin) => run_admin(admin, config).await,
+        Command::Remind(remind) => remind::run(remind, config).await,
         Command::Import(ImportCommand::Holders {
             file,
             report,

@@ -83,6 +83,21 @@ pub struct Settings {
         value_parser = flag
     )]
     pub log_json: Option<bool>,
+    /// Run the scheduler (reminder sweep, outbox drain) inside `serve` (`true`/`false`, default true).
+    #[arg(long, env = "CPE_LEDGER_SCHEDULER", help_heading = SERVER_SETTINGS, global = true, value_name = "BOOL", value_parser = flag)]
+    pub scheduler: Option<bool>,
+    /// When the reminder sweep runs: a cron expression with seconds (default `0 0 9 * * *`).
+    #[arg(long, env = "CPE_LEDGER_SWEEP_CRON", help_heading = SERVER_SETTINGS, global = true)]
+    pub sweep_cron: Option<String>,
+    /// When the outbox is drained: a cron expression with seconds (default every minute, `0 * * * * *`).
+    #[arg(long, env = "CPE_LEDGER_DRAIN_CRON", help_heading = SERVER_SETTINGS, global = true)]
+    pub drain_cron: Option<String>,
+    /// The time zone the cron expressions are read in (default `Asia/Tokyo`).
+    #[arg(long, env = "CPE_LEDGER_SCHEDULE_TIME_ZONE", help_heading = SERVER_SETTINGS, global = true)]
+    pub schedule_time_zone: Option<String>,
+    /// Congratulate a holder whose renewal is complete (`true`/`false`, default true).
+    #[arg(long, env = "CPE_LEDGER_REMIND_CONGRATULATIONS", help_heading = SERVER_SETTINGS, global = true, value_name = "BOOL", value_parser = flag)]
+    pub remind_congratulations: Option<bool>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -141,6 +156,61 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub templates_dir: Option<PathBuf>,
     pub log_json: bool,
+    pub schedule: Schedule,
+}
+
+/// The scheduler's settings: whether it runs, and when each job fires.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub enabled: bool,
+    pub sweep_cron: String,
+    pub drain_cron: String,
+    pub time_zone: chrono_tz::Tz,
+    pub congratulate: bool,
+}
+
+pub const DEFAULT_SWEEP_CRON: &str = "0 0 9 * * *";
+pub const DEFAULT_DRAIN_CRON: &str = "0 * * * * *";
+
+/// Parses a cron expression with seconds, as the scheduler reads it.
+pub fn parse_cron(text: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(text)
+        .map_err(|e| format!("'{text}' is not a cron expression with seconds: {e}"))
+}
+
+impl Schedule {
+    fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        let cron = |setting: &'static str, value: Option<&str>, default: &str| {
+            let text = non_empty(value).unwrap_or(default).to_owned();
+            parse_cron(&text).map_err(|m| ConfigError::new(setting, m))?;
+            Ok::<_, ConfigError>(text)
+        };
+        let zone = non_empty(settings.schedule_time_zone.as_deref()).unwrap_or("Asia/Tokyo");
+        Ok(Self {
+            enabled: settings.scheduler.unwrap_or(true),
+            sweep_cron: cron(
+                "CPE_LEDGER_SWEEP_CRON",
+                settings.sweep_cron.as_deref(),
+                DEFAULT_SWEEP_CRON,
+            )?,
+            drain_cron: cron(
+                "CPE_LEDGER_DRAIN_CRON",
+                settings.drain_cron.as_deref(),
+                DEFAULT_DRAIN_CRON,
+            )?,
+            time_zone: zone.parse().map_err(|_| {
+                ConfigError::new(
+                    "CPE_LEDGER_SCHEDULE_TIME_ZONE",
+                    format!("'{zone}' is not an IANA time zone"),
+                )
+            })?,
+            congratulate: settings.remind_congratulations.unwrap_or(true),
+        })
+    }
 }
 
 impl fmt::Debug for Config {
@@ -247,6 +317,7 @@ impl Config {
                 .unwrap_or_default(),
             templates_dir: non_empty(settings.templates_dir.as_deref()).map(PathBuf::from),
             log_json: settings.log_json.unwrap_or(false),
+            schedule: Schedule::from_settings(settings)?,
         })
     }
 

@@ -89,6 +89,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         client_limits: Default::default(),
         mailer,
         templates,
+        started_at: chrono::Utc::now(),
     })
 }
 
@@ -120,16 +121,23 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` resolves, then drains open connections. The outbox worker runs
-    /// beside the server for as long as it serves.
+    /// Serves until `shutdown` resolves, then drains open connections. The scheduler (the
+    /// reminder sweep and the outbox drain) runs beside the server for as long as it serves,
+    /// unless `CPE_LEDGER_SCHEDULER` turns it off.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
-        let outbox = tokio::spawn(crate::jobs::outbox::run(self.state.clone()));
+        let scheduler = crate::jobs::schedule::start(self.state.clone())
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot start the scheduler: {e}")))?;
         let served = crate::http::server::serve(self.listener, router, shutdown).await;
-        outbox.abort();
+        if let Some(mut scheduler) = scheduler
+            && let Err(e) = scheduler.shutdown().await
+        {
+            tracing::warn!(error = %e, "the scheduler did not stop cleanly");
+        }
         served
     }
 }

@@ -14,8 +14,9 @@ use std::time::Duration;
 use chrono::{NaiveDate, SubsecRound, Utc};
 use entity::{
     audit_events, clients, course_awards, courses, credit_claims, credits, cycles, holdings,
-    import_runs, job_runs, login_failures, memberships, notifications, one_time_tokens,
-    organisations, professionals, providers, scheme_versions, signing_keys, users,
+    import_runs, job_periods, job_runs, login_failures, memberships, notifications,
+    one_time_tokens, organisations, professionals, providers, reminder_items, scheme_versions,
+    signing_keys, users,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
@@ -49,6 +50,8 @@ const TABLES: &[&str] = &[
     "job_runs",
     "one_time_tokens",
     "login_failures",
+    "reminder_items",
+    "job_periods",
 ];
 
 #[tokio::test]
@@ -598,7 +601,7 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
         }
     );
 
-    round_trip!(
+    let notification = round_trip!(
         db,
         notifications::Model {
             id: Uuid::new_v4(),
@@ -614,6 +617,17 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             message_id: None,
             created_at: now,
             sent_at: None,
+        }
+    );
+
+    round_trip!(
+        db,
+        reminder_items::Model {
+            dedupe_key: format!("{}:2023-10-01:approaching:90", holding.id),
+            notification_id: notification.id,
+            holding_id: holding.id,
+            reason: "approaching".into(),
+            created_at: now,
         }
     );
 
@@ -664,6 +678,17 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             last_started_at: Some(now),
             last_finished_at: None,
             last_error: None,
+        }
+    );
+
+    round_trip!(
+        db,
+        job_periods::Model {
+            job: "reminder_sweep".into(),
+            period: "2026-11-26T09:00+09:00".into(),
+            started_at: now,
+            finished_at: None,
+            error: Some("overran".into()),
         }
     );
 

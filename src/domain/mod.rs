@@ -7,6 +7,7 @@ pub mod allocation;
 pub mod email;
 pub mod points;
 pub mod registration_number;
+pub mod reminders;
 pub mod scheme;
 pub mod standing;
 

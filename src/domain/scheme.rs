@@ -92,6 +92,19 @@ pub struct SchemeDefinition {
     /// Citation for `renewal_deadline_days_before_end` and `grace_days`, when either is set.
     #[serde(default)]
     pub deadline_source: Option<String>,
+    /// Days before the deadline at which a holder who is still short is reminded; unset means
+    /// [`crate::domain::reminders::DEFAULT_THRESHOLDS`] (180, 90, 30 and 7).
+    #[serde(default)]
+    pub reminder_days_before_deadline: Option<Vec<u32>>,
+}
+
+impl SchemeDefinition {
+    /// The reminder thresholds in force for this scheme.
+    pub fn reminder_thresholds(&self) -> &[u32] {
+        self.reminder_days_before_deadline
+            .as_deref()
+            .unwrap_or(&crate::domain::reminders::DEFAULT_THRESHOLDS)
+    }
 }
 
 /// Whether a definition is the body's current rule set or a published proposal that the

@@ -45,7 +45,8 @@ pub async fn live() -> Json<Health> {
     })
 }
 
-/// The database is reachable and every migration has been applied.
+/// The database is reachable, every migration has been applied and, when the scheduler runs,
+/// the reminder sweep has run in at least one of its last two periods.
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
@@ -81,7 +82,28 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Health>, Proble
             detail: Some(e.to_string()),
         },
     };
-    let checks = vec![database, migrations];
+    let mut checks = vec![database, migrations];
+    if state.config.schedule.enabled {
+        checks.push(
+            match crate::jobs::schedule::missed_sweeps(&state, chrono::Utc::now()).await {
+                Ok(None) => Check {
+                    name: "scheduler",
+                    ok: true,
+                    detail: None,
+                },
+                Ok(Some(missed)) => Check {
+                    name: "scheduler",
+                    ok: false,
+                    detail: Some(missed),
+                },
+                Err(e) => Check {
+                    name: "scheduler",
+                    ok: false,
+                    detail: Some(e.to_string()),
+                },
+            },
+        );
+    }
     if let Some(failed) = checks.iter().find(|c| !c.ok) {
         let detail = format!(
             "{} not ready: {}",

@@ -2,3 +2,4 @@
 //! loops here only trigger them.
 
 pub mod outbox;
+pub mod schedule;

@@ -17,7 +17,7 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
-use crate::app::{App, AppState};
+use crate::app::App;
 use crate::mail::SendError;
 use crate::services::{self, notifications as outbox};
 
@@ -25,8 +25,9 @@ use crate::services::{self, notifications as outbox};
 pub const BATCH: u64 = 50;
 /// How long a claim holds a row before another worker may take it.
 pub const LEASE: Duration = Duration::from_secs(10 * 60);
-/// How often `serve` drains the outbox.
-pub const PERIOD: Duration = Duration::from_secs(10);
+/// A message still failing transiently this long after it was queued is given up (RFC 5321
+/// §4.5.4.1: give up after at least 4–5 days).
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(4 * 24 * 60 * 60);
 /// Retry backoff: one minute doubled per attempt, at most an hour.
 pub fn backoff(attempts: i32) -> Duration {
     let exponent = attempts.clamp(0, 6) as u32;
@@ -105,6 +106,7 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
     let now = Utc::now();
     let attempts = notification.attempts + 1;
     let id = notification.id;
+    let queued_at = notification.created_at;
     let mut row: notifications::ActiveModel = notification.into();
     row.attempts = Set(attempts);
     let sent = match outcome {
@@ -114,6 +116,12 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
             row.message_id = Set(Some(message_id));
             row.last_error = Set(None);
             true
+        }
+        Err(SendError::Transient(why)) if given_up(queued_at, now) => {
+            tracing::warn!(notification = %id, attempts, error = %why, "email given up");
+            row.state = Set(NotificationState::Failed);
+            row.last_error = Set(Some(format!("gave up after 4 days: {why}")));
+            false
         }
         Err(SendError::Transient(why)) => {
             tracing::warn!(notification = %id, attempts, error = %why, "email deferred");
@@ -135,23 +143,28 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
     Ok(sent)
 }
 
-/// The loop `serve` runs: a pass every [`PERIOD`], until the task is aborted.
-pub async fn run(state: AppState) {
-    let mut ticker = tokio::time::interval(PERIOD);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
-    loop {
-        ticker.tick().await;
-        let sent = drain_once(&state).await;
-        if sent > 0 {
-            tracing::info!(sent, "outbox drained");
-        }
-    }
+/// Whether a message queued at `queued_at` and still failing at `now` is given up.
+fn given_up(queued_at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> bool {
+    (now - queued_at)
+        .to_std()
+        .is_ok_and(|age| age >= GIVE_UP_AFTER)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transient_failure_is_given_up_four_days_after_queueing_and_not_before() {
+        let queued = Utc::now();
+        let day = chrono::Duration::days(1);
+        assert!(!given_up(queued, queued + day * 3));
+        assert!(!given_up(
+            queued,
+            queued + day * 4 - chrono::Duration::seconds(1)
+        ));
+        assert!(given_up(queued, queued + day * 4));
+    }
 
     #[test]
     fn backoff_doubles_from_a_minute_and_stops_at_an_hour() {

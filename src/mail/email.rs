@@ -17,6 +17,8 @@ pub enum Email {
     Activation(LinkEmail),
     /// `emails/password_reset`: a link to choose a new password.
     PasswordReset(LinkEmail),
+    /// `emails/reminder`: the digest of a person's certifications that need attention.
+    Reminder(super::reminder::ReminderEmail),
 }
 
 impl Email {
@@ -26,6 +28,7 @@ impl Email {
             Self::Invitation(_) => "invitation",
             Self::Activation(_) => "activation",
             Self::PasswordReset(_) => "password_reset",
+            Self::Reminder(_) => super::reminder::NAME,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! (`smtp://host:25/mail.example.org`) becomes the EHLO name.
 
 pub mod email;
+pub mod reminder;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;

@@ -100,6 +100,13 @@ pub async fn render(
     notification: &notifications::Model,
 ) -> Result<RenderedEmail, PrepareError> {
     let template = notification.template.as_str();
+    if template == mail::reminder::NAME {
+        // A reminder's payload is its whole context, written by the sweep.
+        let context = serde_json::from_value(notification.payload.clone())
+            .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
+        return mail::render(templates, &Email::Reminder(context), &notification.locale)
+            .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")));
+    }
     let (purpose, page, email): (_, _, fn(LinkEmail) -> Email) = match template {
         INVITATION => (TokenPurpose::Activation, "activate", Email::Invitation),
         ACTIVATION => (TokenPurpose::Activation, "activate", Email::Activation),

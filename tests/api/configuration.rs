@@ -56,6 +56,16 @@ fn a_log_json_value_that_is_not_a_boolean_stops_start_up_naming_the_setting() {
 }
 
 #[test]
+fn a_sweep_schedule_that_is_not_cron_stops_start_up_naming_the_setting() {
+    let stderr = assert_one_line_naming("CPE_LEDGER_SWEEP_CRON", "daily at nine");
+    assert!(stderr.contains("'daily at nine'"), "{stderr}");
+    assert_one_line_naming("CPE_LEDGER_DRAIN_CRON", "0 * * *");
+    assert_one_line_naming("CPE_LEDGER_SCHEDULE_TIME_ZONE", "Mars/Olympus");
+    assert_one_line_naming("CPE_LEDGER_SCHEDULER", "sometimes");
+    assert_one_line_naming("CPE_LEDGER_REMIND_CONGRATULATIONS", "maybe");
+}
+
+#[test]
 fn a_schemes_dir_that_does_not_exist_stops_start_up_naming_the_setting() {
     assert_one_line_naming("CPE_LEDGER_SCHEMES_DIR", "/no/such/folder");
 }

@@ -233,6 +233,8 @@ impl TestApp {
             data_dir: Some(data_dir.path().display().to_string()),
             listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             smtp_url: Some(crate::support_accounts::mail_server().smtp_url()),
+            // Tests run the jobs themselves; a test of the scheduler turns it on.
+            scheduler: Some(false),
             ..Default::default()
         };
         adjust(&mut settings);

@@ -22,6 +22,7 @@ mod mail;
 mod oauth_clients;
 mod openapi_contract;
 mod pages;
+mod reminders;
 mod schemes;
 mod standing;
 mod templates;

@@ -289,7 +289,7 @@ pub fn csrf_field(html: &str) -> String {
 }
 
 impl TestApp {
-    /// What the outbox worker does every 10 s, now. Returns how many emails were sent.
+    /// What the scheduled outbox drain does (every minute by default), now. Returns how many emails were sent.
     pub async fn dispatch_pending_emails(&self) -> usize {
         cpe_ledger::jobs::outbox::drain_once(&self.state).await
     }

@@ -1,0 +1,430 @@
+//! The reminder sweep: standing for every active holding, and one digest notification per
+//! person listing what is newly due.
+//!
+//! Each reason queued is a row in `reminder_items`, keyed by its dedupe key (holding, cycle,
+//! reason, threshold) and pointing at the notification that carried it. A key already there
+//! is never queued again, so a second sweep the same day queues nothing; a reason that becomes
+//! due later (the next threshold) has a new key and comes in that day's digest. When two
+//! sweeps race, the loser's insert of an item hits the key and its whole digest is rolled back.
+//!
+//! People are read in pages ordered by id (keyset), so memory stays flat however many there are.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use entity::notifications::{self, NotificationState};
+use entity::{holdings, professionals, reminder_items, users};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::domain::points::Points;
+use crate::domain::reminders::{self, DueReminder, Reason};
+use crate::domain::scheme::{LocalizedName, SchemeDefinition};
+use crate::domain::standing::Standing;
+use crate::mail::reminder::{
+    self, CategoryLine, CertificationReminder, ReminderEmail, SlotLine, YearLine, local_date,
+};
+use crate::services::schemes::SchemeCatalog;
+use crate::services::standing::{self, StandingError};
+use crate::templates::supported_locale;
+
+/// People read per page.
+pub const PAGE: u64 = 200;
+
+/// How a sweep runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepOptions {
+    /// The date to judge standing on; `None`: today in each person's time zone.
+    pub as_of: Option<NaiveDate>,
+    /// Decide, and report, but queue nothing.
+    pub dry_run: bool,
+    /// Send the congratulation when a renewal is complete.
+    pub congratulate: bool,
+}
+
+/// One reason a person is (or would be) reminded.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedReminder {
+    pub recipient: String,
+    pub scheme_id: String,
+    pub registration_number: String,
+    pub reason: Reason,
+    pub threshold: String,
+    pub dedupe_key: String,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepReport {
+    /// Active holdings whose standing was computed.
+    pub holdings: usize,
+    /// Holdings that could not be judged (no cycle on record, rules not loaded).
+    pub skipped: usize,
+    /// Digest notifications queued (one per person reminded).
+    pub notifications: usize,
+    /// Reasons queued across all digests.
+    pub items: usize,
+    /// With `dry_run`: every reason that would be queued, in order.
+    pub planned: Vec<PlannedReminder>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error("cannot store a reminder: {0}")]
+    Payload(#[from] serde_json::Error),
+}
+
+/// Runs one sweep over every professional with an active holding.
+pub async fn sweep(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    config: &Config,
+    options: SweepOptions,
+) -> Result<SweepReport, SweepError> {
+    let mut report = SweepReport::default();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut query = professionals::Entity::find()
+            .order_by_asc(professionals::Column::Id)
+            .limit(PAGE);
+        if let Some(last) = after {
+            query = query.filter(professionals::Column::Id.gt(last));
+        }
+        let people = query.all(db).await?;
+        let Some(last) = people.last() else {
+            break;
+        };
+        after = Some(last.id);
+        let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+        let mut by_person: BTreeMap<Uuid, Vec<holdings::Model>> = BTreeMap::new();
+        for holding in holdings::Entity::find()
+            .filter(holdings::Column::ProfessionalId.is_in(ids))
+            .filter(holdings::Column::Status.eq(holdings::HoldingStatus::Active))
+            .order_by_asc(holdings::Column::SchemeId)
+            .order_by_asc(holdings::Column::RegistrationNumber)
+            .all(db)
+            .await?
+        {
+            by_person
+                .entry(holding.professional_id)
+                .or_default()
+                .push(holding);
+        }
+        for person in &people {
+            let Some(held) = by_person.remove(&person.id) else {
+                continue;
+            };
+            remind_person(db, catalog, config, options, person, &held, &mut report).await?;
+        }
+    }
+    Ok(report)
+}
+
+/// One certification's standing with what it newly calls for.
+struct Judged {
+    holding: holdings::Model,
+    standing: Standing,
+    items: Vec<(DueReminder, String)>,
+}
+
+async fn remind_person(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    config: &Config,
+    options: SweepOptions,
+    person: &professionals::Model,
+    held: &[holdings::Model],
+    report: &mut SweepReport,
+) -> Result<(), SweepError> {
+    let mut judged = Vec::new();
+    for holding in held {
+        report.holdings += 1;
+        let standing = match standing::for_holding(db, catalog, holding, options.as_of).await {
+            Ok(s) => s.standing,
+            Err(StandingError::Db(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(holding = %holding.id, error = %e, "reminder sweep skips a holding");
+                report.skipped += 1;
+                continue;
+            }
+        };
+        let Some(definition) = definition_of(catalog, &standing) else {
+            report.skipped += 1;
+            continue;
+        };
+        let items: Vec<(DueReminder, String)> = reminders::due(
+            &standing,
+            definition.reminder_thresholds(),
+            options.congratulate,
+        )
+        .into_iter()
+        .map(|item| {
+            let key = reminders::dedupe_key(&holding.id.to_string(), standing.starts_on, &item);
+            (item, key)
+        })
+        .collect();
+        if !items.is_empty() {
+            judged.push(Judged {
+                holding: holding.clone(),
+                standing,
+                items,
+            });
+        }
+    }
+    if judged.is_empty() {
+        return Ok(());
+    }
+    // Drop what an earlier sweep already queued.
+    let keys: Vec<String> = judged
+        .iter()
+        .flat_map(|j| j.items.iter().map(|(_, k)| k.clone()))
+        .collect();
+    let known: HashSet<String> = reminder_items::Entity::find()
+        .filter(reminder_items::Column::DedupeKey.is_in(keys))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| i.dedupe_key)
+        .collect();
+    for j in &mut judged {
+        j.items.retain(|(_, key)| !known.contains(key));
+    }
+    judged.retain(|j| !j.items.is_empty());
+    if judged.is_empty() {
+        return Ok(());
+    }
+    let Some(recipient) = recipient_of(db, person).await? else {
+        tracing::warn!(professional = %person.id, "no email address to remind");
+        return Ok(());
+    };
+    if options.dry_run {
+        for j in &judged {
+            for (item, key) in &j.items {
+                report.planned.push(PlannedReminder {
+                    recipient: recipient.clone(),
+                    scheme_id: j.holding.scheme_id.clone(),
+                    registration_number: j.holding.registration_number.clone(),
+                    reason: item.reason,
+                    threshold: item.threshold.clone(),
+                    dedupe_key: key.clone(),
+                });
+            }
+        }
+        return Ok(());
+    }
+    let locale = supported_locale(&person.locale);
+    let email = ReminderEmail {
+        name: Some(
+            person
+                .display_name
+                .clone()
+                .unwrap_or_else(|| person.legal_name.clone()),
+        ),
+        dashboard_link: dashboard_link(config),
+        certifications: judged
+            .iter()
+            .map(|j| {
+                let reasons = j.items.iter().map(|(i, _)| i.reason).collect();
+                let definition = definition_of(catalog, &j.standing);
+                section(&j.holding, &j.standing, definition, reasons, locale)
+            })
+            .collect(),
+    };
+    if queue(db, person, &recipient, locale, &email, &judged).await? {
+        report.notifications += 1;
+        report.items += judged.iter().map(|j| j.items.len()).sum::<usize>();
+    }
+    Ok(())
+}
+
+/// Writes the digest and its items in one transaction. `false` when another sweep queued one
+/// of the items first (nothing is written then).
+async fn queue(
+    db: &DatabaseConnection,
+    person: &professionals::Model,
+    recipient: &str,
+    locale: &str,
+    email: &ReminderEmail,
+    judged: &[Judged],
+) -> Result<bool, SweepError> {
+    let mut keys: Vec<&str> = judged
+        .iter()
+        .flat_map(|j| j.items.iter().map(|(_, k)| k.as_str()))
+        .collect();
+    keys.sort_unstable();
+    let digest = hex::encode(Sha256::digest(keys.join("\n").as_bytes()));
+    let now = Utc::now();
+    let notification_id = Uuid::now_v7();
+    let payload = serde_json::to_value(email)?;
+    let txn = super::begin_write(db).await?;
+    notifications::Entity::insert(notifications::ActiveModel {
+        id: Set(notification_id),
+        dedupe_key: Set(format!("reminder:{}:{}", person.id, &digest[..32])),
+        template: Set(reminder::NAME.to_owned()),
+        locale: Set(locale.to_owned()),
+        recipient: Set(recipient.to_owned()),
+        payload: Set(payload),
+        state: Set(NotificationState::Pending),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        message_id: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let rows = judged.iter().flat_map(|j| {
+        j.items
+            .iter()
+            .map(|(item, key)| reminder_items::ActiveModel {
+                dedupe_key: Set(key.clone()),
+                notification_id: Set(notification_id),
+                holding_id: Set(j.holding.id),
+                reason: Set(item.reason.as_str().to_owned()),
+                created_at: Set(now),
+            })
+    });
+    match reminder_items::Entity::insert_many(rows)
+        .exec_without_returning(&txn)
+        .await
+    {
+        Ok(_) => {
+            txn.commit().await?;
+            Ok(true)
+        }
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn definition_of<'c>(
+    catalog: &'c SchemeCatalog,
+    standing: &Standing,
+) -> Option<&'c SchemeDefinition> {
+    catalog
+        .version(&standing.scheme_id, &standing.scheme_version)
+        .map(|l| &l.definition)
+}
+
+async fn recipient_of(
+    db: &DatabaseConnection,
+    person: &professionals::Model,
+) -> Result<Option<String>, DbErr> {
+    if let Some(email) = person.email.as_ref().filter(|e| !e.is_empty()) {
+        return Ok(Some(email.clone()));
+    }
+    Ok(users::Entity::find()
+        .filter(users::Column::ProfessionalId.eq(person.id))
+        .one(db)
+        .await?
+        .map(|u| u.email))
+}
+
+/// The dashboard every reminder links to.
+pub fn dashboard_link(config: &Config) -> String {
+    let mut link = config.public_url.clone();
+    link.set_path("/");
+    link.to_string()
+}
+
+fn localized(name: &LocalizedName, locale: &str) -> String {
+    if locale == "en" {
+        name.en.clone()
+    } else {
+        name.ja.clone()
+    }
+}
+
+/// The digest section of one certification, with the person's own numbers.
+pub fn section(
+    holding: &holdings::Model,
+    standing: &Standing,
+    definition: Option<&SchemeDefinition>,
+    reasons: Vec<Reason>,
+    locale: &str,
+) -> CertificationReminder {
+    let category_name = |id: &str| {
+        definition
+            .and_then(|d| d.categories.iter().find(|c| c.id == id))
+            .map_or_else(|| id.to_owned(), |c| localized(&c.name, locale))
+    };
+    let slot_name = |id: &str| {
+        definition
+            .and_then(|d| d.slots.iter().find(|s| s.id == id))
+            .map_or_else(|| id.to_owned(), |s| localized(&s.name, locale))
+    };
+    let categories = standing
+        .by_category
+        .iter()
+        .filter(|c| c.minimum.is_some() || c.counted > Points::ZERO)
+        .map(|c| CategoryLine {
+            name: category_name(&c.category),
+            counted: c.counted.to_string(),
+            minimum: c.minimum.map(|m| m.to_string()),
+            missing: c
+                .minimum
+                .map(|m| m.saturating_sub(c.counted))
+                .filter(|m| m.is_positive())
+                .map(|m| m.to_string()),
+        })
+        .collect();
+    let years = if reasons.contains(&Reason::YearMinimum) {
+        standing
+            .by_year
+            .iter()
+            .filter_map(|y| {
+                let minimum = y.minimum?;
+                (y.met.is_none() && y.counted < minimum && y.starts_on <= standing.as_of).then(
+                    || YearLine {
+                        year: y.year,
+                        last_day: local_date(y.last_day, locale),
+                        counted: y.counted.to_string(),
+                        minimum: minimum.to_string(),
+                        missing: minimum.saturating_sub(y.counted).to_string(),
+                    },
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    CertificationReminder {
+        scheme: definition.map_or_else(
+            || standing.scheme_id.clone(),
+            |d| localized(&d.name, locale),
+        ),
+        registration_number: holding.registration_number.clone(),
+        reasons,
+        last_valid_day: local_date(standing.expires_on, locale),
+        deadline: local_date(standing.deadline, locale),
+        days_left: reminders::days_left(standing),
+        grace_until: local_date(standing.grace_until, locale),
+        counts_points: standing.required > Points::ZERO,
+        required: standing.required.to_string(),
+        counted: standing.counted.to_string(),
+        missing: standing.remaining.to_string(),
+        categories,
+        years,
+        unmet_slots: standing
+            .unmet_slots
+            .iter()
+            .map(|s| SlotLine {
+                name: slot_name(&s.slot),
+                year: s.year,
+                due_by: local_date(s.due_by, locale),
+            })
+            .collect(),
+    }
+}
