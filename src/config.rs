@@ -7,6 +7,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use url::Url;
@@ -61,6 +62,20 @@ pub struct Settings {
         value_name = "BOOL"
     )]
     pub log_json: Option<String>,
+    /// Seconds from accepting a connection (or from the end of the previous response) until a
+    /// complete request head must have arrived; a connection that sends nothing is closed then.
+    #[arg(long, env = "CPE_LEDGER_REQUEST_HEAD_TIMEOUT", global = true)]
+    pub request_head_timeout: Option<String>,
+    /// Seconds an HTTP/1 keep-alive or HTTP/2 connection may stay open with no request in flight.
+    #[arg(long, env = "CPE_LEDGER_IDLE_TIMEOUT", global = true)]
+    pub idle_timeout: Option<String>,
+    /// Open connections served at once; a connection beyond it is closed at once.
+    /// Default: the open-file limit minus a reserve for the database and files, at most 4096.
+    #[arg(long, env = "CPE_LEDGER_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<String>,
+    /// Open connections served at once for one peer address (IPv6: one /64).
+    #[arg(long, env = "CPE_LEDGER_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub max_connections_per_address: Option<String>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -106,6 +121,34 @@ impl fmt::Debug for MailDelivery {
     }
 }
 
+/// Limits the accept loop enforces on every connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub request_head_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+}
+
+pub const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+/// File descriptors kept back from connections for the database pool, logs and mail files.
+const RESERVED_FILES: u64 = 64;
+
+/// The default overall connection cap: what the open-file limit leaves after the reserve.
+fn default_max_connections() -> usize {
+    let limit = open_file_limit().unwrap_or(1024);
+    limit.saturating_sub(RESERVED_FILES).clamp(16, 4096) as usize
+}
+
+/// The soft open-file limit of this process, where the platform tells it without `unsafe`.
+fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// The validated configuration the application runs with.
 #[derive(Clone)]
 pub struct Config {
@@ -119,6 +162,7 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub templates_dir: Option<PathBuf>,
     pub log_json: bool,
+    pub connections: ConnectionLimits,
 }
 
 impl fmt::Debug for Config {
@@ -240,7 +284,31 @@ impl Config {
             })?,
         };
 
+        let connections = ConnectionLimits {
+            request_head_timeout: seconds(
+                "CPE_LEDGER_REQUEST_HEAD_TIMEOUT",
+                settings.request_head_timeout.as_deref(),
+                DEFAULT_REQUEST_HEAD_TIMEOUT,
+            )?,
+            idle_timeout: seconds(
+                "CPE_LEDGER_IDLE_TIMEOUT",
+                settings.idle_timeout.as_deref(),
+                DEFAULT_IDLE_TIMEOUT,
+            )?,
+            max_connections: count(
+                "CPE_LEDGER_MAX_CONNECTIONS",
+                settings.max_connections.as_deref(),
+            )?
+            .unwrap_or_else(default_max_connections),
+            max_connections_per_address: count(
+                "CPE_LEDGER_MAX_CONNECTIONS_PER_ADDRESS",
+                settings.max_connections_per_address.as_deref(),
+            )?
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+        };
+
         Ok(Self {
+            connections,
             database_url,
             database_kind,
             data_dir,
@@ -257,6 +325,41 @@ impl Config {
     /// The issuer named in every token and credential this deployment signs.
     pub fn issuer(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+/// A positive number of seconds (fractions allowed), or `default` when unset.
+fn seconds(
+    setting: &'static str,
+    value: Option<&str>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(text) = non_empty(value) else {
+        return Ok(default);
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            ConfigError::new(
+                setting,
+                format!("'{text}' is not a positive number of seconds"),
+            )
+        })
+}
+
+/// A positive whole number, or `None` when unset.
+fn count(setting: &'static str, value: Option<&str>) -> Result<Option<usize>, ConfigError> {
+    let Some(text) = non_empty(value) else {
+        return Ok(None);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(ConfigError::new(
+            setting,
+            format!("'{text}' is not a positive whole number"),
+        )),
     }
 }
 
@@ -414,6 +517,37 @@ mod tests {
         s.trusted_proxies = Some("10.0.0.2, balancer".into());
         let err = Config::from_settings(&s).expect_err("must fail");
         assert_eq!(err.setting, "CPE_LEDGER_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn connection_limits_take_seconds_and_counts_and_name_themselves_when_wrong() {
+        let mut s = settings();
+        s.request_head_timeout = Some("1.5".into());
+        s.idle_timeout = Some("20".into());
+        s.max_connections = Some("300".into());
+        s.max_connections_per_address = Some("10".into());
+        let limits = Config::from_settings(&s).expect("valid").connections;
+        assert_eq!(limits.request_head_timeout, Duration::from_millis(1500));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(20));
+        assert_eq!(limits.max_connections, 300);
+        assert_eq!(limits.max_connections_per_address, 10);
+        for (field, setting) in [
+            (0, "CPE_LEDGER_REQUEST_HEAD_TIMEOUT"),
+            (1, "CPE_LEDGER_IDLE_TIMEOUT"),
+            (2, "CPE_LEDGER_MAX_CONNECTIONS"),
+            (3, "CPE_LEDGER_MAX_CONNECTIONS_PER_ADDRESS"),
+        ] {
+            let mut s = settings();
+            let bad = Some("0".to_owned());
+            match field {
+                0 => s.request_head_timeout = bad,
+                1 => s.idle_timeout = bad,
+                2 => s.max_connections = bad,
+                _ => s.max_connections_per_address = bad,
+            }
+            let err = Config::from_settings(&s).expect_err("zero is refused");
+            assert_eq!(err.setting, setting);
+        }
     }
 
     #[test]

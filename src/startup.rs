@@ -126,7 +126,13 @@ impl Application {
     ) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
         let outbox = tokio::spawn(crate::jobs::outbox::run(self.state.clone()));
-        let served = crate::http::server::serve(self.listener, router, shutdown).await;
+        let served = crate::http::server::serve(
+            self.listener,
+            router,
+            self.state.config.connections,
+            shutdown,
+        )
+        .await;
         outbox.abort();
         served
     }

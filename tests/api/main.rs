@@ -14,6 +14,7 @@ mod admin_api;
 mod authorization_matrix;
 mod browser;
 mod configuration;
+mod connections;
 mod health;
 mod holders_import;
 mod jwks;
