@@ -22,5 +22,6 @@ mod mail;
 mod oauth_clients;
 mod pages;
 mod schemes;
+mod security;
 mod standing;
 mod token_suite;
