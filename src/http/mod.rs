@@ -12,6 +12,7 @@ pub mod pages;
 pub mod problem;
 pub mod procurement;
 pub mod rate_limit;
+pub mod security_headers;
 pub mod server;
 
 use std::time::Duration;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(security_headers::apply))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -117,3 +117,47 @@ async fn on_a_dual_stack_listener_an_ipv4_proxy_is_still_trusted() {
         "another client behind the proxy has its own bucket"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_page_may_not_be_framed_sniffed_or_leak_its_url() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    for path in ["/login", "/forgot", "/reset?token=abc"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_is_never_stored_by_caches_but_the_jwks_stays_cacheable() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    let token = app
+        .login_as(&holder.email, crate::support_accounts::PASSWORD)
+        .await;
+    for path in ["/v1/me", "/v1/me/holdings"] {
+        let response = app.get_as(path, &token).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    let login = app
+        .post_json(
+            "/v1/auth/login",
+            &json!({"email": holder.email, "password": crate::support_accounts::PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.headers()["cache-control"], "no-store");
+    let jwks = app.get("/.well-known/jwks.json").await;
+    assert_ne!(jwks.headers()["cache-control"], "no-store");
+}
