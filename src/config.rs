@@ -76,6 +76,9 @@ pub struct Settings {
     /// Open connections served at once for one peer address (IPv6: one /64).
     #[arg(long, env = "CPE_LEDGER_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
     pub max_connections_per_address: Option<String>,
+    /// Seconds between re-reads of the signing keys, so a rotation reaches every instance.
+    #[arg(long, env = "CPE_LEDGER_KEY_REFRESH_INTERVAL", global = true)]
+    pub key_refresh_interval: Option<String>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -132,6 +135,7 @@ pub struct ConnectionLimits {
 
 pub const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 /// File descriptors kept back from connections for the database pool, logs and mail files.
 const RESERVED_FILES: u64 = 64;
@@ -163,6 +167,7 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub log_json: bool,
     pub connections: ConnectionLimits,
+    pub key_refresh_interval: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -307,7 +312,14 @@ impl Config {
             .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
         };
 
+        let key_refresh_interval = seconds(
+            "CPE_LEDGER_KEY_REFRESH_INTERVAL",
+            settings.key_refresh_interval.as_deref(),
+            DEFAULT_KEY_REFRESH_INTERVAL,
+        )?;
+
         Ok(Self {
+            key_refresh_interval,
             connections,
             database_url,
             database_kind,

@@ -74,7 +74,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     keys::ensure_signing_key(&db)
         .await
         .context("preparing the token signing key")?;
-    let keys = KeyRing::load(&db, config.issuer())
+    let keys = KeyRing::load(&db, config.issuer(), config.key_refresh_interval)
         .await
         .context("loading the token signing keys")?;
     crate::mail::templates::configure(config.templates_dir.as_deref())
@@ -126,6 +126,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
         let outbox = tokio::spawn(crate::jobs::outbox::run(self.state.clone()));
+        let key_refresh = tokio::spawn(crate::auth::tokens::refresh_periodically(
+            self.state.clone(),
+        ));
         let served = crate::http::server::serve(
             self.listener,
             router,
@@ -134,6 +137,7 @@ impl Application {
         )
         .await;
         outbox.abort();
+        key_refresh.abort();
         served
     }
 }

@@ -161,3 +161,149 @@ async fn personal_data_is_never_stored_by_caches_but_the_jwks_stays_cacheable() 
     let jwks = app.get("/.well-known/jwks.json").await;
     assert_ne!(jwks.headers()["cache-control"], "no-store");
 }
+
+fn claims_of(token: &str) -> cpe_ledger::auth::tokens::AccessClaims {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+async fn signing_key(app: &TestApp) -> entity::signing_keys::Model {
+    use sea_orm::QueryOrder;
+    entity::signing_keys::Entity::find()
+        .filter(entity::signing_keys::Column::RetiredAt.is_null())
+        .order_by_desc(entity::signing_keys::Column::CreatedAt)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Signs `claims` (made fresh) with `key`, as someone holding a leaked private key would.
+fn forge(
+    key: &entity::signing_keys::Model,
+    mut claims: cpe_ledger::auth::tokens::AccessClaims,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    claims.iat = now;
+    claims.nbf = now;
+    claims.exp = now + 600;
+    claims.jti = uuid::Uuid::new_v4().to_string();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.typ = Some(cpe_ledger::auth::tokens::ACCESS_TOKEN_TYP.to_owned());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &cpe_ledger::auth::keys::encoding_key(key).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_forged_with_a_key_retired_longer_ago_than_a_token_lives_is_refused() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    let token = app
+        .login_as(&holder.email, crate::support_accounts::PASSWORD)
+        .await;
+    let leaked = signing_key(&app).await;
+    assert_eq!(kid_of(&token), leaked.kid);
+
+    cpe_ledger::auth::keys::rotate(&app.state.db).await.unwrap();
+    app.state.keys.reload(&app.state.db).await.unwrap();
+    // Just after the rotation, what the old key signed still works: nobody is signed out.
+    let fresh_forgery = forge(&leaked, claims_of(&token));
+    assert_eq!(app.get_as("/v1/me", &fresh_forgery).await.status(), 200);
+
+    // Once every token the old key signed has expired, nothing it signs is accepted.
+    let window = app.state.keys.access_token_window();
+    let retired = chrono::Utc::now()
+        - chrono::TimeDelta::from_std(window).unwrap()
+        - chrono::TimeDelta::seconds(5);
+    let mut row: entity::signing_keys::ActiveModel = entity::signing_keys::Entity::find()
+        .filter(entity::signing_keys::Column::Kid.eq(leaked.kid.as_str()))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    row.retired_at = Set(Some(retired));
+    row.update(&app.state.db).await.unwrap();
+    app.state.keys.reload(&app.state.db).await.unwrap();
+
+    let forged = forge(&leaked, claims_of(&token));
+    let refused = app.get_as("/v1/me", &forged).await;
+    assert_eq!(refused.status(), 401);
+    // The JWKS may still list the key for offline verifiers of signed statements.
+    let jwks: serde_json::Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == leaked.kid.as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_reaches_another_running_instance_within_the_refresh_interval() {
+    let Some(first) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.key_refresh_interval = Some("1".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let second = cpe_ledger::startup::Application::build(first.config.clone())
+        .await
+        .unwrap();
+    let second_url = format!("http://{}", second.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(second.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+
+    let holder = first.active_holder().await;
+    let login = json!({"email": holder.email, "password": crate::support_accounts::PASSWORD});
+    let before = first
+        .login_as(&holder.email, crate::support_accounts::PASSWORD)
+        .await;
+
+    // Rotated elsewhere (the command line), told to neither instance.
+    let new_key = cpe_ledger::auth::keys::rotate(&first.state.db)
+        .await
+        .unwrap();
+    assert_ne!(kid_of(&before), new_key.kid);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    for base in [first.url(""), second_url] {
+        let response = first
+            .client
+            .post(format!("{base}/v1/auth/login"))
+            .json(&login)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let token = body["access_token"].as_str().unwrap();
+        assert_eq!(kid_of(token), new_key.kid, "{base} signs with the new key");
+    }
+    let _ = stop.send(());
+}
