@@ -171,12 +171,31 @@ pub async fn logout(
     responses(
         (status = 202, description = "If the address is new, an activation link is on its way", body = Accepted),
         (status = 422, description = "Invalid email or too short a password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ups from this network or for this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     body: Result<Json<SignupRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    let Json(body) = body?;
+) -> Result<(StatusCode, Json<Accepted>), Response> {
+    let Json(body) = body.map_err(|e| Problem::from(e).into_response())?;
+    if let Err(throttled) = crate::services::throttle::admit_sign_up(&state.db, &body.email, ip)
+        .await
+        .map_err(|e| Problem::from(e).into_response())?
+    {
+        let retry_after = throttled.retry_after_seconds;
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return Err((
+            headers,
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many sign-ups; try again in {retry_after} seconds"),
+            )
+            .with_type("/problems/too-many-sign-ups"),
+        )
+            .into_response());
+    }
     accounts::sign_up(
         &state.db,
         &body.email,
@@ -184,7 +203,7 @@ pub async fn signup(
         body.locale.as_deref().unwrap_or("ja"),
     )
     .await
-    .map_err(account_problem)?;
+    .map_err(|e| account_problem(e).into_response())?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {

@@ -122,30 +122,17 @@ pub async fn create_user(
 pub const ACTIVATION_LINK_TTL: chrono::TimeDelta = chrono::TimeDelta::days(7);
 /// How long a password-reset link works.
 pub const RESET_LINK_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
-/// Failed sign-ins tolerated per account within [`LOGIN_WINDOW`].
-pub const LOGIN_FAILURES_PER_ACCOUNT: usize = 5;
-/// Failed sign-ins tolerated per client address within [`LOGIN_WINDOW`].
-pub const LOGIN_FAILURES_PER_ADDRESS: usize = 20;
+/// Failed sign-ins tolerated within [`LOGIN_WINDOW`]: see `services::throttle` for the policy.
+pub use crate::services::throttle::{
+    LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, LOGIN_FAILURES_PER_ADDRESS,
+};
 pub const LOGIN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
-/// At most one argon2 computation per core at a time. Each takes about 19 MiB and tens of
-/// milliseconds; without a bound, a burst of anonymous sign-ups or logins would ask the
-/// blocking pool (hundreds of threads) for gigabytes. Excess requests wait their turn.
-async fn argon2_slot() -> Option<tokio::sync::SemaphorePermit<'static>> {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS
-        .get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-            tokio::sync::Semaphore::new(cores)
-        })
-        .acquire()
-        .await
-        .ok()
-}
+use crate::services::throttle::{Argon2Work, argon2_slot};
 
 /// Hashes on the blocking pool: argon2id is meant to take tens of milliseconds of CPU.
 pub async fn hash_password_off_thread(password: String) -> Result<String, AccountError> {
-    let _slot = argon2_slot().await;
+    let _slot = argon2_slot(Argon2Work::Other).await;
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AccountError::Hash(e.to_string()))?
@@ -153,7 +140,7 @@ pub async fn hash_password_off_thread(password: String) -> Result<String, Accoun
 
 /// Checks a password against a PHC string, on the blocking pool. A malformed hash never matches.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let _slot = argon2_slot().await;
+    let _slot = argon2_slot(Argon2Work::SignIn).await;
     tokio::task::spawn_blocking(move || {
         use argon2::PasswordVerifier;
         argon2::PasswordHash::new(&hash)
@@ -361,6 +348,14 @@ pub async fn sign_up(
     let email = EmailAddress::parse(email).map_err(|e| invalid("email", e.to_string()))?;
     check_new_password(password)?;
     let locale = crate::mail::templates::supported_locale(locale);
+    // No hashing for an address that will not be stored.
+    let taken = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    if taken.is_some() {
+        return Ok(());
+    }
     let hash = hash_password_off_thread(password.to_owned()).await?;
     let txn = crate::services::begin_write(db).await?;
     let existing = users::Entity::find()
@@ -593,6 +588,9 @@ pub async fn redeem_link(
         }
     };
     let user = active.update(&txn).await?;
+    if purpose == TokenPurpose::Reset {
+        crate::services::throttle::clear_login_failures(&txn, &user.email).await?;
+    }
     audit::record(
         &txn,
         &Actor::user(user.id),
@@ -618,27 +616,6 @@ pub enum LoginError {
     Throttled { retry_after_seconds: u64 },
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
-}
-
-/// Who is trying to sign in, as the failure counters key them.
-fn login_keys(email: &str, ip: std::net::IpAddr) -> (String, String) {
-    let email = EmailAddress::parse(email)
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| email.trim().to_owned());
-    // An IPv6 client can change its low 64 bits at will: count its whole /64 as one address.
-    let ip = match ip {
-        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits))
-        }
-        other => other,
-    };
-    // Stored keys are at most 254 characters; look them up the same way.
-    let bounded = |key: String| key.chars().take(254).collect::<String>();
-    (
-        bounded(format!("email:{email}")),
-        bounded(format!("ip:{ip}")),
-    )
 }
 
 /// Seconds until fewer than `limit` failures remain in the window, if the limit is reached.
@@ -680,7 +657,8 @@ pub async fn log_in(
 ) -> Result<users::Model, LoginError> {
     use entity::login_failures;
     let now = Utc::now();
-    let (email_key, ip_key) = login_keys(email, ip);
+    let scopes = crate::services::throttle::login_scopes(email, ip);
+    let email_key = crate::services::throttle::account_key(email);
     let actor = Actor {
         ip: Some(ip.to_string()),
         ..Actor::system()
@@ -688,7 +666,7 @@ pub async fn log_in(
     // The attempt is recorded as a failure before the password is checked, so concurrent
     // guesses see each other: at most the limit can be in flight at once. Success removes it.
     let mut attempt = Vec::new();
-    for key in [&email_key, &ip_key] {
+    for (key, _) in &scopes {
         let row = login_failures::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
             scope_key: Set(key.clone()),
@@ -698,11 +676,13 @@ pub async fn log_in(
         .await?;
         attempt.push(row.id);
     }
-    let throttle =
-        match throttled_for(db, &email_key, LOGIN_FAILURES_PER_ACCOUNT, now, &attempt).await? {
-            Some(s) => Some(s),
-            None => throttled_for(db, &ip_key, LOGIN_FAILURES_PER_ADDRESS, now, &attempt).await?,
-        };
+    let mut throttle = None;
+    for (key, limit) in &scopes {
+        throttle = throttled_for(db, key, *limit, now, &attempt).await?;
+        if throttle.is_some() {
+            break;
+        }
+    }
     if let Some(retry_after_seconds) = throttle {
         login_failures::Entity::delete_many()
             .filter(login_failures::Column::Id.is_in(attempt.iter().copied()))
@@ -747,7 +727,9 @@ pub async fn log_in(
             login_failures::Entity::delete_many()
                 .filter(
                     sea_orm::Condition::any()
-                        .add(login_failures::Column::ScopeKey.eq(email_key.as_str()))
+                        // This account's failures from this address; the account-wide
+                        // ceiling is cleared only by a password reset.
+                        .add(login_failures::Column::ScopeKey.eq(scopes[0].0.as_str()))
                         .add(login_failures::Column::Id.is_in(attempt.iter().copied())),
                 )
                 .exec(db)
@@ -773,7 +755,7 @@ pub async fn log_in(
             // The attempt's rows stay: they are this failure's record. Old failures no longer count; drop them as we go.
             login_failures::Entity::delete_many()
                 .filter(
-                    login_failures::Column::ScopeKey.is_in([email_key.as_str(), ip_key.as_str()]),
+                    login_failures::Column::ScopeKey.is_in(scopes.iter().map(|(k, _)| k.as_str())),
                 )
                 .filter(login_failures::Column::OccurredAt.lt(now - LOGIN_WINDOW))
                 .exec(db)

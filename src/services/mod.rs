@@ -12,6 +12,7 @@ pub mod procurement;
 pub mod providers;
 pub mod schemes;
 pub mod standing;
+pub mod throttle;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait,

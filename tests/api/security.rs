@@ -307,3 +307,121 @@ async fn a_rotation_reaches_another_running_instance_within_the_refresh_interval
     }
     let _ = stop.send(());
 }
+
+async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/v1/auth/login"))
+        .header("x-forwarded-for", from)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_wrong_passwords_from_one_address_do_not_lock_the_owner_out_from_another() {
+    use crate::support_accounts::PASSWORD;
+    let Some(app) = app_behind("127.0.0.1").await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&app, "203.0.113.7", &holder.email, "not the password").await,
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, "203.0.113.7", &holder.email, PASSWORD).await,
+        429,
+        "the guessing address is throttled for this account"
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.4", &holder.email, PASSWORD).await,
+        200,
+        "the owner elsewhere is not"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_password_reset_lifts_the_sign_in_throttle_of_the_account() {
+    let Some(app) = app_behind("127.0.0.1").await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    for _ in 0..5 {
+        login_from(&app, "203.0.113.7", &holder.email, "not the password").await;
+    }
+    let new_password = "a reset passphrase";
+    assert_eq!(
+        login_from(&app, "203.0.113.7", &holder.email, new_password).await,
+        429
+    );
+
+    let requested = app
+        .post_json("/v1/auth/password-reset", &json!({"email": holder.email}))
+        .await;
+    assert_eq!(requested.status(), 202);
+    app.dispatch_pending_emails().await;
+    let reset = app
+        .emails_to(&holder.email)
+        .into_iter()
+        .find(|m| m.text().contains("/reset?token="))
+        .expect("a reset email");
+    assert_eq!(
+        app.submit_link_form(&reset.link("/reset"), new_password)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        login_from(&app, "203.0.113.7", &holder.email, new_password).await,
+        200
+    );
+}
+
+async fn sign_up_from(app: &TestApp, from: &str, email: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/auth/signup"))
+        .header("x-forwarded-for", from)
+        .json(&json!({"email": email, "password": "a long enough passphrase"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_are_limited_per_network_and_per_target_address() {
+    use cpe_ledger::services::throttle::{SIGN_UPS_PER_EMAIL, SIGN_UPS_PER_RANGE};
+    let Some(app) = app_behind("127.0.0.1").await else {
+        return;
+    };
+    // One /24, a new address each time.
+    for i in 0..SIGN_UPS_PER_RANGE {
+        let response = sign_up_from(&app, &format!("203.0.113.{i}"), &unique_email("new")).await;
+        assert_eq!(response.status(), 202);
+    }
+    let refused = sign_up_from(&app, "203.0.113.200", &unique_email("new")).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        sign_up_from(&app, "198.51.100.1", &unique_email("new"))
+            .await
+            .status(),
+        202,
+        "another network is not affected"
+    );
+
+    // One target address, asked for from many networks: activation mail cannot be aimed at it.
+    let target = unique_email("victim");
+    for i in 0..SIGN_UPS_PER_EMAIL {
+        let response = sign_up_from(&app, &format!("192.0.{i}.1"), &target).await;
+        assert_eq!(response.status(), 202);
+    }
+    assert_eq!(
+        sign_up_from(&app, "192.0.100.1", &target).await.status(),
+        429
+    );
+}
