@@ -79,6 +79,12 @@ pub struct Settings {
     /// Seconds between re-reads of the signing keys, so a rotation reaches every instance.
     #[arg(long, env = "CPE_LEDGER_KEY_REFRESH_INTERVAL", global = true)]
     pub key_refresh_interval: Option<String>,
+    /// Most emails one outbox pass sends.
+    #[arg(long, env = "CPE_LEDGER_OUTBOX_BATCH", global = true)]
+    pub outbox_batch: Option<String>,
+    /// Seconds between outbox passes.
+    #[arg(long, env = "CPE_LEDGER_OUTBOX_INTERVAL", global = true)]
+    pub outbox_interval: Option<String>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -135,6 +141,8 @@ pub struct ConnectionLimits {
 
 pub const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_OUTBOX_BATCH: usize = 50;
+pub const DEFAULT_OUTBOX_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 /// File descriptors kept back from connections for the database pool, logs and mail files.
@@ -168,6 +176,10 @@ pub struct Config {
     pub log_json: bool,
     pub connections: ConnectionLimits,
     pub key_refresh_interval: Duration,
+    /// Most emails one outbox pass sends, and the time between passes: together the
+    /// outbox's throughput.
+    pub outbox_batch: usize,
+    pub outbox_interval: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -318,7 +330,17 @@ impl Config {
             DEFAULT_KEY_REFRESH_INTERVAL,
         )?;
 
+        let outbox_batch = count("CPE_LEDGER_OUTBOX_BATCH", settings.outbox_batch.as_deref())?
+            .unwrap_or(DEFAULT_OUTBOX_BATCH);
+        let outbox_interval = seconds(
+            "CPE_LEDGER_OUTBOX_INTERVAL",
+            settings.outbox_interval.as_deref(),
+            DEFAULT_OUTBOX_INTERVAL,
+        )?;
+
         Ok(Self {
+            outbox_batch,
+            outbox_interval,
             key_refresh_interval,
             connections,
             database_url,

@@ -425,3 +425,38 @@ async fn sign_ups_are_limited_per_network_and_per_target_address() {
         429
     );
 }
+
+/// 900 sign-ups once delayed a real user's reset email by minutes: bulk mail went first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_email_goes_out_in_the_next_outbox_pass_ahead_of_a_backlog_of_activations() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.trusted_proxies = Some("127.0.0.1".to_owned());
+        s.outbox_batch = Some("5".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    // A backlog of bulk mail, larger than one pass, queued before the reset.
+    for i in 0..12 {
+        let response = sign_up_from(&app, &format!("198.51.{i}.1"), &unique_email("bulk")).await;
+        assert_eq!(response.status(), 202);
+    }
+    let requested = app
+        .post_json("/v1/auth/password-reset", &json!({"email": holder.email}))
+        .await;
+    assert_eq!(requested.status(), 202);
+
+    assert_eq!(
+        app.dispatch_pending_emails().await,
+        5,
+        "one pass sends the configured batch"
+    );
+    assert!(
+        app.emails_to(&holder.email)
+            .iter()
+            .any(|m| m.text().contains("/reset?token=")),
+        "the reset email went out in the first pass"
+    );
+}
