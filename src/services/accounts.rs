@@ -133,9 +133,12 @@ use crate::services::throttle::{Argon2Work, argon2_slot};
 /// Hashes on the blocking pool: argon2id is meant to take tens of milliseconds of CPU.
 pub async fn hash_password_off_thread(password: String) -> Result<String, AccountError> {
     let _slot = argon2_slot(Argon2Work::Other).await;
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    let started = std::time::Instant::now();
+    let hashed = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|e| AccountError::Hash(e.to_string()))?
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
+    crate::services::throttle::record_hash_time(started.elapsed());
+    hashed
 }
 
 /// Checks a password against a PHC string, on the blocking pool. A malformed hash never matches.
@@ -354,6 +357,7 @@ pub async fn sign_up(
         .one(db)
         .await?;
     if taken.is_some() {
+        tokio::time::sleep(crate::services::throttle::typical_hash_time()).await;
         return Ok(());
     }
     let hash = hash_password_off_thread(password.to_owned()).await?;

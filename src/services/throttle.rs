@@ -65,6 +65,26 @@ pub async fn argon2_slot(work: Argon2Work) -> Option<tokio::sync::SemaphorePermi
     slots.acquire().await.ok()
 }
 
+/// A running average of how long hashing a new password takes, in microseconds.
+static TYPICAL_HASH_MICROS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(50_000);
+
+/// Records how long one hash of a new password took.
+pub fn record_hash_time(elapsed: std::time::Duration) {
+    use std::sync::atomic::Ordering;
+    let sample = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    let _ = TYPICAL_HASH_MICROS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+        Some(old.saturating_mul(7).saturating_add(sample) / 8)
+    });
+}
+
+/// How long a sign-up for a taken address waits instead of hashing, so its answer takes about as
+/// long as one for a new address and timing does not tell who has an account. Waiting costs no
+/// CPU, unlike the hash it replaces.
+pub fn typical_hash_time() -> std::time::Duration {
+    std::time::Duration::from_micros(TYPICAL_HASH_MICROS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// The scope keys a sign-in attempt is counted under, each with its limit:
 /// (account and address, address, account).
 pub fn login_scopes(email: &str, ip: IpAddr) -> [(String, usize); 3] {
