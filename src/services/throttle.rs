@@ -148,42 +148,54 @@ pub async fn admit_sign_up(
             SIGN_UPS_PER_EMAIL,
         ),
     ];
-    for (key, limit) in &scopes {
-        if let Some(retry_after_seconds) = retry_after(db, key, *limit, SIGN_UP_WINDOW, now).await?
-        {
-            return Ok(Err(SignUpThrottled {
-                retry_after_seconds,
-            }));
-        }
-    }
+    // Recorded before counting, so concurrent sign-ups see each other and a burst cannot slip
+    // past the limit; a refused attempt removes its own rows again.
+    let mut own = Vec::new();
     for (key, _) in &scopes {
         login_failures::Entity::delete_many()
             .filter(login_failures::Column::ScopeKey.eq(key.as_str()))
             .filter(login_failures::Column::OccurredAt.lt(now - SIGN_UP_WINDOW))
             .exec(db)
             .await?;
-        login_failures::ActiveModel {
+        let row = login_failures::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
             scope_key: Set(key.clone()),
             occurred_at: Set(now),
         }
         .insert(db)
         .await?;
+        own.push(row.id);
+    }
+    for (key, limit) in &scopes {
+        if let Some(retry_after_seconds) =
+            retry_after(db, key, *limit, SIGN_UP_WINDOW, now, &own).await?
+        {
+            login_failures::Entity::delete_many()
+                .filter(login_failures::Column::Id.is_in(own.iter().copied()))
+                .exec(db)
+                .await?;
+            return Ok(Err(SignUpThrottled {
+                retry_after_seconds,
+            }));
+        }
     }
     Ok(Ok(()))
 }
 
 /// Seconds until fewer than `limit` events remain under `key` in the window, if it is reached.
+/// Rows in `own` (the attempt being judged) are not counted against it.
 async fn retry_after(
     db: &impl ConnectionTrait,
     key: &str,
     limit: usize,
     window: TimeDelta,
     now: DateTime<Utc>,
+    own: &[uuid::Uuid],
 ) -> Result<Option<u64>, DbErr> {
     let times: Vec<DateTime<Utc>> = login_failures::Entity::find()
         .filter(login_failures::Column::ScopeKey.eq(key))
         .filter(login_failures::Column::OccurredAt.gt(now - window))
+        .filter(login_failures::Column::Id.is_not_in(own.iter().copied()))
         .order_by_asc(login_failures::Column::OccurredAt)
         .all(db)
         .await?
