@@ -125,7 +125,11 @@ pub enum AdminCommand {
         /// The client's `client_id` (`cl_…`).
         client_id: String,
     },
-    /// Add a new signing key; older keys stay published until their tokens expire.
+    /// Add a new signing key and retire the current one. Running servers sign with the new key
+    /// within CPE_LEDGER_KEY_REFRESH_INTERVAL (default 60 s). The retired key verifies access
+    /// tokens only until the last it can have signed expire (15 minutes plus that interval and
+    /// 30 s of clock leeway); its public half stays in the JWKS for 400 days, for offline
+    /// verifiers of signed statements only.
     RotateKeys,
     /// Give every imported holder with an email and no account an account and queue an
     /// emailed activation link (the outbox of `serve` sends them). Running it again invites

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use clap::builder::BoolishValueParser;
@@ -98,6 +99,26 @@ pub struct Settings {
     /// Congratulate a holder whose renewal is complete (`true`/`false`, default true).
     #[arg(long, env = "CPE_LEDGER_REMIND_CONGRATULATIONS", help_heading = SERVER_SETTINGS, global = true, value_name = "BOOL", value_parser = flag)]
     pub remind_congratulations: Option<bool>,
+    /// Seconds from accepting a connection (or from the end of the previous response) until a
+    /// complete request head must have arrived; a connection that sends nothing is closed then.
+    #[arg(long, env = "CPE_LEDGER_REQUEST_HEAD_TIMEOUT", help_heading = SERVER_SETTINGS, global = true)]
+    pub request_head_timeout: Option<String>,
+    /// Seconds an HTTP/1 keep-alive or HTTP/2 connection may stay open with no request in flight.
+    #[arg(long, env = "CPE_LEDGER_IDLE_TIMEOUT", help_heading = SERVER_SETTINGS, global = true)]
+    pub idle_timeout: Option<String>,
+    /// Open connections served at once; a connection beyond it is closed at once.
+    /// Default: the open-file limit minus a reserve for the database and files, at most 4096.
+    #[arg(long, env = "CPE_LEDGER_MAX_CONNECTIONS", help_heading = SERVER_SETTINGS, global = true)]
+    pub max_connections: Option<String>,
+    /// Open connections served at once for one peer address (IPv6: one /64).
+    #[arg(long, env = "CPE_LEDGER_MAX_CONNECTIONS_PER_ADDRESS", help_heading = SERVER_SETTINGS, global = true)]
+    pub max_connections_per_address: Option<String>,
+    /// Seconds between re-reads of the signing keys, so a rotation reaches every instance.
+    #[arg(long, env = "CPE_LEDGER_KEY_REFRESH_INTERVAL", help_heading = SERVER_SETTINGS, global = true)]
+    pub key_refresh_interval: Option<String>,
+    /// Most emails one outbox pass sends.
+    #[arg(long, env = "CPE_LEDGER_OUTBOX_BATCH", help_heading = SERVER_SETTINGS, global = true)]
+    pub outbox_batch: Option<String>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -143,6 +164,37 @@ impl fmt::Debug for MailDelivery {
     }
 }
 
+/// Limits the accept loop enforces on every connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub request_head_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+}
+
+pub const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_OUTBOX_BATCH: usize = 50;
+pub const DEFAULT_OUTBOX_INTERVAL: Duration = Duration::from_secs(10);
+pub const DEFAULT_KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+/// File descriptors kept back from connections for the database pool, logs and mail files.
+const RESERVED_FILES: u64 = 64;
+
+/// The default overall connection cap: what the open-file limit leaves after the reserve.
+fn default_max_connections() -> usize {
+    let limit = open_file_limit().unwrap_or(1024);
+    limit.saturating_sub(RESERVED_FILES).clamp(16, 4096) as usize
+}
+
+/// The soft open-file limit of this process, where the platform tells it without `unsafe`.
+fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// The validated configuration the application runs with.
 #[derive(Clone)]
 pub struct Config {
@@ -157,6 +209,11 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub log_json: bool,
     pub schedule: Schedule,
+    pub connections: ConnectionLimits,
+    pub key_refresh_interval: Duration,
+    /// Most emails one outbox pass (one drain period, `CPE_LEDGER_DRAIN_CRON`) sends: with the
+    /// drain schedule, the outbox's throughput.
+    pub outbox_batch: usize,
 }
 
 /// The scheduler's settings: whether it runs, and when each job fires.
@@ -302,7 +359,42 @@ impl Config {
             ));
         }
 
+        let connections = ConnectionLimits {
+            request_head_timeout: seconds(
+                "CPE_LEDGER_REQUEST_HEAD_TIMEOUT",
+                settings.request_head_timeout.as_deref(),
+                DEFAULT_REQUEST_HEAD_TIMEOUT,
+            )?,
+            idle_timeout: seconds(
+                "CPE_LEDGER_IDLE_TIMEOUT",
+                settings.idle_timeout.as_deref(),
+                DEFAULT_IDLE_TIMEOUT,
+            )?,
+            max_connections: count(
+                "CPE_LEDGER_MAX_CONNECTIONS",
+                settings.max_connections.as_deref(),
+            )?
+            .unwrap_or_else(default_max_connections),
+            max_connections_per_address: count(
+                "CPE_LEDGER_MAX_CONNECTIONS_PER_ADDRESS",
+                settings.max_connections_per_address.as_deref(),
+            )?
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+        };
+
+        let key_refresh_interval = seconds(
+            "CPE_LEDGER_KEY_REFRESH_INTERVAL",
+            settings.key_refresh_interval.as_deref(),
+            DEFAULT_KEY_REFRESH_INTERVAL,
+        )?;
+
+        let outbox_batch = count("CPE_LEDGER_OUTBOX_BATCH", settings.outbox_batch.as_deref())?
+            .unwrap_or(DEFAULT_OUTBOX_BATCH);
+
         Ok(Self {
+            outbox_batch,
+            key_refresh_interval,
+            connections,
             database_url,
             database_kind,
             data_dir,
@@ -327,6 +419,41 @@ impl Config {
     }
 }
 
+/// A positive number of seconds (fractions allowed), or `default` when unset.
+fn seconds(
+    setting: &'static str,
+    value: Option<&str>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(text) = non_empty(value) else {
+        return Ok(default);
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            ConfigError::new(
+                setting,
+                format!("'{text}' is not a positive number of seconds"),
+            )
+        })
+}
+
+/// A positive whole number, or `None` when unset.
+fn count(setting: &'static str, value: Option<&str>) -> Result<Option<usize>, ConfigError> {
+    let Some(text) = non_empty(value) else {
+        return Ok(None);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(ConfigError::new(
+            setting,
+            format!("'{text}' is not a positive whole number"),
+        )),
+    }
+}
+
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
@@ -343,6 +470,14 @@ fn listen_address(text: &str) -> Result<SocketAddr, String> {
 /// The trusted proxies' addresses, from one comma-separated value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProxyList(pub Vec<IpAddr>);
+
+impl std::str::FromStr for ProxyList {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        ip_addresses(text)
+    }
+}
 
 /// Typed value parser of `CPE_LEDGER_TRUSTED_PROXIES`; empty means none.
 fn ip_addresses(text: &str) -> Result<ProxyList, String> {
@@ -565,6 +700,37 @@ mod tests {
             err,
             "CPE_LEDGER_TRUSTED_PROXIES: 'balancer' is not an IP address"
         );
+    }
+
+    #[test]
+    fn connection_limits_take_seconds_and_counts_and_name_themselves_when_wrong() {
+        let mut s = settings();
+        s.request_head_timeout = Some("1.5".into());
+        s.idle_timeout = Some("20".into());
+        s.max_connections = Some("300".into());
+        s.max_connections_per_address = Some("10".into());
+        let limits = Config::from_settings(&s).expect("valid").connections;
+        assert_eq!(limits.request_head_timeout, Duration::from_millis(1500));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(20));
+        assert_eq!(limits.max_connections, 300);
+        assert_eq!(limits.max_connections_per_address, 10);
+        for (field, setting) in [
+            (0, "CPE_LEDGER_REQUEST_HEAD_TIMEOUT"),
+            (1, "CPE_LEDGER_IDLE_TIMEOUT"),
+            (2, "CPE_LEDGER_MAX_CONNECTIONS"),
+            (3, "CPE_LEDGER_MAX_CONNECTIONS_PER_ADDRESS"),
+        ] {
+            let mut s = settings();
+            let bad = Some("0".to_owned());
+            match field {
+                0 => s.request_head_timeout = bad,
+                1 => s.idle_timeout = bad,
+                2 => s.max_connections = bad,
+                _ => s.max_connections_per_address = bad,
+            }
+            let err = Config::from_settings(&s).expect_err("zero is refused");
+            assert_eq!(err.setting, setting);
+        }
     }
 
     #[test]

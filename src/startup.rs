@@ -75,7 +75,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     keys::ensure_signing_key(&db)
         .await
         .context("preparing the token signing key")?;
-    let keys = KeyRing::load(&db, config.issuer())
+    let keys = KeyRing::load(&db, config.issuer(), config.key_refresh_interval)
         .await
         .context("loading the token signing keys")?;
     let templates = Templates::load(config.templates_dir.as_deref())
@@ -132,7 +132,17 @@ impl Application {
         let scheduler = crate::jobs::schedule::start(self.state.clone())
             .await
             .map_err(|e| std::io::Error::other(format!("cannot start the scheduler: {e}")))?;
-        let served = crate::http::server::serve(self.listener, router, shutdown).await;
+        let key_refresh = tokio::spawn(crate::auth::tokens::refresh_periodically(
+            self.state.clone(),
+        ));
+        let served = crate::http::server::serve(
+            self.listener,
+            router,
+            self.state.config.connections,
+            shutdown,
+        )
+        .await;
+        key_refresh.abort();
         if let Some(mut scheduler) = scheduler
             && let Err(e) = scheduler.shutdown().await
         {

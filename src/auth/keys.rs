@@ -1,6 +1,7 @@
 //! Token signing keys. Each key is an Ed25519 pair with a `kid` equal to its RFC 7638
-//! thumbprint. The newest unretired key signs; every key whose `publish_until` has not passed
-//! stays in the JWKS so tokens it signed keep verifying after a rotation.
+//! thumbprint. The newest unretired key signs. A retired key verifies access tokens only for as
+//! long as the tokens it signed live (see `tokens::KeyRing`); it stays in the published JWKS
+//! until its `publish_until`, for offline verifiers of longer-lived signed statements.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,8 +16,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-/// How long a retired key stays published: longer than any token or credential it signed
-/// must stay verifiable without a fresh statement.
+/// How long a retired key stays in the JWKS: as long as a signed statement (not an access token)
+/// may need verifying offline. Access tokens are checked against a much shorter window.
 pub const PUBLISH_AFTER_RETIREMENT: Duration = Duration::days(400);
 
 #[derive(Debug, thiserror::Error)]
@@ -76,13 +77,31 @@ pub async fn published_keys(db: &impl ConnectionTrait) -> Result<Vec<Jwk>, KeyEr
         .await?;
     keys.into_iter()
         .filter(|k| k.publish_until.is_none_or(|until| until > now))
-        .map(|k| {
-            serde_json::from_value::<Jwk>(k.public_jwk.clone()).map_err(|e| KeyError::Stored {
-                kid: k.kid.clone(),
-                reason: e.to_string(),
-            })
-        })
+        .map(|k| public_jwk(&k))
         .collect()
+}
+
+/// Keys that may still verify something: unretired, or retired and still published. The caller
+/// narrows this to what it accepts.
+pub async fn verifying_keys(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<signing_keys::Model>, KeyError> {
+    let now = Utc::now();
+    Ok(signing_keys::Entity::find()
+        .order_by_desc(signing_keys::Column::CreatedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|k| k.publish_until.is_none_or(|until| until > now))
+        .collect())
+}
+
+/// The public half of a stored key, as published.
+pub fn public_jwk(key: &signing_keys::Model) -> Result<Jwk, KeyError> {
+    serde_json::from_value::<Jwk>(key.public_jwk.clone()).map_err(|e| KeyError::Stored {
+        kid: key.kid.clone(),
+        reason: e.to_string(),
+    })
 }
 
 /// The signing half of a stored key.

@@ -56,32 +56,64 @@ pub fn check_new_password(password: &str) -> Result<(), PasswordRule> {
     Ok(())
 }
 
-/// At most one argon2 computation per core at a time. Each takes about 19 MiB and tens of
-/// milliseconds; without a bound, a burst of anonymous sign-ups or logins would ask the
-/// blocking pool (hundreds of threads) for gigabytes. Excess requests wait their turn.
-async fn argon2_slot() -> Option<tokio::sync::SemaphorePermit<'static>> {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS
-        .get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-            tokio::sync::Semaphore::new(cores)
-        })
-        .acquire()
-        .await
-        .ok()
+/// Which share of the argon2 capacity a computation uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Argon2Work {
+    /// Checking a password at sign-in.
+    SignIn,
+    /// Hashing a new password (sign-up, activation, reset).
+    Other,
+}
+
+/// Waits for a slot of the given share. Without a bound, a burst of anonymous requests would
+/// ask the blocking pool (hundreds of threads) for gigabytes; excess requests wait their turn.
+pub async fn argon2_slot(work: Argon2Work) -> Option<tokio::sync::SemaphorePermit<'static>> {
+    use std::sync::OnceLock;
+    use tokio::sync::Semaphore;
+    static SIGN_IN: OnceLock<Semaphore> = OnceLock::new();
+    static OTHER: OnceLock<Semaphore> = OnceLock::new();
+    let cores = || std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let slots = match work {
+        Argon2Work::SignIn => SIGN_IN.get_or_init(|| Semaphore::new(cores())),
+        Argon2Work::Other => OTHER.get_or_init(|| Semaphore::new(cores().div_ceil(2))),
+    };
+    slots.acquire().await.ok()
+}
+
+/// A running average of how long hashing a new password takes, in microseconds.
+static TYPICAL_HASH_MICROS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(50_000);
+
+/// Records how long one hash of a new password took.
+pub fn record_hash_time(elapsed: std::time::Duration) {
+    use std::sync::atomic::Ordering;
+    let sample = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    let _ = TYPICAL_HASH_MICROS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+        Some(old.saturating_mul(7).saturating_add(sample) / 8)
+    });
+}
+
+/// How long a sign-up for a taken address waits instead of hashing, so its answer takes about as
+/// long as one for a new address and timing does not tell who has an account. Waiting costs no
+/// CPU, unlike the hash it replaces.
+pub fn typical_hash_time() -> std::time::Duration {
+    std::time::Duration::from_micros(TYPICAL_HASH_MICROS.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// Hashes on the blocking pool: argon2id is meant to take tens of milliseconds of CPU.
 pub async fn hash_password_off_thread(password: String) -> Result<String, HashError> {
-    let _slot = argon2_slot().await;
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    let _slot = argon2_slot(Argon2Work::Other).await;
+    let started = std::time::Instant::now();
+    let hashed = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|e| HashError(e.to_string()))?
+        .map_err(|e| HashError(e.to_string()))?;
+    record_hash_time(started.elapsed());
+    hashed
 }
 
 /// Checks a password against a PHC string, on the blocking pool. A malformed hash never matches.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let _slot = argon2_slot().await;
+    let _slot = argon2_slot(Argon2Work::SignIn).await;
     tokio::task::spawn_blocking(move || {
         use argon2::PasswordVerifier;
         argon2::PasswordHash::new(&hash)

@@ -68,30 +68,68 @@ pub enum TokenError {
     Keys(#[from] KeyError),
 }
 
+/// A key that may verify access tokens, and until when.
+struct Verifying {
+    key: DecodingKey,
+    /// `None` while the key signs; for a retired key, the end of the life of the last token it
+    /// can have signed (see [`KeyRing::access_token_window`]).
+    trusted_until: Option<chrono::DateTime<Utc>>,
+}
+
 struct Loaded {
     kid: String,
     signing: EncodingKey,
-    verifying: HashMap<String, DecodingKey>,
+    verifying: HashMap<String, Verifying>,
     loaded_at: Instant,
 }
 
-/// The signing key and every published verifying key, cached in memory and reloaded from the
-/// database when a token names a key we have not seen (another instance rotated).
+/// The signing key and the keys that verify access tokens, cached in memory. Every instance
+/// re-reads them from the database every `refresh` interval (see [`KeyRing::refresh_every`]), so
+/// a rotation reaches all of them within that time, and at most once per
+/// [`UNKNOWN_KID_RELOAD_INTERVAL`] when a token names a key not seen yet.
+///
+/// A retired key verifies access tokens only for as long as a token it signed can live:
+/// [`ACCESS_TOKEN_TTL`] after the last moment an instance may still have signed with it (its
+/// retirement plus one refresh interval), plus the clock leeway. The JWKS keeps publishing retired
+/// keys longer (see [`keys::PUBLISH_AFTER_RETIREMENT`]) for offline verifiers of long-lived signed
+/// statements; that publication does not make them valid for access tokens here.
 pub struct KeyRing {
     issuer: String,
+    refresh: Duration,
     loaded: RwLock<Loaded>,
 }
 
 /// An unknown `kid` triggers at most one reload per this interval.
-const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 impl KeyRing {
-    pub async fn load(db: &impl ConnectionTrait, issuer: String) -> Result<Self, TokenError> {
-        let loaded = load(db).await?;
+    /// Loads the keys; `refresh` is how often the running server re-reads them.
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        issuer: String,
+        refresh: Duration,
+    ) -> Result<Self, TokenError> {
+        let loaded = load(db, access_token_window(refresh)).await?;
         Ok(Self {
             issuer,
+            refresh,
             loaded: RwLock::new(loaded),
         })
+    }
+
+    /// How often the running server re-reads the key set.
+    pub fn refresh_every(&self) -> Duration {
+        self.refresh
+    }
+
+    /// How long after its retirement a key still verifies access tokens.
+    pub fn access_token_window(&self) -> Duration {
+        access_token_window(self.refresh)
+    }
+
+    /// The `kid` new tokens are signed with.
+    pub fn signing_kid(&self) -> Option<String> {
+        self.loaded.read().ok().map(|l| l.kid.clone())
     }
 
     pub fn issuer(&self) -> &str {
@@ -100,7 +138,7 @@ impl KeyRing {
 
     /// Re-reads the keys (after a rotation).
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), TokenError> {
-        let fresh = load(db).await?;
+        let fresh = load(db, self.access_token_window()).await?;
         if let Ok(mut guard) = self.loaded.write() {
             *guard = fresh;
         }
@@ -167,10 +205,15 @@ impl KeyRing {
             return Err(TokenError::WrongUse);
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let stale = self.may_reload(self.refresh);
+        if stale {
+            // The background refresh has not run (a process that does not serve): catch up.
+            self.reload(db).await?;
+        }
         let key = match self.verifying_key(&kid) {
             Some(key) => key,
             None => {
-                if self.may_reload() {
+                if !stale && self.may_reload(UNKNOWN_KID_RELOAD_INTERVAL) {
                     self.reload(db).await?;
                 }
                 self.verifying_key(&kid).ok_or(TokenError::UnknownKey)?
@@ -187,31 +230,60 @@ impl KeyRing {
         Ok(data.claims)
     }
 
+    /// The key for `kid`, if it may still verify access tokens now.
     fn verifying_key(&self, kid: &str) -> Option<DecodingKey> {
-        self.loaded.read().ok()?.verifying.get(kid).cloned()
+        let loaded = self.loaded.read().ok()?;
+        let verifying = loaded.verifying.get(kid)?;
+        match verifying.trusted_until {
+            Some(until) if until <= Utc::now() => None,
+            _ => Some(verifying.key.clone()),
+        }
     }
 
-    fn may_reload(&self) -> bool {
+    fn may_reload(&self, interval: Duration) -> bool {
         self.loaded
             .read()
-            .map(|l| l.loaded_at.elapsed() >= RELOAD_INTERVAL)
+            .map(|l| l.loaded_at.elapsed() >= interval)
             .unwrap_or(false)
     }
 }
 
-async fn load(db: &impl ConnectionTrait) -> Result<Loaded, TokenError> {
+/// Re-reads the key set every `refresh` interval, for as long as the server runs.
+pub async fn refresh_periodically(state: crate::app::AppState) {
+    let mut ticker = tokio::time::interval(state.keys.refresh_every());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(e) = state.keys.reload(&state.db).await {
+            tracing::warn!(error = %e, "re-reading the signing keys failed; keeping the ones loaded");
+        }
+    }
+}
+
+/// How long after retirement a key verifies access tokens: another instance may sign with it for
+/// up to one refresh interval after the rotation, and such a token lives [`ACCESS_TOKEN_TTL`].
+fn access_token_window(refresh: Duration) -> Duration {
+    ACCESS_TOKEN_TTL + refresh + Duration::from_secs(LEEWAY_SECONDS)
+}
+
+async fn load(db: &impl ConnectionTrait, window: Duration) -> Result<Loaded, TokenError> {
     let active = keys::ensure_signing_key(db).await?;
     let signing = keys::encoding_key(&active)?;
+    let window = chrono::TimeDelta::from_std(window)
+        .map_err(|e| TokenError::Invalid(format!("key verification window: {e}")))?;
     let mut verifying = HashMap::new();
-    for jwk in keys::published_keys(db).await? {
-        let Some(kid) = jwk.common.key_id.clone() else {
+    for stored in keys::verifying_keys(db).await? {
+        let trusted_until = stored.retired_at.map(|retired| retired + window);
+        if trusted_until.is_some_and(|until| until <= Utc::now()) {
             continue;
-        };
+        }
+        let jwk = keys::public_jwk(&stored)?;
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::Stored {
-            kid: kid.clone(),
+            kid: stored.kid.clone(),
             reason: e.to_string(),
         })?;
-        verifying.insert(kid, key);
+        verifying.insert(stored.kid, Verifying { key, trusted_until });
     }
     Ok(Loaded {
         kid: active.kid,

@@ -18,7 +18,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::extract::Json;
 use crate::http::problem::Problem;
 use crate::services::users::{User, UserRole};
-use crate::services::{accounts, sign_in};
+use crate::services::{accounts, sign_in, throttle};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -124,11 +124,23 @@ pub async fn logout(
     responses(
         (status = 202, description = "If the address is new, an activation link is on its way", body = Accepted),
         (status = 422, description = "Invalid email or too short a password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ups from this network or for this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    if let Err(throttled) = throttle::admit_sign_up(&state.db, &body.email, ip).await? {
+        let retry_after = throttled.retry_after_seconds;
+        let mut problem = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many sign-ups; try again in {retry_after} seconds"),
+        )
+        .with_type("/problems/too-many-sign-ups");
+        problem.retry_after = Some(u16::try_from(retry_after).unwrap_or(u16::MAX));
+        return Err(problem);
+    }
     accounts::sign_up(
         &state.db,
         &body.email,

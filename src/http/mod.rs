@@ -13,6 +13,7 @@ pub mod pages;
 pub mod problem;
 pub mod procurement;
 pub mod responses;
+pub mod security_headers;
 pub mod server;
 
 use std::time::Duration;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(security_headers::apply))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

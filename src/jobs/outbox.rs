@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::notifications::{self, NotificationState};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::sea_query::{CaseStatement, Expr, LockBehavior, LockType, Order, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
@@ -21,8 +21,9 @@ use crate::app::App;
 use crate::mail::SendError;
 use crate::services::{self, notifications as outbox};
 
-/// Most notifications one pass claims.
-pub const BATCH: u64 = 50;
+/// Templates of account-security mail (a reset the owner is waiting for): claimed ahead of
+/// everything else, so a burst of bulk mail (invitations, sign-up activations) cannot delay them.
+pub const PRIORITY_TEMPLATES: [&str; 1] = [outbox::PASSWORD_RESET];
 /// How long a claim holds a row before another worker may take it.
 pub const LEASE: Duration = Duration::from_secs(10 * 60);
 /// A message still failing transiently this long after it was queued is given up (RFC 5321
@@ -64,8 +65,16 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
                 .is_in([NotificationState::Pending, NotificationState::Sending]),
         )
         .filter(notifications::Column::NextAttemptAt.lte(now))
+        .order_by(
+            Into::<SimpleExpr>::into(
+                CaseStatement::new()
+                    .case(notifications::Column::Template.is_in(PRIORITY_TEMPLATES), 0)
+                    .finally(1),
+            ),
+            Order::Asc,
+        )
         .order_by_asc(notifications::Column::NextAttemptAt)
-        .limit(BATCH);
+        .limit(app.config.outbox_batch as u64);
     if app.db.get_database_backend() != DbBackend::Sqlite {
         query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

@@ -232,6 +232,15 @@ pub async fn sign_up(
     let email = EmailAddress::parse(email).map_err(|e| invalid("email", e.to_string()))?;
     password::check_new_password(password).map_err(|e| invalid("password", e.0))?;
     let locale = crate::templates::supported_locale(locale);
+    // No hashing for an address that will not be stored.
+    let taken = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    if taken.is_some() {
+        tokio::time::sleep(password::typical_hash_time()).await;
+        return Ok(());
+    }
     let hash = password::hash_password_off_thread(password.to_owned()).await?;
     let txn = crate::services::begin_write(db).await?;
     let existing = users::Entity::find()

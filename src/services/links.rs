@@ -179,6 +179,9 @@ pub async fn redeem_link(
         }
     };
     let user = active.update(&txn).await?;
+    if purpose == TokenPurpose::Reset {
+        crate::services::throttle::clear_login_failures(&txn, &user.email).await?;
+    }
     audit::record(
         &txn,
         &Actor::user(user.id),

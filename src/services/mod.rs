@@ -16,6 +16,7 @@ pub mod reminders;
 pub mod schemes;
 pub mod sign_in;
 pub mod standing;
+pub mod throttle;
 pub mod users;
 
 use sea_orm::{

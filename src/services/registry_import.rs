@@ -142,8 +142,8 @@ pub async fn import(
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
     let started_at = Utc::now();
-    let text = csv_text::decode(bytes);
-    let (rows, mut rejected, total) = parse_rows(&text, catalog)?;
+    let decoded = csv_text::decode(bytes);
+    let (rows, mut rejected, total) = parse_rows(&decoded, catalog)?;
 
     progress.start(rows.len() as u64);
 
@@ -243,11 +243,11 @@ fn count(n: usize) -> i32 {
 
 type Parsed = (Vec<HolderRow>, Vec<Rejection>, usize);
 
-fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError> {
+fn parse_rows(decoded: &csv_text::Decoded, catalog: &SchemeCatalog) -> Result<Parsed, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(decoded.text.as_bytes());
     let headers = reader
         .headers()
         .map_err(|e| ImportError::File(format!("cannot read the header line: {e}")))?
@@ -307,6 +307,29 @@ fn parse_rows(text: &str, catalog: &SchemeCatalog) -> Result<Parsed, ImportError
                 continue;
             }
         };
+        // A byte the file's encoding cannot hold: refuse the row rather than store a changed name.
+        if let Some(field) = headers
+            .iter()
+            .zip(record.iter())
+            .find(|(_, cell)| cell.contains(char::REPLACEMENT_CHARACTER))
+            .map(|(name, _)| name.to_owned())
+        {
+            let until = line
+                + record
+                    .iter()
+                    .map(|c| c.matches('\n').count() as u64)
+                    .sum::<u64>()
+                + 1;
+            rejected.push(Rejection {
+                line,
+                registration_number: cells.registration_number.clone(),
+                field,
+                message: decoded.invalid_between(line, until).unwrap_or_else(|| {
+                    "holds U+FFFD, the mark of a character lost in an earlier conversion".to_owned()
+                }),
+            });
+            continue;
+        }
         match parse_row(line, &cells, catalog) {
             Ok(row) => {
                 if seen.insert((row.scheme.clone(), row.registration_number.clone())) {

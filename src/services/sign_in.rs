@@ -9,10 +9,10 @@ use crate::auth::password;
 use crate::domain::email::EmailAddress;
 use crate::services::audit::{self, Actor, Event};
 
-/// Failed sign-ins tolerated per account within [`LOGIN_WINDOW`].
-pub const LOGIN_FAILURES_PER_ACCOUNT: usize = 5;
-/// Failed sign-ins tolerated per client address within [`LOGIN_WINDOW`].
-pub const LOGIN_FAILURES_PER_ADDRESS: usize = 20;
+/// Failed sign-ins tolerated within [`LOGIN_WINDOW`]: see `services::throttle` for the policy.
+pub use crate::services::throttle::{
+    LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, LOGIN_FAILURES_PER_ADDRESS,
+};
 pub const LOGIN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 #[derive(Debug, thiserror::Error)]
@@ -24,27 +24,6 @@ pub enum LoginError {
     Throttled { retry_after_seconds: u64 },
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
-}
-
-/// Who is trying to sign in, as the failure counters key them.
-fn login_keys(email: &str, ip: std::net::IpAddr) -> (String, String) {
-    let email = EmailAddress::parse(email)
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| email.trim().to_owned());
-    // An IPv6 client can change its low 64 bits at will: count its whole /64 as one address.
-    let ip = match ip {
-        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits))
-        }
-        other => other,
-    };
-    // Stored keys are at most 254 characters; look them up the same way.
-    let bounded = |key: String| key.chars().take(254).collect::<String>();
-    (
-        bounded(format!("email:{email}")),
-        bounded(format!("ip:{ip}")),
-    )
 }
 
 /// Seconds until fewer than `limit` failures remain in the window, if the limit is reached.
@@ -86,7 +65,8 @@ pub async fn log_in(
 ) -> Result<users::Model, LoginError> {
     use entity::login_failures;
     let now = Utc::now();
-    let (email_key, ip_key) = login_keys(email, ip);
+    let scopes = crate::services::throttle::login_scopes(email, ip);
+    let email_key = crate::services::throttle::account_key(email);
     let actor = Actor {
         ip: Some(ip.to_string()),
         ..Actor::system()
@@ -94,7 +74,7 @@ pub async fn log_in(
     // The attempt is recorded as a failure before the password is checked, so concurrent
     // guesses see each other: at most the limit can be in flight at once. Success removes it.
     let mut attempt = Vec::new();
-    for key in [&email_key, &ip_key] {
+    for (key, _) in &scopes {
         let row = login_failures::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
             scope_key: Set(key.clone()),
@@ -104,11 +84,13 @@ pub async fn log_in(
         .await?;
         attempt.push(row.id);
     }
-    let throttle =
-        match throttled_for(db, &email_key, LOGIN_FAILURES_PER_ACCOUNT, now, &attempt).await? {
-            Some(s) => Some(s),
-            None => throttled_for(db, &ip_key, LOGIN_FAILURES_PER_ADDRESS, now, &attempt).await?,
-        };
+    let mut throttle = None;
+    for (key, limit) in &scopes {
+        throttle = throttled_for(db, key, *limit, now, &attempt).await?;
+        if throttle.is_some() {
+            break;
+        }
+    }
     if let Some(retry_after_seconds) = throttle {
         login_failures::Entity::delete_many()
             .filter(login_failures::Column::Id.is_in(attempt.iter().copied()))
@@ -153,7 +135,9 @@ pub async fn log_in(
             login_failures::Entity::delete_many()
                 .filter(
                     sea_orm::Condition::any()
-                        .add(login_failures::Column::ScopeKey.eq(email_key.as_str()))
+                        // This account's failures from this address; the account-wide
+                        // ceiling is cleared only by a password reset.
+                        .add(login_failures::Column::ScopeKey.eq(scopes[0].0.as_str()))
                         .add(login_failures::Column::Id.is_in(attempt.iter().copied())),
                 )
                 .exec(db)
@@ -179,7 +163,7 @@ pub async fn log_in(
             // The attempt's rows stay: they are this failure's record. Old failures no longer count; drop them as we go.
             login_failures::Entity::delete_many()
                 .filter(
-                    login_failures::Column::ScopeKey.is_in([email_key.as_str(), ip_key.as_str()]),
+                    login_failures::Column::ScopeKey.is_in(scopes.iter().map(|(k, _)| k.as_str())),
                 )
                 .filter(login_failures::Column::OccurredAt.lt(now - LOGIN_WINDOW))
                 .exec(db)
@@ -251,11 +235,12 @@ pub async fn end_sessions(
 mod tests {
     use std::net::IpAddr;
 
-    use super::login_keys;
+    use crate::services::throttle::{account_key, login_scopes};
 
     fn ip_key(ip: &str) -> String {
         let ip: IpAddr = ip.parse().expect("an address");
-        login_keys("someone@example.com", ip).1
+        let [_, (address, _), _] = login_scopes("someone@example.com", ip);
+        address
     }
 
     #[test]
@@ -277,15 +262,14 @@ mod tests {
     fn ipv4_addresses_keep_their_own_throttling_key() {
         assert_eq!(ip_key("192.0.2.10"), "ip:192.0.2.10");
         assert_ne!(ip_key("192.0.2.10"), ip_key("192.0.2.11"));
-        // An IPv4 client seen through an IPv6 socket is still counted on its own address.
-        assert_eq!(ip_key("::ffff:192.0.2.10"), "ip:::ffff:192.0.2.10");
+        // An IPv4 client seen through an IPv6 socket is counted on its IPv4 address.
+        assert_eq!(ip_key("::ffff:192.0.2.10"), "ip:192.0.2.10");
         assert_ne!(ip_key("::ffff:192.0.2.10"), ip_key("::ffff:192.0.2.11"));
     }
 
     #[test]
     fn the_account_key_is_the_normalised_email() {
-        let ip: IpAddr = "192.0.2.10".parse().expect("an address");
-        assert_eq!(login_keys("Ada@Example.COM", ip).0, "email:Ada@example.com");
-        assert_eq!(login_keys("  not an email ", ip).0, "email:not an email");
+        assert_eq!(account_key("Ada@Example.COM"), "email:Ada@example.com");
+        assert_eq!(account_key("  not an email "), "email:not an email");
     }
 }

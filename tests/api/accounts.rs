@@ -363,7 +363,7 @@ db_test! {
             }
         }
         assert!(
-            checked <= cpe_ledger::services::sign_in::LOGIN_FAILURES_PER_ACCOUNT,
+            checked <= cpe_ledger::services::sign_in::LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
             "{checked} passwords were checked"
         );
     }

@@ -295,3 +295,30 @@ en,2024-01-01,2021-01-01,Short,,Short Row
         assert_eq!(taro.locale, "en");
     }
 }
+
+db_test! {
+    async fn one_stray_latin1_byte_rejects_its_row_by_line_and_column_and_leaves_other_names_unchanged(app: TestApp) {
+        let file = registry(&[GOOD[0], GOOD[1]]);
+        let first = import(&app, "registry.csv", file.as_bytes());
+        assert!(first.starts_with("2 rows: 2 inserted"), "{first}");
+
+        // The same file, with a Latin-1 "é" (0xE9) typed into the second row's display name.
+        let mut bytes = format!("{HEADER}\n{}\n", GOOD[0]).into_bytes();
+        bytes.extend_from_slice(
+            b"cisa,20112233,hanako@example.jp,\xe4\xbd\x90\xe8\x97\xa4 \xe8\x8a\xb1\xe5\xad\x90,,Caf\xe9,2023-07-01,2024-01-01\n",
+        );
+        let second = import(&app, "registry.csv", &bytes);
+        assert!(
+            second.starts_with("2 rows: 0 inserted, 0 updated, 1 unchanged, 1 rejected"),
+            "{second}"
+        );
+        assert!(
+            second.contains("line 3: display_name: a byte sequence at line 3, column 43 is not valid UTF-8"),
+            "{second}"
+        );
+        let taro = professional_by_email(&app, "taro@example.jp").await;
+        assert_eq!(taro.legal_name, "山田 太郎");
+        let hanako = professional_by_email(&app, "hanako@example.jp").await;
+        assert_eq!(hanako.display_name.as_deref(), Some("Hanako"));
+    }
+}
