@@ -133,6 +133,7 @@ impl Application {
             self.listener,
             router,
             self.state.config.connections,
+            &self.state.config.trusted_proxies,
             shutdown,
         )
         .await;
