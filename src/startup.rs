@@ -139,6 +139,7 @@ impl Application {
             self.listener,
             router,
             self.state.config.connections,
+            &self.state.config.trusted_proxies,
             shutdown,
         )
         .await;

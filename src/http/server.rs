@@ -43,8 +43,11 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    trusted_proxies: &[IpAddr],
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    // A trusted proxy carries many clients: only the overall cap applies to it.
+    let proxies: Vec<IpAddr> = trusted_proxies.iter().map(|ip| address_key(*ip)).collect();
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     let slots = Arc::new(Slots::new(
@@ -81,7 +84,8 @@ pub async fn serve(
                     }
                 };
                 backoff = Duration::from_millis(10);
-                let Some(slot) = Slots::take(&slots, remote.ip()) else {
+                let shared = proxies.contains(&address_key(remote.ip()));
+                let Some(slot) = Slots::take(&slots, remote.ip(), shared) else {
                     if let Some(repeats) = shed.due() {
                         tracing::warn!(
                             %remote,
@@ -167,12 +171,13 @@ impl Slots {
         }
     }
 
-    fn take(slots: &Arc<Self>, peer: IpAddr) -> Option<Slot> {
+    /// A place for a connection from `peer`; `shared` (a trusted proxy) skips the per-address cap.
+    fn take(slots: &Arc<Self>, peer: IpAddr, shared: bool) -> Option<Slot> {
         let key = address_key(peer);
         let mut open = slots.open.lock().unwrap_or_else(PoisonError::into_inner);
         let (total, per_address) = &mut *open;
         let mine = per_address.entry(key).or_insert(0);
-        if *total >= slots.max_total || *mine >= slots.max_per_address {
+        if *total >= slots.max_total || (!shared && *mine >= slots.max_per_address) {
             if *mine == 0 {
                 per_address.remove(&key);
             }
@@ -328,12 +333,32 @@ mod tests {
         let slots = Arc::new(Slots::new(10, 2));
         let a: IpAddr = "192.0.2.1".parse().expect("ip");
         let b: IpAddr = "192.0.2.2".parse().expect("ip");
-        let first = Slots::take(&slots, a).expect("first");
-        let _second = Slots::take(&slots, a).expect("second");
-        assert!(Slots::take(&slots, a).is_none(), "third from a is shed");
-        assert!(Slots::take(&slots, b).is_some(), "b has its own share");
+        let first = Slots::take(&slots, a, false).expect("first");
+        let _second = Slots::take(&slots, a, false).expect("second");
+        assert!(
+            Slots::take(&slots, a, false).is_none(),
+            "third from a is shed"
+        );
+        assert!(
+            Slots::take(&slots, b, false).is_some(),
+            "b has its own share"
+        );
         drop(first);
-        assert!(Slots::take(&slots, a).is_some(), "a freed slot is reusable");
+        assert!(
+            Slots::take(&slots, a, false).is_some(),
+            "a freed slot is reusable"
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_held_only_to_the_overall_cap() {
+        let slots = Arc::new(Slots::new(4, 1));
+        let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
+        let held: Vec<_> = (0..4)
+            .map(|_| Slots::take(&slots, proxy, true).expect("within the overall cap"))
+            .collect();
+        assert!(Slots::take(&slots, proxy, true).is_none());
+        drop(held);
     }
 
     #[test]
@@ -341,11 +366,11 @@ mod tests {
         let slots = Arc::new(Slots::new(2, 5));
         let held: Vec<_> = ["192.0.2.1", "192.0.2.2"]
             .iter()
-            .map(|ip| Slots::take(&slots, ip.parse().expect("ip")).expect("slot"))
+            .map(|ip| Slots::take(&slots, ip.parse().expect("ip"), false).expect("slot"))
             .collect();
-        assert!(Slots::take(&slots, "192.0.2.3".parse().expect("ip")).is_none());
+        assert!(Slots::take(&slots, "192.0.2.3".parse().expect("ip"), false).is_none());
         drop(held);
-        assert!(Slots::take(&slots, "192.0.2.3".parse().expect("ip")).is_some());
+        assert!(Slots::take(&slots, "192.0.2.3".parse().expect("ip"), false).is_some());
     }
 
     #[test]
