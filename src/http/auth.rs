@@ -131,16 +131,7 @@ pub async fn signup(
     ClientIp(ip): ClientIp,
     Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    if let Err(throttled) = throttle::admit_sign_up(&state.db, &body.email, ip).await? {
-        let retry_after = throttled.retry_after_seconds;
-        let mut problem = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many sign-ups; try again in {retry_after} seconds"),
-        )
-        .with_type("/problems/too-many-sign-ups");
-        problem.retry_after = Some(u16::try_from(retry_after).unwrap_or(u16::MAX));
-        return Err(problem);
-    }
+    throttle::admit_sign_up(&state.db, &body.email, ip).await??;
     accounts::sign_up(
         &state.db,
         &body.email,

@@ -27,6 +27,7 @@ use crate::services::links::{LinkError, LinkProblem};
 use crate::services::providers::ProviderError;
 use crate::services::sign_in::LoginError;
 use crate::services::standing::StandingError;
+use crate::services::throttle::SignUpThrottled;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -272,17 +273,34 @@ impl From<LoginError> for Problem {
             .with_type("/problems/invalid-credentials"),
             LoginError::Throttled {
                 retry_after_seconds,
-            } => {
-                let mut p = Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("too many failed sign-ins; try again in {retry_after_seconds} seconds"),
-                )
-                .with_type("/problems/too-many-sign-ins");
-                p.retry_after = Some(u16::try_from(retry_after_seconds).unwrap_or(u16::MAX));
-                p
-            }
+            } => throttled(
+                "/problems/too-many-sign-ins",
+                "too many failed sign-ins",
+                retry_after_seconds,
+            ),
             LoginError::Db(e) => e.into(),
         }
+    }
+}
+
+/// 429 with `Retry-After`, for every throttle a client can run into.
+fn throttled(kind: &str, what: &str, retry_after_seconds: u64) -> Problem {
+    let mut p = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("{what}; try again in {retry_after_seconds} seconds"),
+    )
+    .with_type(kind);
+    p.retry_after = Some(u16::try_from(retry_after_seconds).unwrap_or(u16::MAX));
+    p
+}
+
+impl From<SignUpThrottled> for Problem {
+    fn from(err: SignUpThrottled) -> Self {
+        throttled(
+            "/problems/too-many-sign-ups",
+            "too many sign-ups",
+            err.retry_after_seconds,
+        )
     }
 }
 

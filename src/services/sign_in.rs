@@ -26,34 +26,6 @@ pub enum LoginError {
     Db(#[from] sea_orm::DbErr),
 }
 
-/// Seconds until fewer than `limit` failures remain in the window, if the limit is reached.
-/// Rows in `own` (the attempt being judged) are not counted against it.
-async fn throttled_for(
-    db: &impl sea_orm::ConnectionTrait,
-    key: &str,
-    limit: usize,
-    now: chrono::DateTime<Utc>,
-    own: &[uuid::Uuid],
-) -> Result<Option<u64>, sea_orm::DbErr> {
-    use entity::login_failures;
-    use sea_orm::QueryOrder;
-    let times: Vec<chrono::DateTime<Utc>> = login_failures::Entity::find()
-        .filter(login_failures::Column::ScopeKey.eq(key))
-        .filter(login_failures::Column::OccurredAt.gt(now - LOGIN_WINDOW))
-        .filter(login_failures::Column::Id.is_not_in(own.iter().copied()))
-        .order_by_asc(login_failures::Column::OccurredAt)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|f| f.occurred_at)
-        .collect();
-    if times.len() < limit {
-        return Ok(None);
-    }
-    let frees_at = times[times.len() - limit] + LOGIN_WINDOW;
-    Ok(Some((frees_at - now).num_seconds().max(1) as u64))
-}
-
 /// Checks a password sign-in, throttled per account and per client address through the
 /// `login_failures` table (so the limits hold across instances), with audit events for every
 /// outcome.
@@ -86,7 +58,9 @@ pub async fn log_in(
     }
     let mut throttle = None;
     for (key, limit) in &scopes {
-        throttle = throttled_for(db, key, *limit, now, &attempt).await?;
+        throttle =
+            crate::services::throttle::retry_after(db, key, *limit, LOGIN_WINDOW, now, &attempt)
+                .await?;
         if throttle.is_some() {
             break;
         }

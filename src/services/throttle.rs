@@ -140,7 +140,7 @@ pub async fn admit_sign_up(
 
 /// Seconds until fewer than `limit` events remain under `key` in the window, if it is reached.
 /// Rows in `own` (the attempt being judged) are not counted against it.
-async fn retry_after(
+pub async fn retry_after(
     db: &impl ConnectionTrait,
     key: &str,
     limit: usize,
