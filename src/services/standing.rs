@@ -269,14 +269,7 @@ pub fn render_text(h: &HoldingStanding) -> String {
         "{} {} (rules {})",
         s.scheme_id, h.registration_number, s.scheme_version
     );
-    let _ = writeln!(
-        out,
-        "state:     {}",
-        serde_json::to_value(s.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    );
+    let _ = writeln!(out, "state:     {}", s.state);
     let _ = writeln!(out, "as of:     {}", s.as_of);
     let _ = writeln!(
         out,

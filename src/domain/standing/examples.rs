@@ -867,3 +867,18 @@ fn a_cissp_standing_with_rollover_reads_like_this_as_json() {
     );
     insta::assert_json_snapshot!(standing);
 }
+
+#[test]
+fn every_state_reads_as_the_api_spells_it() {
+    for state in [
+        StandingState::Complete,
+        StandingState::OnTrack,
+        StandingState::AtRisk,
+        StandingState::Due,
+        StandingState::Lapsed,
+    ] {
+        let json = serde_json::to_value(state).unwrap();
+        assert_eq!(json.as_str(), Some(state.as_str()));
+        assert_eq!(state.to_string(), state.as_str());
+    }
+}

@@ -126,6 +126,25 @@ pub enum StandingState {
     Lapsed,
 }
 
+impl StandingState {
+    /// The state as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StandingState::Complete => "complete",
+            StandingState::OnTrack => "on_track",
+            StandingState::AtRisk => "at_risk",
+            StandingState::Due => "due",
+            StandingState::Lapsed => "lapsed",
+        }
+    }
+}
+
+impl std::fmt::Display for StandingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Standing {
     pub scheme_id: String,
