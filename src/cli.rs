@@ -252,6 +252,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(line) = missing_database(&cli.command, &config) {
+        eprintln!("error: {line}");
+        return ExitCode::from(2);
+    }
     init_tracing(&config, matches!(cli.command, Command::Serve));
     match dispatch(cli.command, config).await {
         Ok(code) => code,
@@ -260,6 +264,39 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Only `serve` and `migrate` create a database; every other command that opens one refuses a
+/// missing SQLite file (a command run from the wrong folder would otherwise answer from a new,
+/// empty ledger). The line names the path looked at and the settings that move it.
+fn missing_database(command: &Command, config: &Config) -> Option<String> {
+    let creates_or_needs_none = matches!(
+        command,
+        Command::Serve | Command::Migrate | Command::Schemes(_)
+    );
+    if creates_or_needs_none || config.database_kind != crate::config::DatabaseKind::Sqlite {
+        return None;
+    }
+    let path = sqlite_file(&config.database_url)?;
+    if path.exists() {
+        return None;
+    }
+    Some(format!(
+        "no database at {}: run `cpe-ledger migrate` to create one there, or point \
+         CPE_LEDGER_DATABASE_URL or CPE_LEDGER_DATA_DIR at an existing one",
+        path.display()
+    ))
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
 }
 
 fn init_tracing(config: &Config, serving: bool) {
