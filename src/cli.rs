@@ -74,7 +74,10 @@ pub enum SchemesCommand {
     /// List the scheme definitions this deployment loads.
     List,
     /// Validate a scheme definition file without loading it.
-    Check { file: PathBuf },
+    Check {
+        /// The scheme definition (TOML) to check.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +85,7 @@ pub enum AdminCommand {
     /// Create a login account. The password is read from standard input when piped,
     /// otherwise a random one is generated and printed once.
     CreateUser {
+        /// The address the person signs in with.
         #[arg(long)]
         email: String,
         /// `admin` or `professional`.
@@ -90,6 +94,7 @@ pub enum AdminCommand {
     },
     /// Create a machine client and print its id and secret once.
     CreateClient {
+        /// A name staff recognise the client by (e.g. the system it runs in).
         #[arg(long)]
         name: String,
         /// `provider`, `procurement` or `admin`.
@@ -107,8 +112,10 @@ pub enum AdminCommand {
     },
     /// Register a course provider (approved) and print its id.
     CreateProvider {
+        /// The provider's name as holders know it.
         #[arg(long)]
         name: String,
+        /// Where to reach the provider about its courses.
         #[arg(long)]
         contact_email: Option<String>,
     },
@@ -144,6 +151,7 @@ pub enum ImportCommand {
     /// Columns: scheme, registration_number, email, legal_name, legal_name_kana, display_name,
     /// certified_on, cycle_start (optional: locale, time_zone). Running it again changes nothing.
     Holders {
+        /// The registry file (CSV) to import.
         file: PathBuf,
         /// Where to write the rejected rows (default: `<file>.rejected.csv`).
         #[arg(long)]
@@ -161,7 +169,9 @@ pub enum CreditsCommand {
     Add(CreditArgs),
     /// Void a credit (it stays in the ledger, marked voided, with the reason).
     Void {
+        /// The credit's id, as `credits add` printed it.
         credit_id: uuid::Uuid,
+        /// Why, kept with the voided entry and in the audit log.
         #[arg(long)]
         reason: String,
         /// Who voided it, for the audit log.
@@ -170,7 +180,9 @@ pub enum CreditsCommand {
     },
     /// Void a credit and record its corrected version in its place, in one step.
     Correct {
+        /// The credit's id, as `credits add` printed it.
         credit_id: uuid::Uuid,
+        /// Why, kept with the voided entry and in the audit log.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -193,18 +205,21 @@ pub struct CreditArgs {
     /// Scheme of the holding that identifies the professional.
     #[arg(long)]
     scheme: String,
+    /// The holder's registration number in that scheme.
     #[arg(long)]
     registration_number: String,
     /// Activity type as the holding's scheme names it (e.g. `education`,
     /// `ipa_online_course`). May be left out when a `--claim` for that scheme names it.
     #[arg(long)]
     activity_type: Option<String>,
+    /// The activity's title, e.g. the course name.
     #[arg(long)]
     title: String,
     /// Completion date, YYYY-MM-DD.
     #[arg(long)]
     date: NaiveDate,
-    #[arg(long)]
+    /// Hours the activity took, e.g. `8` or `1.5`.
+    #[arg(long, value_parser = parse_hours, allow_negative_numbers = true)]
     hours: Points,
     /// What the activity counts for, in each scheme's own words (repeatable):
     /// `scheme:activity_type:category=points` (`cisa:training:cpe=8`);
@@ -216,6 +231,19 @@ pub struct CreditArgs {
     /// Who recorded it, for the audit log.
     #[arg(long, default_value = "cli")]
     recorded_by: String,
+}
+
+/// `--hours` as a number of hours, with errors that talk about hours.
+fn parse_hours(text: &str) -> Result<Points, String> {
+    use crate::domain::points::PointsError;
+    text.parse::<Points>().map_err(|e| match e {
+        PointsError::Negative(_) => "hours must be more than 0".to_owned(),
+        PointsError::TooPrecise(_) => "hours may have at most two decimals, e.g. 1.25".to_owned(),
+        PointsError::TooLarge(_) => "hours are too large".to_owned(),
+        PointsError::Empty | PointsError::Malformed(_) => {
+            "expected a number of hours, e.g. 8 or 1.5".to_owned()
+        }
+    })
 }
 
 impl CreditArgs {
@@ -467,6 +495,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             json,
         } => {
             let app = startup::prepare(config).await?;
+            if !app.schemes.contains(&scheme) {
+                anyhow::bail!("scheme: {}", app.schemes.unknown(&scheme));
+            }
             let standing = services::standing::for_registration(
                 &app.db,
                 &app.schemes,

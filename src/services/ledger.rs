@@ -126,6 +126,9 @@ async fn record(
     input: StaffCredit,
     corrects: Option<(Uuid, &str)>,
 ) -> Result<credits::Model, LedgerError> {
+    if !catalog.contains(&input.scheme) {
+        return Err(invalid("scheme", catalog.unknown(&input.scheme)));
+    }
     let holding =
         crate::services::holdings::by_registration(db, &input.scheme, &input.registration_number)
             .await?
@@ -223,7 +226,7 @@ fn validate(catalog: &SchemeCatalog, input: StaffCredit) -> Result<ValidCredit, 
     }
     let holding_scheme = catalog
         .in_force_on(&input.scheme, input.completed_on)
-        .ok_or_else(|| invalid("scheme", format!("unknown scheme '{}'", input.scheme)))?;
+        .ok_or_else(|| invalid("scheme", catalog.unknown(&input.scheme)))?;
     let activity_type = input
         .activity_type
         .clone()
@@ -263,7 +266,7 @@ fn validate(catalog: &SchemeCatalog, input: StaffCredit) -> Result<ValidCredit, 
         let at = |field: &str| format!("claims[{i}].{field}");
         let scheme = catalog
             .in_force_on(&claim.scheme, input.completed_on)
-            .ok_or_else(|| invalid(at("scheme"), format!("unknown scheme '{}'", claim.scheme)))?;
+            .ok_or_else(|| invalid(at("scheme"), catalog.unknown(&claim.scheme)))?;
         let rules = &scheme.definition;
         let kind = claim.activity_type.unwrap_or_else(|| activity_type.clone());
         if let Err(reason) = rules.place(&kind, &claim.category) {

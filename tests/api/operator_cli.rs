@@ -102,3 +102,138 @@ fn migrate_in_an_empty_folder_creates_the_database_that_standing_then_reads() {
         "past the database check: {stderr}"
     );
 }
+
+#[test]
+fn every_argument_of_every_command_has_a_one_line_description_in_help() {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            let described = arg
+                .get_help()
+                .is_some_and(|h| !h.to_string().trim().is_empty());
+            if !described {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&cpe_ledger::cli::Cli::command(), "cpe-ledger", &mut missing);
+    assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+}
+
+/// A migrated ledger in a fresh folder with one CISSP and one RISS holder.
+fn ledger_with_holders() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    let migrated = run_in(folder.path(), &["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    std::fs::write(
+        folder.path().join("registry.csv"),
+        "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start\n\
+         cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2021-01-01,2024-01-01\n\
+         riss,012345,jiro@example.jp,鈴木 次郎,スズキ ジロウ,Jiro,2023-04-01,2023-04-01\n",
+    )
+    .unwrap();
+    let imported = run_in(folder.path(), &["import", "holders", "registry.csv"]);
+    let out = String::from_utf8_lossy(&imported.stdout);
+    assert!(out.contains("0 rejected"), "{out}");
+    folder
+}
+
+fn credit_add(folder: &Path, scheme: &str, activity_type: &str, hours: &str) -> String {
+    let hours = format!("--hours={hours}");
+    let output = run_in(
+        folder,
+        &[
+            "credits",
+            "add",
+            "--scheme",
+            scheme,
+            "--registration-number",
+            "123456",
+            "--activity-type",
+            activity_type,
+            "--title",
+            "Incident response course",
+            "--date",
+            "2025-05-10",
+            &hours,
+        ],
+    );
+    failure_of(&output).1
+}
+
+#[test]
+fn an_unknown_scheme_is_named_as_such_with_the_known_ones_in_standing_and_credits_add() {
+    let folder = ledger_with_holders();
+    let (code, stderr) = failure_of(&run_in(folder.path(), &["standing", "cism", "012345"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("unknown scheme 'cism'; known: cisa, cissp,"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("holding"), "{stderr}");
+
+    let stderr = credit_add(folder.path(), "cism", "education", "8");
+    assert!(
+        stderr.contains("scheme: unknown scheme 'cism'; known: cisa, cissp,"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_activity_type_the_scheme_does_not_have_is_refused_listing_the_ones_it_has() {
+    let folder = ledger_with_holders();
+    let stderr = credit_add(folder.path(), "cissp", "training", "8");
+    assert!(
+        stderr.contains("scheme cissp has no activity type 'training' (it has: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("education"), "{stderr}");
+}
+
+#[test]
+fn hours_that_are_not_a_number_are_refused_saying_hours_were_expected() {
+    let folder = ledger_with_holders();
+    let stderr = credit_add(folder.path(), "cissp", "education", "eight");
+    assert!(stderr.contains("--hours"), "{stderr}");
+    assert!(
+        stderr.contains("expected a number of hours, e.g. 8 or 1.5"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("points"), "{stderr}");
+}
+
+#[test]
+fn negative_hours_are_read_as_a_value_and_refused_as_hours() {
+    let folder = ledger_with_holders();
+    for hours in [&["--hours=-3"][..], &["--hours", "-3"][..]] {
+        let mut args = vec![
+            "credits",
+            "add",
+            "--scheme",
+            "cissp",
+            "--registration-number",
+            "123456",
+            "--activity-type",
+            "education",
+            "--title",
+            "Course",
+            "--date",
+            "2025-05-10",
+        ];
+        args.extend(hours);
+        let (_, stderr) = failure_of(&run_in(folder.path(), &args));
+        assert!(
+            stderr.contains("hours must be more than 0"),
+            "{hours:?}: {stderr}"
+        );
+        assert!(!stderr.contains("unexpected argument"), "{stderr}");
+    }
+}
