@@ -19,6 +19,7 @@ use crate::startup;
 
 mod registry_import;
 mod remind;
+mod scheme_show;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -73,6 +74,15 @@ pub enum Command {
 pub enum SchemesCommand {
     /// List the scheme definitions this deployment loads.
     List,
+    /// One scheme's rules: activity types, categories and slots (named in ja and en), caps,
+    /// deadline and grace.
+    Show {
+        /// Scheme id, e.g. `riss` (see `schemes list`).
+        scheme: String,
+        /// Print JSON (the definition as its TOML has it) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate a scheme definition file without loading it.
     Check {
         /// The scheme definition (TOML) to check.
@@ -383,6 +393,24 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
                     services::schemes::status_label(d),
                     d.name.en
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schemes(SchemesCommand::Show { scheme, json }) => {
+            let catalog = SchemeCatalog::load(config.schemes_dir.as_deref())?;
+            let today = chrono::Utc::now().date_naive();
+            let Some(loaded) = catalog.in_force_on(&scheme, today) else {
+                anyhow::bail!("scheme: {}", catalog.unknown(&scheme));
+            };
+            let definition = &loaded.definition;
+            if json {
+                let shown = scheme_show::Shown {
+                    definition,
+                    date_convention: scheme_show::DATE_CONVENTION,
+                };
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                print!("{}", scheme_show::render_text(definition));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -237,3 +237,90 @@ fn negative_hours_are_read_as_a_value_and_refused_as_hours() {
         assert!(!stderr.contains("unexpected argument"), "{stderr}");
     }
 }
+
+fn shown(args: &[&str]) -> String {
+    let folder = tempfile::tempdir().unwrap();
+    let output = run_in(folder.path(), args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn schemes_show_riss_prints_its_courses_and_slots_in_japanese_and_english_with_its_deadline() {
+    let out = shown(&["schemes", "show", "riss"]);
+    for expected in [
+        "情報処理安全確保支援士",
+        "ipa_online_course",
+        "IPAオンライン講習",
+        "IPA online course",
+        "tokutei_koshu",
+        "IPA online course, once every year",
+        "IPAオンライン講習（毎年1回）",
+        "実践講習または特定講習（3年に1回）",
+        "ipa_online_course: 1 of ipa_online_course in every year of the cycle",
+        "practical: 1 of ipa_practical_course or tokutei_koshu per cycle",
+        "Cycle: 36 months",
+        "Deadline: 60 days before the expiry date; grace: 0 days after the deadline",
+        "the expiry date is the cycle's last valid day; the deadline is counted back from it",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn schemes_show_cissp_prints_its_caps_categories_and_ninety_days_of_grace() {
+    let out = shown(&["schemes", "show", "cissp"]);
+    for expected in [
+        "120 points required; counted in steps of 0.25, at most per activity 40",
+        "group_a; at least per cycle 90",
+        "グループA（ドメイン関連）",
+        "Group B (professional development)",
+        "group_b; at most per cycle 30",
+        "grace: 90 days after the deadline",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn schemes_show_json_carries_the_names_in_both_languages_and_the_date_convention() {
+    let riss: serde_json::Value =
+        serde_json::from_str(&shown(&["schemes", "show", "riss", "--json"])).unwrap();
+    assert_eq!(riss["id"], "riss");
+    assert_eq!(
+        riss["slots"][0]["name"]["ja"],
+        "IPAオンライン講習（毎年1回）"
+    );
+    assert_eq!(
+        riss["slots"][0]["name"]["en"],
+        "IPA online course, once every year"
+    );
+    assert_eq!(riss["renewal_deadline_days_before_end"], 60);
+    assert!(
+        riss["date_convention"]
+            .as_str()
+            .unwrap()
+            .contains("last valid day")
+    );
+    let cissp: serde_json::Value =
+        serde_json::from_str(&shown(&["schemes", "show", "cissp", "--json"])).unwrap();
+    assert_eq!(cissp["grace_days"], 90);
+    assert_eq!(
+        cissp["categories"][0]["name"]["en"],
+        "Group A (domain-related)"
+    );
+}
+
+#[test]
+fn schemes_show_of_an_unknown_scheme_lists_the_known_ones() {
+    let folder = tempfile::tempdir().unwrap();
+    let (_, stderr) = failure_of(&run_in(folder.path(), &["schemes", "show", "cism"]));
+    assert!(
+        stderr.contains("unknown scheme 'cism'; known: cisa, cissp,"),
+        "{stderr}"
+    );
+}
