@@ -177,6 +177,18 @@ pub enum CreditsCommand {
     /// Record an approved credit for a holder.
     #[command(after_help = CREDITS_ADD_EXAMPLE)]
     Add(CreditArgs),
+    /// List a holder's credits (voided ones too), with the ids `void` and `correct` take.
+    List {
+        /// Scheme of the holding that identifies the professional.
+        #[arg(long)]
+        scheme: String,
+        /// The holder's registration number in that scheme.
+        #[arg(long)]
+        registration_number: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Void a credit (it stays in the ledger, marked voided, with the reason).
     Void {
         /// The credit's id, as `credits add` printed it.
@@ -484,6 +496,26 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             println!("credit {} recorded", credit.id);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Credits(CreditsCommand::List {
+            scheme,
+            registration_number,
+            json,
+        }) => {
+            let app = startup::prepare(config).await?;
+            let listed = services::ledger::credits_of_holder(
+                &app.db,
+                &app.schemes,
+                &scheme,
+                &registration_number,
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+            } else {
+                print!("{}", render_credits(&listed));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Credits(CreditsCommand::Void {
             credit_id,
             reason,
@@ -542,6 +574,49 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The `credits list` table: one line per credit, claims as `scheme:type:category=points`.
+fn render_credits(listed: &[services::ledger::ListedCredit]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "{:<36}  {:<10}  {:<8}  {:>6}  {:<20}  {:<40}  TITLE\n",
+        "ID", "DATE", "STATE", "HOURS", "ACTIVITY_TYPE", "CLAIMS"
+    );
+    for c in listed {
+        let claims: Vec<String> = c
+            .claims
+            .iter()
+            .map(|k| {
+                format!(
+                    "{}:{}:{}={}",
+                    k.scheme, k.activity_type, k.category, k.points
+                )
+            })
+            .collect();
+        let claims = if claims.is_empty() {
+            "-".to_owned()
+        } else {
+            claims.join(" ")
+        };
+        let reason = c
+            .void_reason
+            .as_deref()
+            .map(|r| format!(" (voided: {r})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<10}  {:<8}  {:>6}  {:<20}  {:<40}  {}{reason}",
+            c.id.to_string(),
+            c.completed_on.to_string(),
+            c.state.to_value(),
+            c.hours.to_string(),
+            c.activity_type,
+            claims,
+            c.title
+        );
+    }
+    out
 }
 
 async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<ExitCode> {

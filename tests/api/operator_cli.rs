@@ -324,3 +324,102 @@ fn schemes_show_of_an_unknown_scheme_lists_the_known_ones() {
         "{stderr}"
     );
 }
+
+fn add_cissp_credit(folder: &Path, title: &str, date: &str) -> String {
+    let output = run_in(
+        folder,
+        &[
+            "credits",
+            "add",
+            "--scheme",
+            "cissp",
+            "--registration-number",
+            "123456",
+            "--title",
+            title,
+            "--date",
+            date,
+            "--hours",
+            "8",
+            "--claim",
+            "cissp:education:group_a=8",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    out.strip_prefix("credit ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no credit id in {out:?}"))
+        .to_owned()
+}
+
+#[test]
+fn credits_list_finds_a_credits_id_again_with_its_claims_and_a_voided_ones_reason() {
+    let folder = ledger_with_holders();
+    let first = add_cissp_credit(folder.path(), "Incident response course", "2025-05-10");
+    let second = add_cissp_credit(folder.path(), "Cloud security webinar", "2025-06-01");
+    let voided = run_in(
+        folder.path(),
+        &["credits", "void", &second, "--reason", "reported twice"],
+    );
+    assert!(voided.status.success(), "{voided:?}");
+
+    let args = [
+        "credits",
+        "list",
+        "--scheme",
+        "cissp",
+        "--registration-number",
+        "123456",
+    ];
+    let table = shown_in(folder.path(), &args);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[1].starts_with(&first), "{table}");
+    assert!(lines[1].contains("approved"), "{table}");
+    assert!(lines[1].contains("cissp:education:group_a=8"), "{table}");
+    assert!(lines[1].ends_with("Incident response course"), "{table}");
+    assert!(lines[2].starts_with(&second), "{table}");
+    assert!(lines[2].contains("voided"), "{table}");
+    assert!(lines[2].ends_with("(voided: reported twice)"), "{table}");
+
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let listed: serde_json::Value =
+        serde_json::from_str(&shown_in(folder.path(), &json_args)).unwrap();
+    assert_eq!(listed[0]["id"], first.as_str());
+    assert_eq!(listed[0]["completed_on"], "2025-05-10");
+    assert_eq!(listed[0]["claims"][0]["category"], "group_a");
+    assert_eq!(listed[1]["state"], "voided");
+    assert_eq!(listed[1]["void_reason"], "reported twice");
+}
+
+#[test]
+fn credits_list_of_a_holder_nobody_holds_names_the_holding() {
+    let folder = ledger_with_holders();
+    let (_, stderr) = failure_of(&run_in(
+        folder.path(),
+        &[
+            "credits",
+            "list",
+            "--scheme",
+            "cissp",
+            "--registration-number",
+            "999999",
+        ],
+    ));
+    assert!(
+        stderr.contains("no cissp holding with registration number 999999"),
+        "{stderr}"
+    );
+}
+
+fn shown_in(folder: &Path, args: &[&str]) -> String {
+    let output = run_in(folder, args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
