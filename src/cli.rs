@@ -19,6 +19,7 @@ use crate::startup;
 
 mod registry_import;
 mod remind;
+mod scheme_show;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -73,8 +74,20 @@ pub enum Command {
 pub enum SchemesCommand {
     /// List the scheme definitions this deployment loads.
     List,
+    /// One scheme's rules: activity types, categories and slots (named in ja and en), caps,
+    /// deadline and grace.
+    Show {
+        /// Scheme id, e.g. `riss` (see `schemes list`).
+        scheme: String,
+        /// Print JSON (the definition as its TOML has it) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate a scheme definition file without loading it.
-    Check { file: PathBuf },
+    Check {
+        /// The scheme definition (TOML) to check.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +95,7 @@ pub enum AdminCommand {
     /// Create a login account. The password is read from standard input when piped,
     /// otherwise a random one is generated and printed once.
     CreateUser {
+        /// The address the person signs in with.
         #[arg(long)]
         email: String,
         /// `admin` or `professional`.
@@ -90,6 +104,7 @@ pub enum AdminCommand {
     },
     /// Create a machine client and print its id and secret once.
     CreateClient {
+        /// A name staff recognise the client by (e.g. the system it runs in).
         #[arg(long)]
         name: String,
         /// `provider`, `procurement` or `admin`.
@@ -107,8 +122,10 @@ pub enum AdminCommand {
     },
     /// Register a course provider (approved) and print its id.
     CreateProvider {
+        /// The provider's name as holders know it.
         #[arg(long)]
         name: String,
+        /// Where to reach the provider about its courses.
         #[arg(long)]
         contact_email: Option<String>,
     },
@@ -144,6 +161,7 @@ pub enum ImportCommand {
     /// Columns: scheme, registration_number, email, legal_name, legal_name_kana, display_name,
     /// certified_on, cycle_start (optional: locale, time_zone). Running it again changes nothing.
     Holders {
+        /// The registry file (CSV) to import.
         file: PathBuf,
         /// Where to write the rejected rows (default: `<file>.rejected.csv`).
         #[arg(long)]
@@ -159,9 +177,23 @@ pub enum CreditsCommand {
     /// Record an approved credit for a holder.
     #[command(after_help = CREDITS_ADD_EXAMPLE)]
     Add(CreditArgs),
+    /// List a holder's credits (voided ones too), with the ids `void` and `correct` take.
+    List {
+        /// Scheme of the holding that identifies the professional.
+        #[arg(long)]
+        scheme: String,
+        /// The holder's registration number in that scheme.
+        #[arg(long)]
+        registration_number: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Void a credit (it stays in the ledger, marked voided, with the reason).
     Void {
+        /// The credit's id, as `credits add` printed it.
         credit_id: uuid::Uuid,
+        /// Why, kept with the voided entry and in the audit log.
         #[arg(long)]
         reason: String,
         /// Who voided it, for the audit log.
@@ -170,7 +202,9 @@ pub enum CreditsCommand {
     },
     /// Void a credit and record its corrected version in its place, in one step.
     Correct {
+        /// The credit's id, as `credits add` printed it.
         credit_id: uuid::Uuid,
+        /// Why, kept with the voided entry and in the audit log.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -193,18 +227,21 @@ pub struct CreditArgs {
     /// Scheme of the holding that identifies the professional.
     #[arg(long)]
     scheme: String,
+    /// The holder's registration number in that scheme.
     #[arg(long)]
     registration_number: String,
     /// Activity type as the holding's scheme names it (e.g. `education`,
     /// `ipa_online_course`). May be left out when a `--claim` for that scheme names it.
     #[arg(long)]
     activity_type: Option<String>,
+    /// The activity's title, e.g. the course name.
     #[arg(long)]
     title: String,
     /// Completion date, YYYY-MM-DD.
     #[arg(long)]
     date: NaiveDate,
-    #[arg(long)]
+    /// Hours the activity took, e.g. `8` or `1.5`.
+    #[arg(long, value_parser = parse_hours, allow_negative_numbers = true)]
     hours: Points,
     /// What the activity counts for, in each scheme's own words (repeatable):
     /// `scheme:activity_type:category=points` (`cisa:training:cpe=8`);
@@ -216,6 +253,19 @@ pub struct CreditArgs {
     /// Who recorded it, for the audit log.
     #[arg(long, default_value = "cli")]
     recorded_by: String,
+}
+
+/// `--hours` as a number of hours, with errors that talk about hours.
+fn parse_hours(text: &str) -> Result<Points, String> {
+    use crate::domain::points::PointsError;
+    text.parse::<Points>().map_err(|e| match e {
+        PointsError::Negative(_) => "hours must be more than 0".to_owned(),
+        PointsError::TooPrecise(_) => "hours may have at most two decimals, e.g. 1.25".to_owned(),
+        PointsError::TooLarge(_) => "hours are too large".to_owned(),
+        PointsError::Empty | PointsError::Malformed(_) => {
+            "expected a number of hours, e.g. 8 or 1.5".to_owned()
+        }
+    })
 }
 
 impl CreditArgs {
@@ -252,6 +302,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(line) = missing_database(&cli.command, &config) {
+        eprintln!("error: {line}");
+        return ExitCode::from(2);
+    }
     init_tracing(&config, matches!(cli.command, Command::Serve));
     match dispatch(cli.command, config).await {
         Ok(code) => code,
@@ -260,6 +314,39 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Only `serve` and `migrate` create a database; every other command that opens one refuses a
+/// missing SQLite file (a command run from the wrong folder would otherwise answer from a new,
+/// empty ledger). The line names the path looked at and the settings that move it.
+fn missing_database(command: &Command, config: &Config) -> Option<String> {
+    let creates_or_needs_none = matches!(
+        command,
+        Command::Serve | Command::Migrate | Command::Schemes(_)
+    );
+    if creates_or_needs_none || config.database_kind != crate::config::DatabaseKind::Sqlite {
+        return None;
+    }
+    let path = sqlite_file(&config.database_url)?;
+    if path.exists() {
+        return None;
+    }
+    Some(format!(
+        "no database at {}: run `cpe-ledger migrate` to create one there, or point \
+         CPE_LEDGER_DATABASE_URL or CPE_LEDGER_DATA_DIR at an existing one",
+        path.display()
+    ))
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
 }
 
 fn init_tracing(config: &Config, serving: bool) {
@@ -318,6 +405,24 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
                     services::schemes::status_label(d),
                     d.name.en
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schemes(SchemesCommand::Show { scheme, json }) => {
+            let catalog = SchemeCatalog::load(config.schemes_dir.as_deref())?;
+            let today = chrono::Utc::now().date_naive();
+            let Some(loaded) = catalog.in_force_on(&scheme, today) else {
+                anyhow::bail!("scheme: {}", catalog.unknown(&scheme));
+            };
+            let definition = &loaded.definition;
+            if json {
+                let shown = scheme_show::Shown {
+                    definition,
+                    date_convention: scheme_show::DATE_CONVENTION,
+                };
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                print!("{}", scheme_show::render_text(definition));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -391,6 +496,26 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             println!("credit {} recorded", credit.id);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Credits(CreditsCommand::List {
+            scheme,
+            registration_number,
+            json,
+        }) => {
+            let app = startup::prepare(config).await?;
+            let listed = services::ledger::credits_of_holder(
+                &app.db,
+                &app.schemes,
+                &scheme,
+                &registration_number,
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+            } else {
+                print!("{}", render_credits(&listed));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Credits(CreditsCommand::Void {
             credit_id,
             reason,
@@ -430,6 +555,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             json,
         } => {
             let app = startup::prepare(config).await?;
+            if !app.schemes.contains(&scheme) {
+                anyhow::bail!("scheme: {}", app.schemes.unknown(&scheme));
+            }
             let standing = services::standing::for_registration(
                 &app.db,
                 &app.schemes,
@@ -446,6 +574,49 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The `credits list` table: one line per credit, claims as `scheme:type:category=points`.
+fn render_credits(listed: &[services::ledger::ListedCredit]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "{:<36}  {:<10}  {:<8}  {:>6}  {:<20}  {:<40}  TITLE\n",
+        "ID", "DATE", "STATE", "HOURS", "ACTIVITY_TYPE", "CLAIMS"
+    );
+    for c in listed {
+        let claims: Vec<String> = c
+            .claims
+            .iter()
+            .map(|k| {
+                format!(
+                    "{}:{}:{}={}",
+                    k.scheme, k.activity_type, k.category, k.points
+                )
+            })
+            .collect();
+        let claims = if claims.is_empty() {
+            "-".to_owned()
+        } else {
+            claims.join(" ")
+        };
+        let reason = c
+            .void_reason
+            .as_deref()
+            .map(|r| format!(" (voided: {r})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<10}  {:<8}  {:>6}  {:<20}  {:<40}  {}{reason}",
+            c.id.to_string(),
+            c.completed_on.to_string(),
+            c.state.to_value(),
+            c.hours.to_string(),
+            c.activity_type,
+            claims,
+            c.title
+        );
+    }
+    out
 }
 
 async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<ExitCode> {

@@ -126,6 +126,9 @@ async fn record(
     input: StaffCredit,
     corrects: Option<(Uuid, &str)>,
 ) -> Result<credits::Model, LedgerError> {
+    if !catalog.contains(&input.scheme) {
+        return Err(invalid("scheme", catalog.unknown(&input.scheme)));
+    }
     let holding =
         crate::services::holdings::by_registration(db, &input.scheme, &input.registration_number)
             .await?
@@ -223,7 +226,7 @@ fn validate(catalog: &SchemeCatalog, input: StaffCredit) -> Result<ValidCredit, 
     }
     let holding_scheme = catalog
         .in_force_on(&input.scheme, input.completed_on)
-        .ok_or_else(|| invalid("scheme", format!("unknown scheme '{}'", input.scheme)))?;
+        .ok_or_else(|| invalid("scheme", catalog.unknown(&input.scheme)))?;
     let activity_type = input
         .activity_type
         .clone()
@@ -263,7 +266,7 @@ fn validate(catalog: &SchemeCatalog, input: StaffCredit) -> Result<ValidCredit, 
         let at = |field: &str| format!("claims[{i}].{field}");
         let scheme = catalog
             .in_force_on(&claim.scheme, input.completed_on)
-            .ok_or_else(|| invalid(at("scheme"), format!("unknown scheme '{}'", claim.scheme)))?;
+            .ok_or_else(|| invalid(at("scheme"), catalog.unknown(&claim.scheme)))?;
         let rules = &scheme.definition;
         let kind = claim.activity_type.unwrap_or_else(|| activity_type.clone());
         if let Err(reason) = rules.place(&kind, &claim.category) {
@@ -506,4 +509,92 @@ mod tests {
             Err(LedgerError::Invalid { field, .. }) if field == "points"
         ));
     }
+}
+
+/// One ledger entry as staff look it up again: the credit and what it claims in each scheme.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedCredit {
+    pub id: Uuid,
+    pub completed_on: NaiveDate,
+    pub title: String,
+    /// The activity type as the credit was recorded (in the holding's scheme's words).
+    pub activity_type: String,
+    pub hours: Points,
+    pub source: CreditSource,
+    pub state: CreditState,
+    pub void_reason: Option<String>,
+    pub replaces_credit_id: Option<Uuid>,
+    pub claims: Vec<ListedClaim>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedClaim {
+    pub scheme: String,
+    pub activity_type: String,
+    pub category: String,
+    pub points: Points,
+}
+
+/// Every ledger entry of the professional who holds `scheme` `registration_number`, voided
+/// ones included, oldest activity first: so a credit's id can be found again.
+pub async fn credits_of_holder(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    scheme: &str,
+    registration_number: &str,
+) -> Result<Vec<ListedCredit>, LedgerError> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    if !catalog.contains(scheme) {
+        return Err(invalid("scheme", catalog.unknown(scheme)));
+    }
+    let holding = crate::services::holdings::by_registration(db, scheme, registration_number)
+        .await?
+        .ok_or_else(|| LedgerError::UnknownHolding {
+            scheme: scheme.to_owned(),
+            registration_number: registration_number.to_owned(),
+        })?;
+    let entries = credits::Entity::find()
+        .filter(credits::Column::ProfessionalId.eq(holding.professional_id))
+        .order_by_asc(credits::Column::CompletedOn)
+        .order_by_asc(credits::Column::CreatedAt)
+        .order_by_asc(credits::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = entries.iter().map(|c| c.id).collect();
+    let mut claims: std::collections::HashMap<Uuid, Vec<ListedClaim>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        for claim in credit_claims::Entity::find()
+            .filter(credit_claims::Column::CreditId.is_in(chunk.to_vec()))
+            .order_by_asc(credit_claims::Column::SchemeId)
+            .order_by_asc(credit_claims::Column::Category)
+            .all(db)
+            .await?
+        {
+            claims
+                .entry(claim.credit_id)
+                .or_default()
+                .push(ListedClaim {
+                    scheme: claim.scheme_id,
+                    activity_type: claim.activity_type,
+                    category: claim.category,
+                    points: Points::from_hundredths(claim.points),
+                });
+        }
+    }
+    Ok(entries
+        .into_iter()
+        .map(|c| ListedCredit {
+            claims: claims.remove(&c.id).unwrap_or_default(),
+            id: c.id,
+            completed_on: c.completed_on,
+            title: c.title,
+            activity_type: c.activity_type,
+            hours: Points::from_hundredths(c.hours),
+            source: c.source,
+            state: c.state,
+            void_reason: c.void_reason,
+            replaces_credit_id: c.replaces_credit_id,
+        })
+        .collect())
 }

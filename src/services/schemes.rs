@@ -78,6 +78,13 @@ impl SchemeCatalog {
         self.by_scheme.values().flatten()
     }
 
+    /// What to say of a scheme id this catalog does not have, listing the ones it has:
+    /// `unknown scheme 'cism'; known: cisa, cissp, riss`.
+    pub fn unknown(&self, scheme_id: &str) -> String {
+        let known: Vec<&str> = self.by_scheme.keys().map(String::as_str).collect();
+        format!("unknown scheme '{scheme_id}'; known: {}", known.join(", "))
+    }
+
     pub fn contains(&self, scheme_id: &str) -> bool {
         self.by_scheme.contains_key(scheme_id)
     }

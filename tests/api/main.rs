@@ -22,6 +22,7 @@ mod jwks;
 mod mail;
 mod oauth_clients;
 mod openapi_contract;
+mod operator_cli;
 mod pages;
 mod reminders;
 mod schemes;
