@@ -352,8 +352,11 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
 fn init_tracing(config: &Config, serving: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if serving { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_env("CPE_LEDGER_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default},sqlx=warn,sea_orm=warn")));
+    let filter = EnvFilter::try_from_env("CPE_LEDGER_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{default},sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn"
+        ))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
