@@ -33,3 +33,28 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
+
+/// Ends `txn` by the outcome of an insert guarded by a unique key: commits it and answers
+/// `true` when the insert went in, rolls it back and answers `false` when the key was already
+/// there (someone else got there first), and passes on any other error.
+pub async fn commit_unless_duplicate<T>(
+    txn: impl sea_orm::TransactionSession,
+    inserted: Result<T, DbErr>,
+) -> Result<bool, DbErr> {
+    match inserted {
+        Ok(_) => {
+            txn.commit().await?;
+            Ok(true)
+        }
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            txn.rollback().await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::notifications::{self, NotificationState};
 use entity::one_time_tokens::TokenPurpose;
 use entity::{professionals, users};
-use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, Set, SqlErr, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -55,20 +53,10 @@ where
         sent_at: Set(None),
     };
     let savepoint = db.begin().await?;
-    match notifications::Entity::insert(row)
+    let inserted = notifications::Entity::insert(row)
         .exec_without_returning(&savepoint)
-        .await
-    {
-        Ok(_) => {
-            savepoint.commit().await?;
-            Ok(true)
-        }
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            savepoint.rollback().await?;
-            Ok(false)
-        }
-        Err(e) => Err(e),
-    }
+        .await;
+    crate::services::commit_unless_duplicate(savepoint, inserted).await
 }
 
 /// The payload of the account emails: whom the link is for. The link itself is minted when

@@ -16,7 +16,7 @@ use entity::notifications::{self, NotificationState};
 use entity::{holdings, professionals, reminder_items, users};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr,
+    QuerySelect,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -293,20 +293,10 @@ async fn queue(
                 created_at: Set(now),
             })
     });
-    match reminder_items::Entity::insert_many(rows)
+    let inserted = reminder_items::Entity::insert_many(rows)
         .exec_without_returning(&txn)
-        .await
-    {
-        Ok(_) => {
-            txn.commit().await?;
-            Ok(true)
-        }
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            txn.rollback().await?;
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
+        .await;
+    Ok(crate::services::commit_unless_duplicate(txn, inserted).await?)
 }
 
 fn definition_of<'c>(
