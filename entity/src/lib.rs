@@ -2,7 +2,7 @@
 //!
 //! Conventions shared by every table:
 //! - `id` is a UUID (except `audit_events`, an auto-increment `i64`, and
-//!   `job_runs`, keyed by the job name);
+//!   `job_periods`, keyed by job and period);
 //! - instants are `DateTimeUtc` (stored as `timestamp with time zone`);
 //! - points and hours are `i64` hundredths (`150` = 1.5 points);
 //! - closed sets of values are string-backed `ActiveEnum`s (stored as
@@ -20,7 +20,6 @@ pub mod cycles;
 pub mod holdings;
 pub mod import_runs;
 pub mod job_periods;
-pub mod job_runs;
 pub mod login_failures;
 pub mod memberships;
 pub mod notifications;

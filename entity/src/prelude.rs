@@ -9,7 +9,6 @@ pub use super::credits::{CreditSource, CreditState, Entity as Credits};
 pub use super::cycles::{CycleOutcome, Entity as Cycles};
 pub use super::holdings::{Entity as Holdings, HoldingStatus};
 pub use super::import_runs::Entity as ImportRuns;
-pub use super::job_runs::Entity as JobRuns;
 pub use super::login_failures::Entity as LoginFailures;
 pub use super::memberships::Entity as Memberships;
 pub use super::notifications::{Entity as Notifications, NotificationState};

@@ -22,6 +22,7 @@ mod m20261125_000008_create_import_and_job_runs;
 mod m20261125_000009_create_identity_tables;
 mod m20261126_000010_add_claim_activity_type;
 mod m20261126_000020_create_reminder_items_and_job_periods;
+mod m20261126_000030_drop_job_runs;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_create_identity_tables::Migration),
             Box::new(m20261126_000010_add_claim_activity_type::Migration),
             Box::new(m20261126_000020_create_reminder_items_and_job_periods::Migration),
+            Box::new(m20261126_000030_drop_job_runs::Migration),
         ]
     }
 }

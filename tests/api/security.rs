@@ -25,15 +25,9 @@ async fn a_forwarded_entry_with_a_port_is_the_client_so_guesses_from_it_are_thro
     };
     let mut statuses = Vec::new();
     for i in 0..25 {
-        let response = app
-            .client
-            .post(app.url("/v1/auth/login"))
-            .header("x-forwarded-for", format!("10.66.{i}.1, 203.0.113.7:51234"))
-            .json(&json!({"email": unique_email("guess"), "password": "not the password"}))
-            .send()
-            .await
-            .unwrap();
-        statuses.push(response.status().as_u16());
+        let forwarded = format!("10.66.{i}.1, 203.0.113.7:51234");
+        statuses
+            .push(login_from(&app, &forwarded, &unique_email("guess"), "not the password").await);
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 
@@ -61,20 +55,10 @@ async fn behind_a_malformed_forwarded_entry_the_client_is_the_trusted_proxy() {
         return;
     };
     for i in 0..21 {
-        let response = app
-            .client
-            .post(app.url("/v1/auth/login"))
-            .header("x-forwarded-for", format!("10.66.{i}.1, garbage"))
-            .json(&json!({"email": unique_email("guess"), "password": "not the password"}))
-            .send()
-            .await
-            .unwrap();
+        let forwarded = format!("10.66.{i}.1, garbage");
+        let status = login_from(&app, &forwarded, &unique_email("guess"), "not the password").await;
         if i == 20 {
-            assert_eq!(
-                response.status(),
-                429,
-                "all guesses share the proxy's bucket"
-            );
+            assert_eq!(status, 429, "all guesses share the proxy's bucket");
         }
     }
 }
