@@ -2,30 +2,38 @@
 //!
 //! The import is idempotent: a row is keyed by (scheme, registration number); a second run
 //! over the same file changes nothing. Rows are checked one by one and a bad row is reported
-//! with its line, field and reason, never silently dropped; good rows are written in batches,
-//! each batch in one transaction.
+//! with its line, field and reason, never silently dropped.
+//!
+//! The file is read as a stream: rows are parsed, checked and written a batch at a time, so
+//! memory holds one batch whatever the size of the registry. Each batch is one transaction,
+//! written through [`bulk_write`] (few statements for thousands of rows); a failure inside it
+//! leaves nothing of that batch, and since the import is idempotent, running it again
+//! completes what an interrupted run began.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use entity::{cycles, holdings, import_runs, professionals};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Set, Value,
 };
 use uuid::Uuid;
 
 use crate::domain::email::EmailAddress;
 use crate::domain::registration_number::RegistrationNumber;
 use crate::services::audit::{self, Actor, Event};
+use crate::services::bulk_write;
 use crate::services::csv_text;
 use crate::services::schemes::{self, SchemeCatalog};
 
-/// Rows written per transaction.
-const BATCH: usize = 500;
+/// Valid rows written per transaction, unless the caller says otherwise. Large enough that a
+/// batch's statements cost little beside its rows; small enough that on SQLite other writers
+/// wait for the lock a second at most.
+pub const ROWS_PER_TRANSACTION: usize = 20_000;
 
 const REQUIRED_COLUMNS: [&str; 8] = [
     "scheme",
@@ -86,9 +94,9 @@ impl fmt::Display for ImportSummary {
 /// Told how far an import has come, batch by batch; the command line draws a progress bar
 /// with it. `()` shows nothing.
 pub trait ImportProgress {
-    /// The import is about to write this many valid rows.
+    /// The import is about to read this many rows.
     fn start(&mut self, _rows: u64) {}
-    /// This many more rows are written.
+    /// This many more rows are read, and the valid ones among them written.
     fn advance(&mut self, _rows: u64) {}
     /// The import is done, or stopped.
     fn finish(&mut self) {}
@@ -140,21 +148,57 @@ pub async fn import(
     file_name: &str,
     progress: &mut dyn ImportProgress,
 ) -> Result<ImportSummary, ImportError> {
+    import_in_batches(
+        db,
+        catalog,
+        bytes,
+        file_name,
+        progress,
+        ROWS_PER_TRANSACTION,
+    )
+    .await
+}
+
+/// [`import`], writing at most `rows_per_transaction` valid rows in each transaction.
+pub async fn import_in_batches(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    bytes: &[u8],
+    file_name: &str,
+    progress: &mut dyn ImportProgress,
+    rows_per_transaction: usize,
+) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
     let started_at = Utc::now();
     let decoded = csv_text::decode(bytes);
-    let (rows, mut rejected, total) = parse_rows(&decoded, catalog)?;
+    let mut reader = RowReader::new(&decoded, catalog)?;
+    progress.start(reader.records_in_file());
 
-    progress.start(rows.len() as u64);
-
+    let rows_per_transaction = rows_per_transaction.max(1);
     let mut version_ids: HashMap<(String, String), Uuid> = HashMap::new();
-    let mut summary = ImportSummary {
-        rows: total,
-        ..Default::default()
-    };
-    let mut next_analyze = FIRST_ANALYZE;
-    for batch in rows.chunks(BATCH) {
-        for row in batch {
+    let mut summary = ImportSummary::default();
+    let mut rejected = Vec::new();
+    let mut batch = Vec::with_capacity(rows_per_transaction.min(100_000));
+    loop {
+        batch.clear();
+        let mut read = 0;
+        for item in reader.by_ref() {
+            read += 1;
+            match item {
+                Ok(row) => {
+                    batch.push(row);
+                    if batch.len() == rows_per_transaction {
+                        break;
+                    }
+                }
+                Err(rejection) => rejected.push(rejection),
+            }
+        }
+        if batch.is_empty() {
+            progress.advance(read);
+            break;
+        }
+        for row in &batch {
             let key = (row.scheme.clone(), row.scheme_version.clone());
             if let Entry::Vacant(slot) = version_ids.entry(key) {
                 let id = schemes::version_row_id(db, &row.scheme, &row.scheme_version)
@@ -169,20 +213,20 @@ pub async fn import(
             }
         }
         let txn = super::begin_write(db).await?;
-        let outcome = write_batch(&txn, batch, &version_ids).await?;
+        let outcome = write_batch(&txn, &batch, &version_ids).await?;
         txn.commit().await?;
-        if summary.inserted + outcome.inserted >= next_analyze {
-            refresh_statistics(db).await?;
-            next_analyze = (summary.inserted + outcome.inserted) * 2;
-        }
         summary.inserted += outcome.inserted;
         summary.updated += outcome.updated;
         summary.unchanged += outcome.unchanged;
         rejected.extend(outcome.rejected);
-        progress.advance(batch.len() as u64);
+        progress.advance(read);
     }
     progress.finish();
+    if summary.inserted > 0 {
+        refresh_statistics(db).await?;
+    }
     rejected.sort_by_key(|r| r.line);
+    summary.rows = reader.total;
     summary.rejected = rejected;
     summary.elapsed = started.elapsed();
 
@@ -221,14 +265,10 @@ pub async fn import(
     Ok(summary)
 }
 
-/// Rows inserted before the planner statistics are first refreshed; then each time the
-/// number inserted has doubled.
-const FIRST_ANALYZE: usize = 2 * BATCH;
-
-/// PostgreSQL plans the lookups of each batch from table statistics. A registry loaded into
-/// empty tables outgrows them long before autovacuum notices, and the cached plans keep
-/// scanning whole tables, so a first import slows down with every batch (100,000 rows took
-/// minutes instead of seconds). `ANALYZE` refreshes the statistics and invalidates those plans.
+/// A registry loaded into empty tables outgrows their statistics long before autovacuum
+/// notices, and PostgreSQL would plan the next reads of them as scans of tiny tables. One
+/// `ANALYZE` at the end refreshes them; the import's own lookups do not depend on them (see
+/// [`bulk_write::find_by_keys`]).
 async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_unprepared("ANALYZE professionals, holdings, cycles")
@@ -241,72 +281,105 @@ fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-type Parsed = (Vec<HolderRow>, Vec<Rejection>, usize);
+/// The rows of a registry file, read one at a time: each a valid row or the reason it is not.
+struct RowReader<'a> {
+    decoded: &'a csv_text::Decoded<'a>,
+    catalog: &'a SchemeCatalog,
+    headers: csv::StringRecord,
+    records: csv::StringRecordsIntoIter<&'a [u8]>,
+    /// The line of each (scheme, registration number) read so far, by a 128-bit hash of the
+    /// pair: a million rows then take some 40 MiB to check for duplicates.
+    seen: HashMap<u128, u64>,
+    hashers: (RandomState, RandomState),
+    /// Records read so far.
+    total: usize,
+    /// The line a record starts on, as a spreadsheet shows it: blank lines are skipped by the
+    /// reader and a quoted cell may span lines, so counting records would drift.
+    next_line: u64,
+}
 
-fn parse_rows(decoded: &csv_text::Decoded, catalog: &SchemeCatalog) -> Result<Parsed, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::File(format!("cannot read the header line: {e}")))?
-        .clone();
-    let missing: Vec<&str> = REQUIRED_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| !headers.iter().any(|h| h == *c))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ImportError::File(format!(
-            "missing column(s): {} (expected: {})",
-            missing.join(", "),
-            REQUIRED_COLUMNS.join(", ")
-        )));
+impl<'a> RowReader<'a> {
+    fn new(
+        decoded: &'a csv_text::Decoded<'a>,
+        catalog: &'a SchemeCatalog,
+    ) -> Result<Self, ImportError> {
+        let mut reader = Self::builder().from_reader(decoded.text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| ImportError::File(format!("cannot read the header line: {e}")))?
+            .clone();
+        let missing: Vec<&str> = REQUIRED_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !headers.iter().any(|h| h == *c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ImportError::File(format!(
+                "missing column(s): {} (expected: {})",
+                missing.join(", "),
+                REQUIRED_COLUMNS.join(", ")
+            )));
+        }
+        Ok(Self {
+            decoded,
+            catalog,
+            headers,
+            records: reader.into_records(),
+            seen: HashMap::new(),
+            hashers: (RandomState::new(), RandomState::new()),
+            total: 0,
+            next_line: 2,
+        })
     }
 
-    let mut rows = Vec::new();
-    let mut rejected = Vec::new();
-    let mut seen = HashSet::new();
-    let mut total = 0;
-    // The line a record starts on, as a spreadsheet shows it: blank lines are skipped by the
-    // reader and a quoted cell may span lines, so counting records would drift.
-    let mut next_line = 2;
-    for record in reader.records() {
-        total += 1;
+    fn builder() -> csv::ReaderBuilder {
+        let mut builder = csv::ReaderBuilder::new();
+        builder.trim(csv::Trim::All).flexible(true);
+        builder
+    }
+
+    /// How many records the file holds, counted without reading them into rows.
+    fn records_in_file(&self) -> u64 {
+        let mut reader = Self::builder().from_reader(self.decoded.text.as_bytes());
+        let mut record = csv::ByteRecord::new();
+        let mut count = 0;
+        while let Ok(true) = reader.read_byte_record(&mut record) {
+            count += 1;
+        }
+        count
+    }
+
+    fn read(
+        &mut self,
+        record: Result<csv::StringRecord, csv::Error>,
+    ) -> Result<HolderRow, Rejection> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(next_line, |p| p.line());
-                next_line = line + 1;
-                rejected.push(Rejection {
+                let line = e.position().map_or(self.next_line, |p| p.line());
+                self.next_line = line + 1;
+                return Err(Rejection {
                     line,
                     registration_number: String::new(),
                     field: "row".to_owned(),
                     message: format!("unreadable CSV: {e}"),
                 });
-                continue;
             }
         };
-        let line = record.position().map_or(next_line, |p| p.line());
-        next_line = line + 1;
+        let line = record.position().map_or(self.next_line, |p| p.line());
+        self.next_line = line + 1;
+        let headers = &self.headers;
         // A short row (the reader is flexible) leaves its last cells empty, as a spreadsheet shows it.
         let mut record = record;
         while record.len() < headers.len() {
             record.push_field("");
         }
-        let cells: RegistryRecord = match record.deserialize(Some(&headers)) {
-            Ok(cells) => cells,
-            Err(e) => {
-                rejected.push(Rejection {
-                    line,
-                    registration_number: String::new(),
-                    field: deserialize_field(&e, &headers),
-                    message: format!("unreadable CSV: {e}"),
-                });
-                continue;
-            }
-        };
+        let cells: RegistryRecord = record.deserialize(Some(headers)).map_err(|e| Rejection {
+            line,
+            registration_number: String::new(),
+            field: deserialize_field(&e, headers),
+            message: format!("unreadable CSV: {e}"),
+        })?;
         // A byte the file's encoding cannot hold: refuse the row rather than store a changed name.
         if let Some(field) = headers
             .iter()
@@ -320,38 +393,51 @@ fn parse_rows(decoded: &csv_text::Decoded, catalog: &SchemeCatalog) -> Result<Pa
                     .map(|c| c.matches('\n').count() as u64)
                     .sum::<u64>()
                 + 1;
-            rejected.push(Rejection {
+            return Err(Rejection {
                 line,
                 registration_number: cells.registration_number.clone(),
                 field,
-                message: decoded.invalid_between(line, until).unwrap_or_else(|| {
-                    "holds U+FFFD, the mark of a character lost in an earlier conversion".to_owned()
-                }),
+                message: self
+                    .decoded
+                    .invalid_between(line, until)
+                    .unwrap_or_else(|| {
+                        "holds U+FFFD, the mark of a character lost in an earlier conversion"
+                            .to_owned()
+                    }),
             });
-            continue;
         }
-        match parse_row(line, &cells, catalog) {
-            Ok(row) => {
-                if seen.insert((row.scheme.clone(), row.registration_number.clone())) {
-                    rows.push(row);
-                } else {
-                    rejected.push(Rejection {
-                        line,
-                        registration_number: row.registration_number,
-                        field: "registration_number".to_owned(),
-                        message: "appears earlier in the same file".to_owned(),
-                    });
-                }
+        let row = parse_row(line, &cells, self.catalog).map_err(|(field, message)| Rejection {
+            line,
+            registration_number: cells.registration_number,
+            field: field.to_owned(),
+            message,
+        })?;
+        let pair = (&row.scheme, &row.registration_number);
+        let key = u128::from(self.hashers.0.hash_one(pair)) << 64
+            | u128::from(self.hashers.1.hash_one(pair));
+        match self.seen.entry(key) {
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+                Ok(row)
             }
-            Err((field, message)) => rejected.push(Rejection {
+            Entry::Occupied(first) => Err(Rejection {
                 line,
-                registration_number: cells.registration_number,
-                field: field.to_owned(),
-                message,
+                registration_number: row.registration_number,
+                field: "registration_number".to_owned(),
+                message: format!("appears earlier in the same file, on line {}", first.get()),
             }),
         }
     }
-    Ok((rows, rejected, total))
+}
+
+impl Iterator for RowReader<'_> {
+    type Item = Result<HolderRow, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let record = self.records.next()?;
+        self.total += 1;
+        Some(self.read(record))
+    }
 }
 
 /// The column a record could not be read at, named by its header; else `row`.
@@ -473,72 +559,73 @@ async fn write_batch(
 ) -> Result<BatchOutcome, DbErr> {
     let mut outcome = BatchOutcome::default();
 
-    // Existing holdings for these rows, grouped by scheme so each query is one IN list.
-    let mut by_scheme: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for row in batch {
-        by_scheme
-            .entry(row.scheme.as_str())
-            .or_default()
-            .push(row.registration_number.as_str());
-    }
-    let mut existing_holdings: HashMap<(String, String), holdings::Model> = HashMap::new();
-    for (scheme, numbers) in by_scheme {
-        for holding in holdings::Entity::find()
-            .filter(holdings::Column::SchemeId.eq(scheme))
-            .filter(holdings::Column::RegistrationNumber.is_in(numbers))
-            .all(db)
-            .await?
-        {
-            existing_holdings.insert(
-                (
-                    holding.scheme_id.clone(),
-                    holding.registration_number.clone(),
-                ),
-                holding,
-            );
-        }
-    }
+    // What the database already holds of these rows: a few statements for the whole batch.
+    let keys = batch
+        .iter()
+        .map(|r| {
+            vec![
+                Value::from(r.scheme.clone()),
+                Value::from(r.registration_number.clone()),
+            ]
+        })
+        .collect();
+    let existing_holdings: HashMap<(String, String), holdings::Model> =
+        bulk_write::find_by_keys::<holdings::Entity>(
+            db,
+            &[
+                holdings::Column::SchemeId,
+                holdings::Column::RegistrationNumber,
+            ],
+            keys,
+        )
+        .await?
+        .into_iter()
+        .map(|h| ((h.scheme_id.clone(), h.registration_number.clone()), h))
+        .collect();
 
-    let professional_ids: Vec<Uuid> = existing_holdings
+    let owners: HashSet<Uuid> = existing_holdings
         .values()
         .map(|h| h.professional_id)
         .collect();
-    let emails: Vec<&str> = batch.iter().filter_map(|r| r.email.as_deref()).collect();
+    let person_keys = owners.into_iter().map(|id| vec![Value::from(id)]).collect();
     let mut people: HashMap<Uuid, professionals::Model> = HashMap::new();
-    if !professional_ids.is_empty() {
-        for p in professionals::Entity::find()
-            .filter(professionals::Column::Id.is_in(professional_ids))
-            .all(db)
-            .await?
-        {
-            people.insert(p.id, p);
-        }
+    for p in bulk_write::find_by_keys::<professionals::Entity>(
+        db,
+        &[professionals::Column::Id],
+        person_keys,
+    )
+    .await?
+    {
+        people.insert(p.id, p);
     }
-    if !emails.is_empty() {
-        for p in professionals::Entity::find()
-            .filter(professionals::Column::Email.is_in(emails))
-            .all(db)
-            .await?
-        {
-            people.insert(p.id, p);
-        }
+    let mut emails: Vec<&str> = batch.iter().filter_map(|r| r.email.as_deref()).collect();
+    emails.sort_unstable();
+    emails.dedup();
+    let email_keys = emails.iter().map(|e| vec![Value::from(*e)]).collect();
+    for p in bulk_write::find_by_keys::<professionals::Entity>(
+        db,
+        &[professionals::Column::Email],
+        email_keys,
+    )
+    .await?
+    {
+        people.insert(p.id, p);
     }
     let mut by_email: HashMap<String, Uuid> = people
         .values()
         .filter_map(|p| p.email.clone().map(|e| (e, p.id)))
         .collect();
 
-    let holding_ids: Vec<Uuid> = existing_holdings.values().map(|h| h.id).collect();
-    let mut existing_cycles: HashSet<(Uuid, NaiveDate)> = HashSet::new();
-    if !holding_ids.is_empty() {
-        for c in cycles::Entity::find()
-            .filter(cycles::Column::HoldingId.is_in(holding_ids))
-            .all(db)
+    let holding_keys = existing_holdings
+        .values()
+        .map(|h| vec![Value::from(h.id)])
+        .collect();
+    let existing_cycles: HashSet<(Uuid, NaiveDate)> =
+        bulk_write::find_by_keys::<cycles::Entity>(db, &[cycles::Column::HoldingId], holding_keys)
             .await?
-        {
-            existing_cycles.insert((c.holding_id, c.starts_on));
-        }
-    }
+            .into_iter()
+            .map(|c| (c.holding_id, c.starts_on))
+            .collect();
 
     let now = Utc::now();
     let mut new_people = Vec::new();
@@ -637,17 +724,9 @@ async fn write_batch(
         }
     }
 
-    if !new_people.is_empty() {
-        professionals::Entity::insert_many(new_people)
-            .exec(db)
-            .await?;
-    }
-    if !new_holdings.is_empty() {
-        holdings::Entity::insert_many(new_holdings).exec(db).await?;
-    }
-    if !new_cycles.is_empty() {
-        cycles::Entity::insert_many(new_cycles).exec(db).await?;
-    }
+    bulk_write::insert(db, new_people).await?;
+    bulk_write::insert(db, new_holdings).await?;
+    bulk_write::insert(db, new_cycles).await?;
     Ok(outcome)
 }
 

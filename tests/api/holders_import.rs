@@ -322,3 +322,62 @@ db_test! {
         assert_eq!(hanako.display_name.as_deref(), Some("Hanako"));
     }
 }
+
+db_test! {
+    async fn a_failure_inside_the_write_leaves_nothing_and_a_second_run_imports_everything(app: TestApp) {
+        let mut rows = GOOD.to_vec();
+        rows.insert(2, "cissp,999999,ken@example.jp,高橋 健,タカハシ ケン,Ken,2022-01-01,2025-01-01");
+        let file = registry(&rows);
+        app.refuse_inserts("holdings", "registration_number", "999999").await;
+        let path = app.file("registry.csv");
+        std::fs::write(&path, file.as_bytes()).unwrap();
+        let (_, stderr) = failure_of(&app.cli(&["import", "holders", path.to_str().unwrap()]));
+        assert!(stderr.contains("refused inside the write"), "{stderr}");
+        assert_eq!(counts(&app).await, (0, 0, 0), "nothing of the batch is written");
+
+        app.stop_refusing("holdings").await;
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(out.starts_with("5 rows: 5 inserted, 0 updated, 0 unchanged, 0 rejected"), "{out}");
+        assert_eq!(counts(&app).await, (5, 5, 5));
+    }
+}
+
+db_test! {
+    async fn a_registry_larger_than_one_transaction_imports_whole_and_reimports_unchanged(app: TestApp) {
+        // Three transactions of 500 and one of 201, with people whose second holding lands
+        // in a later transaction than their first.
+        let rows: Vec<String> = (0..1701)
+            .map(|i| {
+                let (scheme, person) = if i % 10 == 1 { ("cisa", i - 1) } else { ("cissp", i) };
+                let person = if i >= 1600 { (i - 1600) * 10 } else { person };
+                let scheme = if i >= 1600 { "giac" } else { scheme };
+                format!(
+                    "{scheme},{i:06},p{person}@example.jp,山田 太郎{person},ヤマダ タロウ,Taro {person},2024-01-01,2024-01-01"
+                )
+            })
+            .collect();
+        let file = rows.iter().fold(format!("{HEADER}\n"), |mut text, row| {
+            text.push_str(row);
+            text.push('\n');
+            text
+        });
+        let db = &app.state.db;
+        let catalog = &app.state.schemes;
+        let first = cpe_ledger::services::registry_import::import_in_batches(
+            db, catalog, file.as_bytes(), "large.csv", &mut (), 500,
+        )
+        .await
+        .unwrap();
+        assert_eq!((first.inserted, first.updated, first.rejected.len()), (1701, 0, 0));
+        let (people, holdings, cycles) = counts(&app).await;
+        assert_eq!((holdings, cycles), (1701, 1701));
+        assert_eq!(people, 1440, "a person seen in an earlier transaction is found, not created again");
+        let second = cpe_ledger::services::registry_import::import_in_batches(
+            db, catalog, file.as_bytes(), "large.csv", &mut (), 500,
+        )
+        .await
+        .unwrap();
+        assert_eq!((second.inserted, second.updated, second.unchanged), (0, 0, 1701));
+        assert_eq!(counts(&app).await, (1440, 1701, 1701));
+    }
+}
