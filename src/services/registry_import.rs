@@ -76,6 +76,15 @@ pub struct ImportSummary {
     pub elapsed: Duration,
 }
 
+impl ImportSummary {
+    /// Rows refused; one row may have several rejections, one per problem.
+    pub fn rejected_rows(&self) -> usize {
+        let mut lines: Vec<u64> = self.rejected.iter().map(|r| r.line).collect();
+        lines.dedup();
+        lines.len()
+    }
+}
+
 impl fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -85,7 +94,7 @@ impl fmt::Display for ImportSummary {
             self.inserted,
             self.updated,
             self.unchanged,
-            self.rejected.len(),
+            self.rejected_rows(),
             self.elapsed.as_secs_f64()
         )
     }
@@ -191,7 +200,7 @@ pub async fn import_in_batches(
                         break;
                     }
                 }
-                Err(rejection) => rejected.push(rejection),
+                Err(rejections) => rejected.extend(rejections),
             }
         }
         if batch.is_empty() {
@@ -242,7 +251,7 @@ pub async fn import_in_batches(
         rows_inserted: Set(count(summary.inserted)),
         rows_updated: Set(count(summary.updated)),
         rows_unchanged: Set(count(summary.unchanged)),
-        rows_rejected: Set(count(summary.rejected.len())),
+        rows_rejected: Set(count(summary.rejected_rows())),
         report: Set(Some(report)),
     }
     .insert(db)
@@ -257,7 +266,7 @@ pub async fn import_in_batches(
             before: None,
             after: Some(serde_json::json!({
                 "rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
-                "unchanged": summary.unchanged, "rejected": summary.rejected.len(),
+                "unchanged": summary.unchanged, "rejected": summary.rejected_rows(),
             })),
         },
     )
@@ -291,6 +300,11 @@ struct RowReader<'a> {
     /// pair: a million rows then take some 40 MiB to check for duplicates.
     seen: HashMap<u128, u64>,
     hashers: (RandomState, RandomState),
+    /// Records in the file, counted before the first is read.
+    records_in_file: u64,
+    /// Emails whose rows disagree about the person: the line first seen on and the first
+    /// line that differs, by a 128-bit hash of the email.
+    conflicts: HashMap<u128, (u64, u64)>,
     /// Records read so far.
     total: usize,
     /// The line a record starts on, as a spreadsheet shows it: blank lines are skipped by the
@@ -320,13 +334,17 @@ impl<'a> RowReader<'a> {
                 REQUIRED_COLUMNS.join(", ")
             )));
         }
+        let hashers = (RandomState::new(), RandomState::new());
+        let (records_in_file, conflicts) = survey(decoded, &headers, &hashers);
         Ok(Self {
             decoded,
             catalog,
             headers,
             records: reader.into_records(),
             seen: HashMap::new(),
-            hashers: (RandomState::new(), RandomState::new()),
+            hashers,
+            records_in_file,
+            conflicts,
             total: 0,
             next_line: 2,
         })
@@ -338,47 +356,55 @@ impl<'a> RowReader<'a> {
         builder
     }
 
-    /// How many records the file holds, counted without reading them into rows.
+    /// How many records the file holds.
     fn records_in_file(&self) -> u64 {
-        let mut reader = Self::builder().from_reader(self.decoded.text.as_bytes());
-        let mut record = csv::ByteRecord::new();
-        let mut count = 0;
-        while let Ok(true) = reader.read_byte_record(&mut record) {
-            count += 1;
-        }
-        count
+        self.records_in_file
     }
 
     fn read(
         &mut self,
         record: Result<csv::StringRecord, csv::Error>,
-    ) -> Result<HolderRow, Rejection> {
+    ) -> Result<HolderRow, Vec<Rejection>> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(self.next_line, |p| p.line());
                 self.next_line = line + 1;
-                return Err(Rejection {
+                return Err(vec![Rejection {
                     line,
                     registration_number: String::new(),
                     field: "row".to_owned(),
                     message: format!("unreadable CSV: {e}"),
-                });
+                }]);
             }
         };
         let line = record.position().map_or(self.next_line, |p| p.line());
         self.next_line = line + 1;
         let headers = &self.headers;
+        if record.len() > headers.len() {
+            return Err(vec![Rejection {
+                line,
+                registration_number: record.get(1).unwrap_or_default().to_owned(),
+                field: "row".to_owned(),
+                message: format!(
+                    "has {} columns; the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            }]);
+        }
         // A short row (the reader is flexible) leaves its last cells empty, as a spreadsheet shows it.
         let mut record = record;
         while record.len() < headers.len() {
             record.push_field("");
         }
-        let cells: RegistryRecord = record.deserialize(Some(headers)).map_err(|e| Rejection {
-            line,
-            registration_number: String::new(),
-            field: deserialize_field(&e, headers),
-            message: format!("unreadable CSV: {e}"),
+        let cells: RegistryRecord = record.deserialize(Some(headers)).map_err(|e| {
+            vec![Rejection {
+                line,
+                registration_number: String::new(),
+                field: deserialize_field(&e, headers),
+                message: format!("unreadable CSV: {e}"),
+            }]
         })?;
         // A byte the file's encoding cannot hold: refuse the row rather than store a changed name.
         if let Some(field) = headers
@@ -393,7 +419,7 @@ impl<'a> RowReader<'a> {
                     .map(|c| c.matches('\n').count() as u64)
                     .sum::<u64>()
                 + 1;
-            return Err(Rejection {
+            return Err(vec![Rejection {
                 line,
                 registration_number: cells.registration_number.clone(),
                 field,
@@ -404,34 +430,115 @@ impl<'a> RowReader<'a> {
                         "holds U+FFFD, the mark of a character lost in an earlier conversion"
                             .to_owned()
                     }),
-            });
+            }]);
         }
-        let row = parse_row(line, &cells, self.catalog).map_err(|(field, message)| Rejection {
-            line,
-            registration_number: cells.registration_number,
-            field: field.to_owned(),
-            message,
+        let row = parse_row(line, &cells, self.catalog).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|(field, message)| Rejection {
+                    line,
+                    registration_number: cells.registration_number.clone(),
+                    field: field.to_owned(),
+                    message,
+                })
+                .collect::<Vec<_>>()
         })?;
-        let pair = (&row.scheme, &row.registration_number);
-        let key = u128::from(self.hashers.0.hash_one(pair)) << 64
-            | u128::from(self.hashers.1.hash_one(pair));
+        if let Some(email) = &row.email
+            && let Some((first, differing)) = self.conflicts.get(&hash128(&self.hashers, email))
+        {
+            return Err(vec![Rejection {
+                line,
+                registration_number: row.registration_number,
+                field: "email".to_owned(),
+                message: format!(
+                    "the rows with this email disagree about the person (names, locale or time zone differ between lines {first} and {differing}); nothing is changed for this person until the file agrees with itself"
+                ),
+            }]);
+        }
+        let key = hash128(&self.hashers, (&row.scheme, &row.registration_number));
         match self.seen.entry(key) {
             Entry::Vacant(slot) => {
                 slot.insert(line);
                 Ok(row)
             }
-            Entry::Occupied(first) => Err(Rejection {
+            Entry::Occupied(first) => Err(vec![Rejection {
                 line,
                 registration_number: row.registration_number,
                 field: "registration_number".to_owned(),
                 message: format!("appears earlier in the same file, on line {}", first.get()),
-            }),
+            }]),
         }
     }
 }
 
+/// A 128-bit hash: for a million keys, the chance of two colliding is about 10^-27.
+fn hash128(hashers: &(RandomState, RandomState), key: impl std::hash::Hash + Copy) -> u128 {
+    u128::from(hashers.0.hash_one(key)) << 64 | u128::from(hashers.1.hash_one(key))
+}
+
+/// One pass over the raw records before any is imported: how many there are, and which
+/// emails stand on rows that disagree about the person they name (one row says 佐藤 花子,
+/// another Hanako Sato). Those rows are all refused, so that a re-run does not flip the name
+/// back and forth.
+fn survey(
+    decoded: &csv_text::Decoded<'_>,
+    headers: &csv::StringRecord,
+    hashers: &(RandomState, RandomState),
+) -> (u64, HashMap<u128, (u64, u64)>) {
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let email_at = column("email");
+    let person_at: Vec<Option<usize>> = [
+        "legal_name",
+        "legal_name_kana",
+        "display_name",
+        "locale",
+        "time_zone",
+    ]
+    .iter()
+    .map(|name| column(name))
+    .collect();
+    let mut reader = RowReader::builder().from_reader(decoded.text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+    let mut count = 0;
+    let mut people: HashMap<u128, (u128, u64)> = HashMap::new();
+    let mut conflicts = HashMap::new();
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        count += 1;
+        let cell = |at: Option<usize>| {
+            at.and_then(|i| record.get(i))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default()
+        };
+        let Ok(email) = EmailAddress::parse(cell(email_at)) else {
+            continue;
+        };
+        let defaults = ["", "", "", "ja", "Asia/Tokyo"];
+        let person: Vec<&str> = person_at
+            .iter()
+            .zip(defaults)
+            .map(|(at, default)| match cell(*at) {
+                "" => default,
+                text => text,
+            })
+            .collect();
+        let line = record.position().map_or(0, |p| p.line());
+        let email = hash128(hashers, email.as_str());
+        let person = hash128(hashers, &person);
+        match people.entry(email) {
+            Entry::Vacant(slot) => {
+                slot.insert((person, line));
+            }
+            Entry::Occupied(first) if first.get().0 != person => {
+                conflicts.entry(email).or_insert((first.get().1, line));
+            }
+            Entry::Occupied(_) => {}
+        }
+    }
+    (count, conflicts)
+}
+
 impl Iterator for RowReader<'_> {
-    type Item = Result<HolderRow, Rejection>;
+    type Item = Result<HolderRow, Vec<Rejection>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let record = self.records.next()?;
@@ -452,87 +559,141 @@ fn deserialize_field(err: &csv::Error, headers: &csv::StringRecord) -> String {
     }
 }
 
+/// A problem with one cell: its column and what is wrong.
+type CellError = (&'static str, String);
+
+/// Checks every cell of a row and reports every problem found, not the first only.
 fn parse_row(
     line: u64,
     row: &RegistryRecord,
     catalog: &SchemeCatalog,
-) -> Result<HolderRow, (&'static str, String)> {
-    let scheme = row.scheme.to_ascii_lowercase();
-    if scheme.is_empty() {
-        return Err(("scheme", "is empty".to_owned()));
-    }
-    if !catalog.contains(&scheme) {
-        return Err(("scheme", format!("unknown scheme '{scheme}'")));
-    }
-    let registration_number = RegistrationNumber::parse(&row.registration_number)
-        .map_err(|e| ("registration_number", e.to_string()))?;
-    let email = match row.email.as_str() {
-        "" => None,
-        text => Some(
-            EmailAddress::parse(text)
-                .map_err(|e| ("email", e.to_string()))?
-                .as_str()
-                .to_owned(),
-        ),
-    };
-    let legal_name = row.legal_name.as_str();
-    if legal_name.is_empty() {
-        return Err(("legal_name", "is empty".to_owned()));
-    }
-    if legal_name.chars().count() > 254 {
-        return Err(("legal_name", "is longer than 254 characters".to_owned()));
-    }
-    let optional =
-        |name: &'static str, text: &str| -> Result<Option<String>, (&'static str, String)> {
-            match text {
-                "" => Ok(None),
-                text if text.chars().count() > 254 => {
-                    Err((name, "is longer than 254 characters".to_owned()))
-                }
-                text => Ok(Some(text.to_owned())),
+) -> Result<HolderRow, Vec<CellError>> {
+    let mut errors: Vec<CellError> = Vec::new();
+    let mut check = Checked(&mut errors);
+    let scheme = check.ok(match row.scheme.to_ascii_lowercase() {
+        s if s.is_empty() => Err(("scheme", "is empty".to_owned())),
+        s if !catalog.contains(&s) => Err(("scheme", format!("unknown scheme '{s}'"))),
+        s => Ok(s),
+    });
+    let registration_number = check.ok(RegistrationNumber::parse(&row.registration_number)
+        .map_err(|e| ("registration_number", e.to_string())));
+    let email = check.ok(match row.email.as_str() {
+        "" => Ok(None),
+        text => EmailAddress::parse(text)
+            .map(|e| Some(e.as_str().to_owned()))
+            .map_err(|e| ("email", e.to_string())),
+    });
+    let legal_name = check.ok(match row.legal_name.as_str() {
+        "" => Err(("legal_name", "is empty".to_owned())),
+        text if text.chars().count() > 254 => {
+            Err(("legal_name", "is longer than 254 characters".to_owned()))
+        }
+        text => Ok(text.to_owned()),
+    });
+    let optional = |name: &'static str, text: &str| -> Result<Option<String>, CellError> {
+        match text {
+            "" => Ok(None),
+            text if text.chars().count() > 254 => {
+                Err((name, "is longer than 254 characters".to_owned()))
             }
-        };
-    let legal_name_kana = optional("legal_name_kana", &row.legal_name_kana)?;
-    let display_name = optional("display_name", &row.display_name)?;
-    let certified_on = parse_date(&row.certified_on).map_err(|m| ("certified_on", m))?;
-    let cycle_start = parse_date(&row.cycle_start).map_err(|m| ("cycle_start", m))?;
-    if cycle_start < certified_on {
-        return Err(("cycle_start", "is before certified_on".to_owned()));
+            text => Ok(Some(text.to_owned())),
+        }
+    };
+    let legal_name_kana = check.ok(optional("legal_name_kana", &row.legal_name_kana));
+    let display_name = check.ok(optional("display_name", &row.display_name));
+    let certified_on = check.ok(parse_date(&row.certified_on).map_err(|m| ("certified_on", m)));
+    let cycle_start = check.ok(parse_date(&row.cycle_start).map_err(|m| ("cycle_start", m)));
+    let locale = check.ok(locale_of(&row.locale).map_err(|m| ("locale", m)));
+    let time_zone = check.ok(time_zone_of(&row.time_zone).map_err(|m| ("time_zone", m)));
+    if let (Some(certified_on), Some(cycle_start)) = (certified_on, cycle_start)
+        && cycle_start < certified_on
+    {
+        check.ok(Err::<(), _>((
+            "cycle_start",
+            "is before certified_on".to_owned(),
+        )));
     }
-    let loaded = catalog
-        .in_force_on(&scheme, cycle_start)
-        .ok_or(("scheme", format!("no version of '{scheme}' is loaded")))?;
-    let months = chrono::Months::new(loaded.definition.cycle_months);
-    let cycle_end = cycle_start
-        .checked_add_months(months)
-        .ok_or(("cycle_start", "is too far in the future".to_owned()))?;
-    let locale = match row.locale.as_str() {
-        "" => "ja".to_owned(),
-        known @ ("ja" | "en") => known.to_owned(),
-        other => return Err(("locale", format!("'{other}' is not ja or en"))),
+    let cycle = match (&scheme, cycle_start) {
+        (Some(scheme), Some(cycle_start)) => check.ok(catalog
+            .in_force_on(scheme, cycle_start)
+            .ok_or(("scheme", format!("no version of '{scheme}' is loaded")))
+            .and_then(|loaded| {
+                cycle_start
+                    .checked_add_months(chrono::Months::new(loaded.definition.cycle_months))
+                    .map(|end| (end, loaded.definition.version.clone()))
+                    .ok_or(("cycle_start", "is too far in the future".to_owned()))
+            })),
+        _ => None,
     };
-    let time_zone = match row.time_zone.as_str() {
-        "" => "Asia/Tokyo".to_owned(),
-        text => text
-            .parse::<chrono_tz::Tz>()
-            .map(|tz| tz.name().to_owned())
-            .map_err(|_| ("time_zone", format!("'{text}' is not an IANA time zone")))?,
-    };
-    Ok(HolderRow {
-        line,
+    match (
         scheme,
-        registration_number: registration_number.as_str().to_owned(),
+        registration_number,
         email,
-        legal_name: legal_name.to_owned(),
+        legal_name,
         legal_name_kana,
         display_name,
         certified_on,
         cycle_start,
-        cycle_end,
-        scheme_version: loaded.definition.version.clone(),
+        cycle,
         locale,
         time_zone,
-    })
+    ) {
+        (
+            Some(scheme),
+            Some(registration_number),
+            Some(email),
+            Some(legal_name),
+            Some(legal_name_kana),
+            Some(display_name),
+            Some(certified_on),
+            Some(cycle_start),
+            Some((cycle_end, scheme_version)),
+            Some(locale),
+            Some(time_zone),
+        ) if errors.is_empty() => Ok(HolderRow {
+            line,
+            scheme,
+            registration_number: registration_number.as_str().to_owned(),
+            email,
+            legal_name,
+            legal_name_kana,
+            display_name,
+            certified_on,
+            cycle_start,
+            cycle_end,
+            scheme_version,
+            locale,
+            time_zone,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Keeps each error and hands on each value, so that every cell of a row is checked.
+struct Checked<'e>(&'e mut Vec<CellError>);
+
+impl Checked<'_> {
+    fn ok<T>(&mut self, result: Result<T, CellError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+}
+
+fn locale_of(text: &str) -> Result<String, String> {
+    match text {
+        "" => Ok("ja".to_owned()),
+        known @ ("ja" | "en") => Ok(known.to_owned()),
+        other => Err(format!("'{other}' is not ja or en")),
+    }
+}
+
+fn time_zone_of(text: &str) -> Result<String, String> {
+    match text {
+        "" => Ok("Asia/Tokyo".to_owned()),
+        text => text
+            .parse::<chrono_tz::Tz>()
+            .map(|tz| tz.name().to_owned())
+            .map_err(|_| format!("'{text}' is not an IANA time zone")),
+    }
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
