@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
 use crate::domain::points::Points;
+use crate::domain::scheme::SchemeDefinition;
 use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
 use crate::services::bulk_write;
 use crate::services::schemes::SchemeCatalog;
@@ -312,10 +313,10 @@ impl LedgerSlice {
             })
             .collect();
 
-        let definitions: Vec<_> = holding_cycles
+        let definitions: Vec<&SchemeDefinition> = holding_cycles
             .iter()
             .filter_map(|h| catalog.version(&h.scheme_id, &h.scheme_version))
-            .map(|l| l.definition.clone())
+            .map(|l| &l.definition)
             .collect();
         let mut allocated = allocate(&holding_cycles, &multi, &definitions);
         let entries = allocated
