@@ -17,6 +17,7 @@ use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
+mod lists;
 mod registry_import;
 mod remind;
 mod scheme_show;
@@ -129,8 +130,12 @@ pub enum AdminCommand {
         #[arg(long)]
         contact_email: Option<String>,
     },
+    /// List holdings with their holders and current expiry, by scheme and registration number.
+    ListHolders(lists::HolderListArgs),
+    /// List course providers, with the ids `create-client --provider-id` takes.
+    ListProviders(lists::ProviderListArgs),
     /// List machine clients (never their secrets).
-    ListClients,
+    ListClients(lists::ClientListArgs),
     /// Disable a machine client; its tokens stop working at once.
     DisableClient {
         /// The client's `client_id` (`cl_…`).
@@ -686,36 +691,9 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             println!("provider {} created ({})", provider.id, provider.name);
             Ok(ExitCode::SUCCESS)
         }
-        AdminCommand::ListClients => {
-            println!(
-                "{:<28} {:<12} {:<9} {:>6} {:<40} NAME",
-                "CLIENT_ID", "KIND", "STATE", "RPM", "SCOPES"
-            );
-            let mut after = None;
-            loop {
-                let page = services::clients::list_clients(&app.db, after, 500).await?;
-                for c in &page {
-                    println!(
-                        "{:<28} {:<12} {:<9} {:>6} {:<40} {}",
-                        c.client_id,
-                        c.kind.to_value(),
-                        if c.disabled_at.is_some() {
-                            "disabled"
-                        } else {
-                            "active"
-                        },
-                        c.rate_limit_per_minute,
-                        c.scopes,
-                        c.name
-                    );
-                }
-                match page.last() {
-                    Some(last) if page.len() == 500 => after = Some(last.id),
-                    _ => break,
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        AdminCommand::ListHolders(args) => lists::holders(&app.db, &app.schemes, args).await,
+        AdminCommand::ListProviders(args) => lists::providers(&app.db, args).await,
+        AdminCommand::ListClients(args) => lists::clients(&app.db, args).await,
         AdminCommand::DisableClient { client_id } => {
             let client = services::clients::disable_client(&app.db, &operator, &client_id).await?;
             println!("client {} disabled", client.client_id);
