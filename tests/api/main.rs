@@ -24,6 +24,7 @@ mod oauth_clients;
 mod openapi_contract;
 mod operator_cli;
 mod pages;
+mod readme_walkthrough;
 mod reminders;
 mod schemes;
 mod security;
