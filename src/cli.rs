@@ -58,12 +58,14 @@ pub enum Command {
     Remind(remind::RemindCommand),
     /// Print a holding's standing as the engine computes it.
     Standing {
-        /// Scheme id, e.g. `cissp`.
+        /// Scheme id, e.g. `cissp` (any case).
+        #[arg(value_parser = scheme_id)]
         scheme: String,
         /// The holder's registration number in that scheme.
         registration_number: String,
-        /// Judge as of this date (YYYY-MM-DD) instead of today in the holder's time zone.
-        #[arg(long)]
+        /// Judge as of this date (YYYY-MM-DD or YYYY/MM/DD) instead of today in the holder's
+        /// time zone.
+        #[arg(long, value_parser = calendar_date)]
         as_of: Option<NaiveDate>,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -78,7 +80,8 @@ pub enum SchemesCommand {
     /// One scheme's rules: activity types, categories and slots (named in ja and en), caps,
     /// deadline and grace.
     Show {
-        /// Scheme id, e.g. `riss` (see `schemes list`).
+        /// Scheme id, e.g. `riss` (any case; see `schemes list`).
+        #[arg(value_parser = scheme_id)]
         scheme: String,
         /// Print JSON (the definition as its TOML has it) instead of text.
         #[arg(long)]
@@ -184,8 +187,8 @@ pub enum CreditsCommand {
     Add(CreditArgs),
     /// List a holder's credits (voided ones too), with the ids `void` and `correct` take.
     List {
-        /// Scheme of the holding that identifies the professional.
-        #[arg(long)]
+        /// Scheme of the holding that identifies the professional (any case).
+        #[arg(long, value_parser = scheme_id)]
         scheme: String,
         /// The holder's registration number in that scheme.
         #[arg(long)]
@@ -229,8 +232,8 @@ calls training (CPE hours), logged once for a professional who holds both:
 /// classified in that scheme's own words (see [`CREDITS_ADD_EXAMPLE`]).
 #[derive(clap::Args, Debug)]
 pub struct CreditArgs {
-    /// Scheme of the holding that identifies the professional.
-    #[arg(long)]
+    /// Scheme of the holding that identifies the professional (any case).
+    #[arg(long, value_parser = scheme_id)]
     scheme: String,
     /// The holder's registration number in that scheme.
     #[arg(long)]
@@ -242,8 +245,8 @@ pub struct CreditArgs {
     /// The activity's title, e.g. the course name.
     #[arg(long)]
     title: String,
-    /// Completion date, YYYY-MM-DD.
-    #[arg(long)]
+    /// Completion date, YYYY-MM-DD (or YYYY/MM/DD).
+    #[arg(long, value_parser = calendar_date)]
     date: NaiveDate,
     /// Hours the activity took, e.g. `8` or `1.5`.
     #[arg(long, value_parser = parse_hours, allow_negative_numbers = true)]
@@ -258,6 +261,20 @@ pub struct CreditArgs {
     /// Who recorded it, for the audit log.
     #[arg(long, default_value = "cli")]
     recorded_by: String,
+}
+
+/// A scheme id as typed, in the catalog's form (`RISS` is `riss`).
+pub(crate) fn scheme_id(text: &str) -> Result<String, String> {
+    let id = crate::domain::scheme::normalise_scheme_id(text);
+    if id.is_empty() {
+        return Err("expected a scheme id, e.g. riss (see `schemes list`)".to_owned());
+    }
+    Ok(id)
+}
+
+/// A date option read by the one rule of [`crate::domain::calendar_date`].
+pub(crate) fn calendar_date(text: &str) -> Result<NaiveDate, String> {
+    crate::domain::calendar_date::parse_date(text).map_err(|e| e.to_string())
 }
 
 /// `--hours` as a number of hours, with errors that talk about hours.

@@ -10,7 +10,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::email::EmailAddress;
-use crate::domain::scheme::normalise_scheme_id;
 use crate::services;
 use crate::services::clients::{Client, ClientKind};
 use crate::services::holdings::{HoldingFilter, HoldingStatus, ListedHolding};
@@ -23,7 +22,7 @@ const PAGE: u64 = 500;
 #[derive(clap::Args, Debug)]
 pub struct HolderListArgs {
     /// Only holdings of this scheme, e.g. `riss` (any case).
-    #[arg(long, value_parser = scheme_id)]
+    #[arg(long, value_parser = super::scheme_id)]
     scheme: Option<String>,
     /// Only holdings with this status: active, suspended, lapsed or revoked.
     #[arg(long, value_parser = one_of::<HoldingStatus>)]
@@ -54,14 +53,6 @@ pub struct ClientListArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-fn scheme_id(text: &str) -> Result<String, String> {
-    let id = normalise_scheme_id(text);
-    if id.is_empty() {
-        return Err("expected a scheme id, e.g. riss".to_owned());
-    }
-    Ok(id)
 }
 
 fn email_address(text: &str) -> Result<String, String> {

@@ -23,6 +23,7 @@ mod mail;
 mod oauth_clients;
 mod openapi_contract;
 mod operator_cli;
+mod operator_errors;
 mod pages;
 mod readme_walkthrough;
 mod reminders;

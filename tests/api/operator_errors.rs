@@ -1,0 +1,73 @@
+//! What staff and systems type, read the same way everywhere: scheme ids in any case and dates
+//! by one rule, in the command line and over HTTP, on every database.
+
+use serde_json::Value;
+
+use crate::db_test;
+use crate::harness::{TestApp, failure_of, stdout_of};
+use crate::support_clients::{get_bearer, make_client, token_for};
+
+const HEADER: &str = "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start";
+
+fn import_rows(app: &TestApp, rows: &[&str]) {
+    let path = app.file("registry.csv");
+    std::fs::write(&path, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+    let out = stdout_of(&app.cli(&["import", "holders", path.to_str().unwrap()]));
+    assert!(out.contains("0 rejected"), "{out}");
+}
+
+db_test! {
+    async fn a_registry_of_riss_rows_in_upper_case_is_found_in_any_case_by_the_command_line_and_procurement(app: TestApp) {
+        import_rows(&app, &["RISS,012345,jiro@example.jp,鈴木 次郎,スズキ ジロウ,Jiro,2025-10-01,2025-10-01"]);
+
+        let added = stdout_of(&app.cli(&[
+            "credits", "add", "--scheme", "RISS", "--registration-number", "012345",
+            "--activity-type", "ipa_online_course", "--title", "IPA online course 2026",
+            "--date", "2026/01/05", "--hours", "6",
+        ]));
+        assert!(added.contains("recorded"), "{added}");
+
+        let standing = stdout_of(&app.cli(&["standing", "RISS", "012345", "--as-of", "2026/01/10"]));
+        assert!(standing.starts_with("riss 012345"), "{standing}");
+        assert!(standing.contains("as of:     2026-01-10"), "{standing}");
+        assert!(standing.contains("slot ipa_online_course year 1: done"), "{standing}");
+
+        let listed = stdout_of(&app.cli(&[
+            "credits", "list", "--scheme", "Riss", "--registration-number", "012345", "--json",
+        ]));
+        let listed: Value = serde_json::from_str(&listed).unwrap();
+        assert_eq!(listed[0]["completed_on"], "2026-01-05", "{listed}");
+
+        let client = make_client(&app, "procurement", &[], 100).await;
+        let token = token_for(&app, &client).await;
+        let response = get_bearer(&app, "/v1/procurement/holdings/RISS/012345", &token).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["scheme"], "riss", "{body}");
+        assert_eq!(body["registration_number"], "012345", "{body}");
+    }
+}
+
+db_test! {
+    async fn a_date_in_another_format_is_refused_naming_the_option_and_the_format_and_nothing_is_written(app: TestApp) {
+        import_rows(&app, &["cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2024-01-01,2024-01-01"]);
+        for (date, said) in [
+            ("10.05.2025", "expected a date as YYYY-MM-DD (or YYYY/MM/DD), e.g. 2026-05-10, got '10.05.2025'"),
+            ("2025-02-30", "'2025-02-30' is not a day of the calendar"),
+        ] {
+            let (_, stderr) = failure_of(&app.cli(&[
+                "credits", "add", "--scheme", "cissp", "--registration-number", "123456",
+                "--title", "Course", "--date", date, "--hours", "8",
+                "--claim", "cissp:education:group_a=8",
+            ]));
+            assert!(stderr.contains("--date"), "{stderr}");
+            assert!(stderr.contains(said), "{stderr}");
+        }
+        let (_, stderr) = failure_of(&app.cli(&["standing", "cissp", "123456", "--as-of", "tomorrow"]));
+        assert!(stderr.contains("--as-of") && stderr.contains("YYYY-MM-DD (or YYYY/MM/DD)"), "{stderr}");
+        let listed = stdout_of(&app.cli(&[
+            "credits", "list", "--scheme", "cissp", "--registration-number", "123456", "--json",
+        ]));
+        assert_eq!(listed.trim(), "[]", "nothing written: {listed}");
+    }
+}
