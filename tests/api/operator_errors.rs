@@ -71,3 +71,36 @@ db_test! {
         assert_eq!(listed.trim(), "[]", "nothing written: {listed}");
     }
 }
+
+/// 403 `insufficient_scope` as problem+json, with the RFC 6750 challenge.
+async fn assert_insufficient_scope(response: reqwest::Response, case: &str) -> Value {
+    assert_eq!(response.status(), 403, "{case}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "{case}"
+    );
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_scope\""),
+        "{case}: {challenge}"
+    );
+    response.json().await.unwrap()
+}
+
+db_test! {
+    async fn a_professionals_valid_token_on_a_procurement_route_is_insufficient_scope_not_an_invalid_token(app: TestApp) {
+        let holder = app.active_holder().await;
+        let token = app.login_as(&holder.email, crate::support_accounts::PASSWORD).await;
+        let path = "/v1/procurement/holdings/cissp/123456";
+        let body = assert_insufficient_scope(get_bearer(&app, path, &token).await, "professional on procurement").await;
+        assert!(body["detail"].as_str().unwrap().contains("machine clients"), "{body}");
+
+        // The same token, tampered with, is still an invalid token.
+        let tampered = format!("{token}x");
+        assert_eq!(get_bearer(&app, path, &tampered).await.status(), 401);
+    }
+}
