@@ -379,8 +379,10 @@ fn init_tracing(config: &Config, serving: bool) {
             "{default},sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn"
         ))
     });
+    // Colour codes only for a person at a terminal; a file or a log collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if config.log_json {
         builder.json().try_init()

@@ -606,3 +606,20 @@ fn admin_list_providers_and_list_clients_narrow_by_status_and_kind_and_never_sho
         "{stderr}"
     );
 }
+
+#[test]
+fn log_lines_written_to_a_pipe_carry_no_terminal_colour_codes() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cpe-ledger"))
+        .arg("migrate")
+        .current_dir(folder.path())
+        .env_clear()
+        .env("CPE_LEDGER_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cpe-ledger");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("INFO"), "some log lines: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in: {stderr:?}");
+}
