@@ -104,3 +104,33 @@ db_test! {
         assert_eq!(get_bearer(&app, path, &tampered).await.status(), 401);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_of_every_email_is_the_mail_from_setting_with_its_display_name() {
+    use crate::harness::Backend;
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.mail_from = Some("RISS registry office <riss-office@example.org>".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let holder = app.seed_holder("en").await;
+    app.invite_holders().await;
+    let from = app.only_email_to(&holder.email).header("from");
+    assert_eq!(
+        from.as_deref(),
+        Some("\"RISS registry office\" <riss-office@example.org>")
+    );
+
+    let Some(plain) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = plain.seed_holder("en").await;
+    plain.invite_holders().await;
+    let from = plain.only_email_to(&holder.email).header("from").unwrap();
+    assert!(
+        from.contains("cpe-ledger") && from.contains("<no-reply@"),
+        "{from}"
+    );
+}
