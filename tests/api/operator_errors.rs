@@ -134,3 +134,83 @@ async fn the_sender_of_every_email_is_the_mail_from_setting_with_its_display_nam
         "{from}"
     );
 }
+
+/// The emailed link's page offers the other language with the same token, and that page is
+/// the same form, not "this link cannot be used".
+async fn assert_language_switch_keeps_the_token(
+    app: &TestApp,
+    link: &str,
+    path: &str,
+    title: &str,
+) {
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let page = app.client.get(app.local_link(link)).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{link}");
+    let html = page.text().await.unwrap();
+    let switch = format!("href=\"?lang=en&amp;token={token}\"");
+    assert!(html.contains(&switch), "{switch} missing in {html}");
+    let english = app
+        .client
+        .get(app.url(&format!("{path}?lang=en&token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(english.status(), 200);
+    let html = english.text().await.unwrap();
+    assert!(html.contains(title), "{html}");
+    assert!(
+        html.contains(&format!("name=\"token\" value=\"{token}\"")),
+        "{html}"
+    );
+}
+
+db_test! {
+    async fn the_language_switch_on_the_activation_and_reset_pages_keeps_the_links_token(app: TestApp) {
+        use crate::support_accounts::PASSWORD;
+        let holder = app.seed_holder("ja").await;
+        app.invite_holders().await;
+        let activation = app.only_email_to(&holder.email).link("/activate");
+        assert_language_switch_keeps_the_token(&app, &activation, "/activate", "Activate your account").await;
+        assert_eq!(app.submit_link_form(&activation, PASSWORD).await.status(), 303);
+
+        cpe_ledger::services::accounts::request_password_reset(&app.state.db, &holder.email)
+            .await
+            .unwrap();
+        app.dispatch_pending_emails().await;
+        let reset = app
+            .emails_to(&holder.email)
+            .iter()
+            .find(|e| e.text().contains("/reset?"))
+            .expect("a reset email")
+            .link("/reset");
+        assert_language_switch_keeps_the_token(&app, &reset, "/reset", "Choose a new password").await;
+    }
+}
+
+db_test! {
+    async fn the_home_page_greets_the_professional_by_display_name_in_their_language(app: TestApp) {
+        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        use crate::support_accounts::PASSWORD;
+        let holder = app.active_holder().await;
+        let token = app.login_as(&holder.email, PASSWORD).await;
+        let cookie = format!("cpe_session={token}");
+        let home = |lang: &'static str| {
+            let request = app.client.get(app.url(&format!("/?lang={lang}"))).header("cookie", cookie.clone());
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+        // No display name on record: the legal name.
+        assert!(home("ja").await.contains("山田 太郎さん、こんにちは。"));
+
+        let person = entity::professionals::Entity::find_by_id(holder.professional_id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut person: entity::professionals::ActiveModel = person.into();
+        person.display_name = Set(Some("Taro".to_owned()));
+        person.update(&app.state.db).await.unwrap();
+        let html = home("en").await;
+        assert!(html.contains("<p id=\"greeting\">Hello, Taro.</p>"), "{html}");
+        assert!(html.contains(&holder.email), "the account's email is still shown: {html}");
+    }
+}
