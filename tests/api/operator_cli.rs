@@ -623,3 +623,31 @@ fn log_lines_written_to_a_pipe_carry_no_terminal_colour_codes() {
     assert!(stderr.contains("INFO"), "some log lines: {stderr}");
     assert!(!stderr.contains('\u{1b}'), "colour codes in: {stderr:?}");
 }
+
+#[test]
+fn a_category_the_scheme_does_not_have_is_refused_listing_the_ones_it_has() {
+    let folder = ledger_with_holders();
+    let (_, stderr) = failure_of(&run_in(
+        folder.path(),
+        &[
+            "credits",
+            "add",
+            "--scheme",
+            "cissp",
+            "--registration-number",
+            "123456",
+            "--title",
+            "Course",
+            "--date",
+            "2025-05-10",
+            "--hours",
+            "8",
+            "--claim",
+            "cissp:education:group_c=8",
+        ],
+    ));
+    assert!(
+        stderr.contains("scheme cissp has no category 'group_c' (it has: group_a, group_b)"),
+        "{stderr}"
+    );
+}
