@@ -214,3 +214,47 @@ db_test! {
         assert!(html.contains(&holder.email), "the account's email is still shown: {html}");
     }
 }
+
+db_test! {
+    async fn a_credit_that_would_count_for_nothing_is_refused_naming_why_and_nothing_is_written(app: TestApp) {
+        import_rows(&app, &["cissp,123456,taro@example.jp,山田 太郎,ヤマダ タロウ,Taro,2021-01-01,2024-01-01"]);
+        let add = |date: &str, extra: &[&str]| {
+            let mut args = vec![
+                "credits", "add", "--scheme", "cissp", "--registration-number", "123456",
+                "--activity-type", "education", "--title", "Incident response course",
+                "--date", date, "--hours", "8",
+            ];
+            args.extend(extra);
+            app.cli(&args)
+        };
+        // The control: one change from each variant below.
+        let control = add("2025-05-10", &["--claim", "cissp:education:group_a=8"]);
+        assert!(stdout_of(&control).contains("recorded"));
+
+        for (case, output, said) in [
+            (
+                "no points for a points scheme",
+                add("2025-05-10", &[]),
+                "claims: the credit claims no points for cissp, a points scheme (120 per cycle), so it would count for nothing there",
+            ),
+            (
+                "before the first cycle",
+                add("2023-12-31", &["--claim", "cissp:education:group_a=8"]),
+                "date: 2023-12-31 is before the first cissp cycle on record (from 2024-01-01)",
+            ),
+            (
+                "a claim toward a scheme the professional does not hold",
+                add("2025-05-10", &["--claim", "cissp:education:group_a=8", "--claim", "cisa:training:cpe=8"]),
+                "claims[1].scheme: the professional holds no cisa certification, so this claim would count for nothing",
+            ),
+        ] {
+            let (_, stderr) = failure_of(&output);
+            assert!(stderr.contains(said), "{case}: {stderr}");
+        }
+        let listed: Value = serde_json::from_str(&stdout_of(&app.cli(&[
+            "credits", "list", "--scheme", "cissp", "--registration-number", "123456", "--json",
+        ])))
+        .unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 1, "only the control: {listed}");
+    }
+}
