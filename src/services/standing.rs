@@ -270,6 +270,13 @@ pub fn render_text(h: &HoldingStanding) -> String {
         s.scheme_id, h.registration_number, s.scheme_version
     );
     let _ = writeln!(out, "state:     {}", s.state);
+    for reason in &s.reasons {
+        let _ = writeln!(
+            out,
+            "  because {}: {} / {}",
+            reason.code, reason.en, reason.ja
+        );
+    }
     let _ = writeln!(out, "as of:     {}", s.as_of);
     let _ = writeln!(
         out,

@@ -258,3 +258,29 @@ db_test! {
         assert_eq!(listed.as_array().unwrap().len(), 1, "only the control: {listed}");
     }
 }
+
+db_test! {
+    async fn standing_explains_an_at_risk_state_with_its_reason_in_both_languages_in_the_table_and_the_json(app: TestApp) {
+        import_rows(&app, &["riss,012345,jiro@example.jp,鈴木 次郎,スズキ ジロウ,Jiro,2023-04-01,2023-04-01"]);
+        for date in ["2023-06-10", "2024-06-10", "2025-04-10"] {
+            let added = stdout_of(&app.cli(&[
+                "credits", "add", "--scheme", "riss", "--registration-number", "012345",
+                "--activity-type", "ipa_online_course", "--title", "IPA online course",
+                "--date", date, "--hours", "6",
+            ]));
+            assert!(added.contains("recorded"), "{added}");
+        }
+        let table = stdout_of(&app.cli(&["standing", "riss", "012345", "--as-of", "2025-05-01"]));
+        assert!(table.contains("state:     at_risk\n  because cycle_slot_open_in_final_year: a once-per-cycle requirement is still open in the cycle's final year / 更新期間に1回の必須講習が、最終年度に入っても未受講です"), "{table}");
+
+        let json: Value = serde_json::from_str(&stdout_of(&app.cli(&[
+            "standing", "riss", "012345", "--as-of", "2025-05-01", "--json",
+        ])))
+        .unwrap();
+        assert_eq!(json["reasons"][0]["code"], "cycle_slot_open_in_final_year", "{json}");
+        assert_eq!(json["reasons"].as_array().unwrap().len(), 1, "{json}");
+
+        let after = stdout_of(&app.cli(&["standing", "riss", "012345", "--as-of", "2026-02-15"]));
+        assert!(after.contains("state:     due\n  because deadline_passed: the deadline has passed"), "{after}");
+    }
+}
