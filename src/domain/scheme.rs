@@ -116,7 +116,7 @@ impl SchemeDefinition {
 
 /// Whether a definition is the body's current rule set or a published proposal that the
 /// product can model ("what if") but must not present as the law.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SchemeStatus {
     #[default]

@@ -31,7 +31,7 @@ pub enum StandingError {
 }
 
 /// A holding's standing with the identifiers a reader needs beside it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HoldingStanding {
     pub holding_id: Uuid,
     pub registration_number: String,

@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::points::Points;
 use super::scheme::{SchemeDefinition, SchemeStatus, SlotPeriod, Unplaceable};
@@ -116,7 +117,7 @@ pub struct StandingInput<'a> {
 /// | `due` | not complete, `as_of` is after the deadline and on or before `grace_until`. |
 /// | `at_risk` | not complete, on or before the deadline, and at least one of: counted is behind a linear pace (counted < required × days elapsed since `starts_on` ÷ days from `starts_on` through the deadline); an elapsed cycle year missed its hard minimum or a per-year slot; fewer than 90 days to the deadline; a slot unmet with fewer than 90 days to its own due date; a per-cycle slot still unmet once the cycle's final year has begun. |
 /// | `on_track` | not complete, on or before the deadline, and none of the `at_risk` conditions. |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StandingState {
     Complete,
@@ -145,7 +146,7 @@ impl std::fmt::Display for StandingState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Standing {
     pub scheme_id: String,
     pub scheme_version: String,
@@ -188,14 +189,18 @@ pub struct Standing {
 }
 
 /// One reason for a standing's state: a code for programs, words for people in ja and en.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StandingReason {
     pub code: ReasonCode,
+    /// The reason in English.
+    #[schema(value_type = String)]
     pub en: &'static str,
+    /// The reason in Japanese.
+    #[schema(value_type = String)]
     pub ja: &'static str,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
     /// `at_risk`: counted points are behind a linear pace toward the requirement.
@@ -277,7 +282,7 @@ impl std::fmt::Display for ReasonCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CountedClaim {
     pub credit_id: String,
     pub activity_type: String,
@@ -287,7 +292,7 @@ pub struct CountedClaim {
     pub counted: Points,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CategoryStanding {
     pub category: String,
     pub counted: Points,
@@ -297,7 +302,7 @@ pub struct CategoryStanding {
     pub claimed: Points,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct YearStanding {
     pub year: u32,
     pub starts_on: NaiveDate,
@@ -311,7 +316,7 @@ pub struct YearStanding {
     pub met: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SlotStanding {
     pub slot: String,
     /// Cycle year for a per-year slot; `None` for a per-cycle slot.
@@ -324,7 +329,7 @@ pub struct SlotStanding {
     pub satisfied: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct IgnoredClaim {
     pub credit_id: String,
     /// The activity type the credit names in this scheme.
@@ -334,7 +339,7 @@ pub struct IgnoredClaim {
     pub reason: IgnoredReason,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IgnoredReason {
     /// The scheme has no such activity type.
