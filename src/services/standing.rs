@@ -33,7 +33,7 @@ pub enum StandingError {
 }
 
 /// A holding's standing with the identifiers a reader needs beside it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HoldingStanding {
     pub holding_id: Uuid,
     pub registration_number: String,
@@ -361,6 +361,13 @@ pub fn render_text(h: &HoldingStanding) -> String {
         s.scheme_id, h.registration_number, s.scheme_version
     );
     let _ = writeln!(out, "state:     {}", s.state);
+    for reason in &s.reasons {
+        let _ = writeln!(
+            out,
+            "  because {}: {} / {}",
+            reason.code, reason.en, reason.ja
+        );
+    }
     let _ = writeln!(out, "as of:     {}", s.as_of);
     let _ = writeln!(
         out,
