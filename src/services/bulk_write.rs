@@ -1,11 +1,12 @@
 //! Writing many rows at once, at the database's own bulk speed.
 //!
-//! This is the one path for every bulk write: the registry import, the reminder sweep's
-//! queueing, and attendance ingestion. Rows are given as sea-orm active models and written
-//! - on PostgreSQL as `INSERT … SELECT * FROM unnest($1, $2, …)`: one array parameter per
-//!   column, so a statement is parsed and planned once whatever its row count. A multi-row
-//!   `VALUES` list of 500 rows binds thousands of parameters, and PostgreSQL spends longer
-//!   planning it than writing the rows;
+//! This is the one path for every bulk write: the registry import and the reminder sweep's
+//! queueing today, provider attendance ingestion when it lands. Rows are given as sea-orm
+//! active models and written
+//! - on PostgreSQL as `INSERT … SELECT * FROM unnest($1::uuid[], $2::text[], …)`: one array
+//!   parameter per column, so a statement is parsed and planned once whatever its row count.
+//!   A multi-row `VALUES` list of 500 rows binds thousands of parameters, and PostgreSQL spends
+//!   longer planning it than writing the rows;
 //! - on SQLite and MySQL/MariaDB as multi-row `INSERT … VALUES`, each statement as large as
 //!   the engine's limit on bound parameters allows.
 //!
@@ -65,7 +66,7 @@ where
 }
 
 /// Inserts rows given as values, column by column in the order of `columns`.
-pub async fn insert_rows(
+async fn insert_rows(
     db: &impl ConnectionTrait,
     table: &str,
     columns: &[&str],

@@ -23,6 +23,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::calendar_date;
 use crate::domain::email::EmailAddress;
 use crate::domain::registration_number::RegistrationNumber;
 use crate::services::audit::{self, Actor, Event};
@@ -696,13 +697,10 @@ fn time_zone_of(text: &str) -> Result<String, String> {
     }
 }
 
+/// The one date rule of the CLI, the API and the import (`YYYY-MM-DD`, or `YYYY/MM/DD` as
+/// Japanese spreadsheets write it).
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    if text.is_empty() {
-        return Err("is empty".to_owned());
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%Y/%m/%d"))
-        .map_err(|_| format!("'{text}' is not a date (YYYY-MM-DD)"))
+    calendar_date::parse_date(text).map_err(|e| e.to_string())
 }
 
 #[derive(Default)]

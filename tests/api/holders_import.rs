@@ -99,7 +99,7 @@ db_test! {
         // The printed summary names each row's line and field.
         for expected in [
             "line 3: scheme: unknown scheme 'nope'",
-            "line 4: certified_on: '2024-13-01' is not a date",
+            "line 4: certified_on: '2024-13-01' is not a day of the calendar",
             "line 5: email: ",
             "line 7: registration_number: appears earlier in the same file",
             "line 8: legal_name: is empty",
@@ -417,8 +417,8 @@ db_test! {
             "line 2: scheme: unknown scheme 'nope'",
             "line 2: email: ",
             "line 2: legal_name: is empty",
-            "line 2: certified_on: '2024-13-01' is not a date",
-            "line 2: cycle_start: 'yesterday' is not a date",
+            "line 2: certified_on: '2024-13-01' is not a day of the calendar",
+            "line 2: cycle_start: expected a date as YYYY-MM-DD",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
         }
