@@ -48,10 +48,11 @@ where
     let table = <A::Entity as Default>::default().table_name().to_owned();
     let names: Vec<&'static str> = columns.iter().map(|c| c.as_str()).collect();
     let mut rows = Vec::with_capacity(models.len());
-    for model in models {
+    for mut model in models {
         let mut row = Vec::with_capacity(columns.len());
         for (column, name) in columns.iter().zip(&names) {
-            match model.get(*column).into_value() {
+            // Taken, not copied: a JSON payload is not cloned on its way to the statement.
+            match model.take(*column).into_value() {
                 Some(value) => row.push(value),
                 None => {
                     return Err(DbErr::Custom(format!(
