@@ -101,7 +101,15 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
 /// Sends one claimed notification and records the outcome; `Ok(true)` when sent.
 async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, DbErr> {
     let message_id = app.mailer.message_id(&notification.dedupe_key);
-    let outcome = match outbox::render(&app.db, &app.config, &app.templates, &notification).await {
+    let outcome = match outbox::render(
+        &app.db,
+        &app.config,
+        &app.keys,
+        &app.templates,
+        &notification,
+    )
+    .await
+    {
         Ok(email) => match app
             .mailer
             .compose(&notification.recipient, &message_id, &email)
@@ -111,6 +119,7 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
         },
         Err(outbox::PrepareError::Permanent(why)) => Err(SendError::Permanent(why)),
         Err(outbox::PrepareError::Db(e)) => Err(SendError::Transient(e.to_string())),
+        Err(outbox::PrepareError::Transient(why)) => Err(SendError::Transient(why)),
     };
     let now = Utc::now();
     let attempts = notification.attempts + 1;

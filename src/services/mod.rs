@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod procurement;
 pub mod providers;
 pub mod registry_import;
+pub mod reminder_preferences;
 pub mod reminders;
 pub mod schemes;
 pub mod sign_in;

@@ -30,6 +30,7 @@ use crate::domain::standing::Standing;
 use crate::mail::reminder::{
     self, CategoryLine, CertificationReminder, ReminderEmail, SlotLine, YearLine, local_date,
 };
+use crate::services::reminder_preferences;
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::{self, StandingError};
 use crate::templates::supported_locale;
@@ -104,6 +105,7 @@ pub async fn sweep(
         };
         after = Some(last.id);
         let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+        let stopped = reminder_preferences::stopped_reasons(db, &ids).await?;
         let mut by_person: BTreeMap<Uuid, Vec<holdings::Model>> = BTreeMap::new();
         for holding in holdings::Entity::find()
             .filter(holdings::Column::ProfessionalId.is_in(ids))
@@ -122,7 +124,12 @@ pub async fn sweep(
             let Some(held) = by_person.remove(&person.id) else {
                 continue;
             };
-            remind_person(db, catalog, config, options, person, &held, &mut report).await?;
+            let stopped = stopped.get(&person.id).cloned().unwrap_or_default();
+            let due = Due {
+                options,
+                stopped: &stopped,
+            };
+            remind_person(db, catalog, config, due, person, &held, &mut report).await?;
         }
     }
     Ok(report)
@@ -135,15 +142,24 @@ struct Judged {
     items: Vec<(DueReminder, String)>,
 }
 
+/// What decides which reasons are due for one person: the sweep's options and the reasons
+/// they unsubscribed from (the lapse notice is never among them).
+#[derive(Clone, Copy)]
+struct Due<'a> {
+    options: SweepOptions,
+    stopped: &'a HashSet<Reason>,
+}
+
 async fn remind_person(
     db: &DatabaseConnection,
     catalog: &SchemeCatalog,
     config: &Config,
-    options: SweepOptions,
+    due: Due<'_>,
     person: &professionals::Model,
     held: &[holdings::Model],
     report: &mut SweepReport,
 ) -> Result<(), SweepError> {
+    let options = due.options;
     let mut judged = Vec::new();
     for holding in held {
         report.holdings += 1;
@@ -166,6 +182,7 @@ async fn remind_person(
             options.congratulate,
         )
         .into_iter()
+        .filter(|item| !due.stopped.contains(&item.reason))
         .map(|item| {
             let key = reminders::dedupe_key(&holding.id.to_string(), standing.starts_on, &item);
             (item, key)
@@ -237,6 +254,7 @@ async fn remind_person(
                 section(&j.holding, &j.standing, definition, reasons, locale)
             })
             .collect(),
+        unsubscribe: None,
     };
     if queue(db, person, &recipient, locale, &email, &judged).await? {
         report.notifications += 1;
