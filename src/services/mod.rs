@@ -9,6 +9,7 @@ pub mod holdings;
 pub mod ledger;
 pub mod links;
 pub mod notifications;
+pub mod outbox_status;
 pub mod procurement;
 pub mod providers;
 pub mod registry_import;
