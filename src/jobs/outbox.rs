@@ -24,8 +24,6 @@ use crate::services::{self, notifications as outbox};
 /// Templates of account-security mail (a reset the owner is waiting for): claimed ahead of
 /// everything else, so a burst of bulk mail (invitations, sign-up activations) cannot delay them.
 pub const PRIORITY_TEMPLATES: [&str; 1] = [outbox::PASSWORD_RESET];
-/// How long a claim holds a row before another worker may take it.
-pub const LEASE: Duration = Duration::from_secs(10 * 60);
 /// A message still failing transiently this long after it was queued is given up (RFC 5321
 /// §4.5.4.1: give up after at least 4–5 days).
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(4 * 24 * 60 * 60);
@@ -80,7 +78,7 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
     }
     let rows = query.all(&txn).await?;
     if !rows.is_empty() {
-        let lease_until = now + LEASE;
+        let lease_until = now + app.config.outbox_lease;
         notifications::Entity::update_many()
             .col_expr(
                 notifications::Column::State,

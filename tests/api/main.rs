@@ -25,6 +25,7 @@ mod openapi_contract;
 mod operator_cli;
 mod pages;
 mod reminders;
+mod reminders_killed_drain;
 mod reminders_status;
 mod reminders_unsubscribe;
 mod schemes;
