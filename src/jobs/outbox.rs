@@ -34,17 +34,27 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// One pass: claims what is due and tries to send each. Returns how many were sent. A failure
-/// of one message is recorded on its row and does not stop the rest.
+/// of one message is recorded on its row and does not stop the rest. A pass still going when
+/// its lease runs out stops there: another pass may have claimed the rest by then, and sending
+/// them too would send them twice.
 pub async fn drain_once(app: &App) -> usize {
-    let claimed = match claim(app).await {
-        Ok(rows) => rows,
+    let (claimed, lease_until) = match claim(app).await {
+        Ok(claimed) => claimed,
         Err(e) => {
             tracing::error!(error = %e, "cannot claim notifications");
             return 0;
         }
     };
     let mut sent = 0;
-    for notification in claimed {
+    let total = claimed.len();
+    for (done, notification) in claimed.into_iter().enumerate() {
+        if Utc::now() >= lease_until {
+            tracing::warn!(
+                left = total - done,
+                "an outbox pass outlived its lease; the next pass sends the rest"
+            );
+            break;
+        }
         match deliver(app, notification).await {
             Ok(true) => sent += 1,
             Ok(false) => {}
@@ -54,8 +64,10 @@ pub async fn drain_once(app: &App) -> usize {
     sent
 }
 
-async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
+/// The rows claimed, and when the claim runs out.
+async fn claim(app: &App) -> Result<(Vec<notifications::Model>, chrono::DateTime<Utc>), DbErr> {
     let now = Utc::now();
+    let lease_until = now + app.config.outbox_lease;
     let txn = services::begin_write(&app.db).await?;
     let mut query = notifications::Entity::find()
         .filter(
@@ -78,7 +90,6 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
     }
     let rows = query.all(&txn).await?;
     if !rows.is_empty() {
-        let lease_until = now + app.config.outbox_lease;
         notifications::Entity::update_many()
             .col_expr(
                 notifications::Column::State,
@@ -93,7 +104,7 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
             .await?;
     }
     txn.commit().await?;
-    Ok(rows)
+    Ok((rows, lease_until))
 }
 
 /// Sends one claimed notification and records the outcome; `Ok(true)` when sent.

@@ -43,6 +43,8 @@ struct Inbox {
 #[derive(Clone)]
 struct SlowServer {
     inbox: Arc<(Mutex<Inbox>, Condvar)>,
+    delay: Duration,
+    hold_at: Option<usize>,
     to: Vec<String>,
     data: Vec<u8>,
 }
@@ -60,14 +62,14 @@ impl Handler for SlowServer {
     }
 
     fn data_end(&mut self) -> Response {
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(self.delay);
         let (lock, wake) = &*self.inbox;
         let mut inbox = lock.lock().unwrap();
         inbox.received.push(ReceivedEmail {
             to: std::mem::take(&mut self.to),
             raw: String::from_utf8_lossy(&self.data).into_owned(),
         });
-        if inbox.received.len() == HOLD_AT {
+        if Some(inbox.received.len()) == self.hold_at {
             inbox.holding = true;
             wake.notify_all();
             let _ = wake.wait_timeout_while(inbox, Duration::from_secs(60), |i| !i.released);
@@ -77,13 +79,16 @@ impl Handler for SlowServer {
 }
 
 impl SlowServer {
-    /// Serves on a free port; returns the handle and the SMTP URL.
-    fn start() -> (Arc<(Mutex<Inbox>, Condvar)>, String) {
+    /// Serves on a free port, taking `delay` over each message and holding the `hold_at`-th;
+    /// returns what it received and its SMTP URL.
+    fn start(delay: Duration, hold_at: Option<usize>) -> (Arc<(Mutex<Inbox>, Condvar)>, String) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let inbox = Arc::new((Mutex::new(Inbox::default()), Condvar::new()));
         let handler = SlowServer {
             inbox: inbox.clone(),
+            delay,
+            hold_at,
             to: Vec::new(),
             data: Vec::new(),
         };
@@ -100,6 +105,35 @@ impl SlowServer {
     }
 }
 
+/// Imports CISSP holders (cycle 2023-10-01 .. 2026-09-30) and sweeps on 2026-04-15: one
+/// reminder each.
+async fn queue_one_reminder_each(app: &TestApp, emails: &[String], first_number: usize) {
+    let lines: Vec<String> = emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let number = first_number + i;
+            format!("cissp,{number},{e},山田 花子,,Hanako,2023-10-01,2023-10-01,en")
+        })
+        .collect();
+    let path = app.file("holders.csv");
+    std::fs::write(&path, format!("{HEADER}\n{}\n", lines.join("\n"))).unwrap();
+    stdout_of(&app.cli(&["import", "holders", path.to_str().unwrap()]));
+    let report = reminders::sweep(
+        &app.state.db,
+        &app.state.schemes,
+        &app.config,
+        SweepOptions {
+            as_of: Some("2026-04-15".parse::<NaiveDate>().unwrap()),
+            dry_run: false,
+            congratulate: true,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.notifications, emails.len());
+}
+
 async fn rows(app: &TestApp) -> Vec<notifications::Model> {
     notifications::Entity::find()
         .all(&app.state.db)
@@ -114,24 +148,9 @@ fn count(rows: &[notifications::Model], state: NotificationState) -> usize {
 db_test! {
     async fn a_drain_killed_mid_send_loses_no_reminder_and_repeats_only_the_one_in_flight(app: TestApp) {
         let emails: Vec<String> = (0..PEOPLE).map(|_| unique_email("killed-drain")).collect();
-        let lines: Vec<String> = emails
-            .iter()
-            .enumerate()
-            .map(|(i, e)| format!("cissp,73{i:04},{e},山田 花子,,Hanako,2023-10-01,2023-10-01,en"))
-            .collect();
-        let path = app.file("holders.csv");
-        std::fs::write(&path, format!("{HEADER}\n{}\n", lines.join("\n"))).unwrap();
-        stdout_of(&app.cli(&["import", "holders", path.to_str().unwrap()]));
-        let report = reminders::sweep(&app.state.db, &app.state.schemes, &app.config, SweepOptions {
-            as_of: Some("2026-04-15".parse::<NaiveDate>().unwrap()),
-            dry_run: false,
-            congratulate: true,
-        })
-        .await
-        .unwrap();
-        assert_eq!(report.notifications, PEOPLE);
+        queue_one_reminder_each(&app, &emails, 730000).await;
 
-        let (inbox, smtp) = SlowServer::start();
+        let (inbox, smtp) = SlowServer::start(Duration::from_millis(20), Some(HOLD_AT));
         let data_dir = app.data_dir.path().display().to_string();
         let lease = LEASE_SECONDS.to_string();
         let env = [
@@ -218,5 +237,35 @@ db_test! {
         let row = done.iter().find(|r| r.recipient == in_flight.to[0]).unwrap();
         assert_eq!(Some(twice[0].1[0].as_str()), row.message_id.as_deref());
         assert_eq!(received.len(), PEOPLE + 1);
+    }
+}
+
+db_test! {
+    async fn a_pass_that_outlives_its_lease_stops_there_so_no_reminder_goes_out_twice(app: TestApp) {
+        let emails: Vec<String> = (0..6).map(|_| unique_email("lease-overrun")).collect();
+        queue_one_reminder_each(&app, &emails, 740000).await;
+
+        // An instance whose relay takes 0.4 s a message, with a 1 s lease on its batch of 6.
+        let (inbox, smtp) = SlowServer::start(Duration::from_millis(400), None);
+        let mut config = app.config.clone();
+        config.mail = cpe_ledger::config::MailDelivery::Smtp(smtp);
+        config.outbox_lease = Duration::from_secs(1);
+        config.outbox_batch = 6;
+        let slow = cpe_ledger::startup::Application::build(config).await.unwrap().state();
+        let slow_pass = tokio::spawn(async move { cpe_ledger::jobs::outbox::drain_once(&slow).await });
+        // Its lease over, another instance (a quick relay) claims what it had not sent.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let quick = app.dispatch_pending_emails().await;
+        let slow_sent = slow_pass.await.unwrap();
+        assert!(slow_sent < emails.len(), "the slow pass stops when its lease runs out");
+        assert_eq!(slow_sent + quick, emails.len());
+
+        let slow_received = inbox.0.lock().unwrap().received.clone();
+        for email in &emails {
+            let times = slow_received.iter().filter(|m| m.to.contains(email)).count()
+                + app.emails_to(email).len();
+            assert_eq!(times, 1, "{email}");
+        }
+        assert_eq!(count(&rows(&app).await, NotificationState::Sent), emails.len());
     }
 }
