@@ -472,7 +472,22 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
             )
             .await?;
             println!("{summary}");
-            if !summary.rejected.is_empty() {
+            if summary.rejected.is_empty() {
+                // A report left by an earlier run would describe rows this file no longer has.
+                match std::fs::remove_file(&report_path) {
+                    Ok(()) => println!(
+                        "removed {}, the rejected rows of an earlier run",
+                        report_path.display()
+                    ),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(anyhow::anyhow!(
+                            "cannot remove the earlier report {}: {e}",
+                            report_path.display()
+                        ));
+                    }
+                }
+            } else {
                 registry_import::write_rejections(&report_path, &summary.rejected)?;
                 for r in summary.rejected.iter().take(SHOWN_REJECTIONS) {
                     println!("  line {}: {}: {}", r.line, r.field, r.message);
@@ -482,7 +497,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
                 }
                 println!(
                     "{} rejected rows written to {}",
-                    summary.rejected.len(),
+                    summary.rejected_rows(),
                     report_path.display()
                 );
             }

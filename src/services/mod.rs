@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk_write;
 pub mod clients;
 pub mod csv_text;
 pub mod holdings;

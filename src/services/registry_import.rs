@@ -2,30 +2,38 @@
 //!
 //! The import is idempotent: a row is keyed by (scheme, registration number); a second run
 //! over the same file changes nothing. Rows are checked one by one and a bad row is reported
-//! with its line, field and reason, never silently dropped; good rows are written in batches,
-//! each batch in one transaction.
+//! with its line, field and reason, never silently dropped.
+//!
+//! The file is read as a stream: rows are parsed, checked and written a batch at a time, so
+//! memory holds one batch whatever the size of the registry. Each batch is one transaction,
+//! written through [`bulk_write`] (few statements for thousands of rows); a failure inside it
+//! leaves nothing of that batch, and since the import is idempotent, running it again
+//! completes what an interrupted run began.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use entity::{cycles, holdings, import_runs, professionals};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Set, Value,
 };
 use uuid::Uuid;
 
 use crate::domain::email::EmailAddress;
 use crate::domain::registration_number::RegistrationNumber;
 use crate::services::audit::{self, Actor, Event};
+use crate::services::bulk_write;
 use crate::services::csv_text;
 use crate::services::schemes::{self, SchemeCatalog};
 
-/// Rows written per transaction.
-const BATCH: usize = 500;
+/// Valid rows written per transaction, unless the caller says otherwise. Large enough that a
+/// batch's statements cost little beside its rows; small enough that on SQLite other writers
+/// wait for the lock a second at most.
+pub const ROWS_PER_TRANSACTION: usize = 20_000;
 
 const REQUIRED_COLUMNS: [&str; 8] = [
     "scheme",
@@ -68,6 +76,15 @@ pub struct ImportSummary {
     pub elapsed: Duration,
 }
 
+impl ImportSummary {
+    /// Rows refused; one row may have several rejections, one per problem.
+    pub fn rejected_rows(&self) -> usize {
+        let mut lines: Vec<u64> = self.rejected.iter().map(|r| r.line).collect();
+        lines.dedup();
+        lines.len()
+    }
+}
+
 impl fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -77,7 +94,7 @@ impl fmt::Display for ImportSummary {
             self.inserted,
             self.updated,
             self.unchanged,
-            self.rejected.len(),
+            self.rejected_rows(),
             self.elapsed.as_secs_f64()
         )
     }
@@ -86,9 +103,9 @@ impl fmt::Display for ImportSummary {
 /// Told how far an import has come, batch by batch; the command line draws a progress bar
 /// with it. `()` shows nothing.
 pub trait ImportProgress {
-    /// The import is about to write this many valid rows.
+    /// The import is about to read this many rows.
     fn start(&mut self, _rows: u64) {}
-    /// This many more rows are written.
+    /// This many more rows are read, and the valid ones among them written.
     fn advance(&mut self, _rows: u64) {}
     /// The import is done, or stopped.
     fn finish(&mut self) {}
@@ -140,21 +157,57 @@ pub async fn import(
     file_name: &str,
     progress: &mut dyn ImportProgress,
 ) -> Result<ImportSummary, ImportError> {
+    import_in_batches(
+        db,
+        catalog,
+        bytes,
+        file_name,
+        progress,
+        ROWS_PER_TRANSACTION,
+    )
+    .await
+}
+
+/// [`import`], writing at most `rows_per_transaction` valid rows in each transaction.
+pub async fn import_in_batches(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    bytes: &[u8],
+    file_name: &str,
+    progress: &mut dyn ImportProgress,
+    rows_per_transaction: usize,
+) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
     let started_at = Utc::now();
     let decoded = csv_text::decode(bytes);
-    let (rows, mut rejected, total) = parse_rows(&decoded, catalog)?;
+    let mut reader = RowReader::new(&decoded, catalog)?;
+    progress.start(reader.records_in_file());
 
-    progress.start(rows.len() as u64);
-
+    let rows_per_transaction = rows_per_transaction.max(1);
     let mut version_ids: HashMap<(String, String), Uuid> = HashMap::new();
-    let mut summary = ImportSummary {
-        rows: total,
-        ..Default::default()
-    };
-    let mut next_analyze = FIRST_ANALYZE;
-    for batch in rows.chunks(BATCH) {
-        for row in batch {
+    let mut summary = ImportSummary::default();
+    let mut rejected = Vec::new();
+    let mut batch = Vec::with_capacity(rows_per_transaction.min(100_000));
+    loop {
+        batch.clear();
+        let mut read = 0;
+        for item in reader.by_ref() {
+            read += 1;
+            match item {
+                Ok(row) => {
+                    batch.push(row);
+                    if batch.len() == rows_per_transaction {
+                        break;
+                    }
+                }
+                Err(rejections) => rejected.extend(rejections),
+            }
+        }
+        if batch.is_empty() {
+            progress.advance(read);
+            break;
+        }
+        for row in &batch {
             let key = (row.scheme.clone(), row.scheme_version.clone());
             if let Entry::Vacant(slot) = version_ids.entry(key) {
                 let id = schemes::version_row_id(db, &row.scheme, &row.scheme_version)
@@ -169,20 +222,20 @@ pub async fn import(
             }
         }
         let txn = super::begin_write(db).await?;
-        let outcome = write_batch(&txn, batch, &version_ids).await?;
+        let outcome = write_batch(&txn, &batch, &version_ids).await?;
         txn.commit().await?;
-        if summary.inserted + outcome.inserted >= next_analyze {
-            refresh_statistics(db).await?;
-            next_analyze = (summary.inserted + outcome.inserted) * 2;
-        }
         summary.inserted += outcome.inserted;
         summary.updated += outcome.updated;
         summary.unchanged += outcome.unchanged;
         rejected.extend(outcome.rejected);
-        progress.advance(batch.len() as u64);
+        progress.advance(read);
     }
     progress.finish();
+    if summary.inserted > 0 {
+        refresh_statistics(db).await?;
+    }
     rejected.sort_by_key(|r| r.line);
+    summary.rows = reader.total;
     summary.rejected = rejected;
     summary.elapsed = started.elapsed();
 
@@ -198,7 +251,7 @@ pub async fn import(
         rows_inserted: Set(count(summary.inserted)),
         rows_updated: Set(count(summary.updated)),
         rows_unchanged: Set(count(summary.unchanged)),
-        rows_rejected: Set(count(summary.rejected.len())),
+        rows_rejected: Set(count(summary.rejected_rows())),
         report: Set(Some(report)),
     }
     .insert(db)
@@ -213,7 +266,7 @@ pub async fn import(
             before: None,
             after: Some(serde_json::json!({
                 "rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
-                "unchanged": summary.unchanged, "rejected": summary.rejected.len(),
+                "unchanged": summary.unchanged, "rejected": summary.rejected_rows(),
             })),
         },
     )
@@ -221,14 +274,10 @@ pub async fn import(
     Ok(summary)
 }
 
-/// Rows inserted before the planner statistics are first refreshed; then each time the
-/// number inserted has doubled.
-const FIRST_ANALYZE: usize = 2 * BATCH;
-
-/// PostgreSQL plans the lookups of each batch from table statistics. A registry loaded into
-/// empty tables outgrows them long before autovacuum notices, and the cached plans keep
-/// scanning whole tables, so a first import slows down with every batch (100,000 rows took
-/// minutes instead of seconds). `ANALYZE` refreshes the statistics and invalidates those plans.
+/// A registry loaded into empty tables outgrows their statistics long before autovacuum
+/// notices, and PostgreSQL would plan the next reads of them as scans of tiny tables. One
+/// `ANALYZE` at the end refreshes them; the import's own lookups do not depend on them (see
+/// [`bulk_write::find_by_keys`]).
 async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_unprepared("ANALYZE professionals, holdings, cycles")
@@ -241,72 +290,122 @@ fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-type Parsed = (Vec<HolderRow>, Vec<Rejection>, usize);
+/// The rows of a registry file, read one at a time: each a valid row or the reason it is not.
+struct RowReader<'a> {
+    decoded: &'a csv_text::Decoded<'a>,
+    catalog: &'a SchemeCatalog,
+    headers: csv::StringRecord,
+    records: csv::StringRecordsIntoIter<&'a [u8]>,
+    /// The line of each (scheme, registration number) read so far, by a 128-bit hash of the
+    /// pair: a million rows then take some 40 MiB to check for duplicates.
+    seen: HashMap<u128, u64>,
+    hashers: (RandomState, RandomState),
+    /// Records in the file, counted before the first is read.
+    records_in_file: u64,
+    /// Emails whose rows disagree about the person: the line first seen on and the first
+    /// line that differs, by a 128-bit hash of the email.
+    conflicts: HashMap<u128, (u64, u64)>,
+    /// Records read so far.
+    total: usize,
+    /// The line a record starts on, as a spreadsheet shows it: blank lines are skipped by the
+    /// reader and a quoted cell may span lines, so counting records would drift.
+    next_line: u64,
+}
 
-fn parse_rows(decoded: &csv_text::Decoded, catalog: &SchemeCatalog) -> Result<Parsed, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::File(format!("cannot read the header line: {e}")))?
-        .clone();
-    let missing: Vec<&str> = REQUIRED_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| !headers.iter().any(|h| h == *c))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ImportError::File(format!(
-            "missing column(s): {} (expected: {})",
-            missing.join(", "),
-            REQUIRED_COLUMNS.join(", ")
-        )));
+impl<'a> RowReader<'a> {
+    fn new(
+        decoded: &'a csv_text::Decoded<'a>,
+        catalog: &'a SchemeCatalog,
+    ) -> Result<Self, ImportError> {
+        let mut reader = Self::builder().from_reader(decoded.text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| ImportError::File(format!("cannot read the header line: {e}")))?
+            .clone();
+        let missing: Vec<&str> = REQUIRED_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !headers.iter().any(|h| h == *c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ImportError::File(format!(
+                "missing column(s): {} (expected: {})",
+                missing.join(", "),
+                REQUIRED_COLUMNS.join(", ")
+            )));
+        }
+        let hashers = (RandomState::new(), RandomState::new());
+        let (records_in_file, conflicts) = survey(decoded, &headers, &hashers);
+        Ok(Self {
+            decoded,
+            catalog,
+            headers,
+            records: reader.into_records(),
+            seen: HashMap::new(),
+            hashers,
+            records_in_file,
+            conflicts,
+            total: 0,
+            next_line: 2,
+        })
     }
 
-    let mut rows = Vec::new();
-    let mut rejected = Vec::new();
-    let mut seen = HashSet::new();
-    let mut total = 0;
-    // The line a record starts on, as a spreadsheet shows it: blank lines are skipped by the
-    // reader and a quoted cell may span lines, so counting records would drift.
-    let mut next_line = 2;
-    for record in reader.records() {
-        total += 1;
+    fn builder() -> csv::ReaderBuilder {
+        let mut builder = csv::ReaderBuilder::new();
+        builder.trim(csv::Trim::All).flexible(true);
+        builder
+    }
+
+    /// How many records the file holds.
+    fn records_in_file(&self) -> u64 {
+        self.records_in_file
+    }
+
+    fn read(
+        &mut self,
+        record: Result<csv::StringRecord, csv::Error>,
+    ) -> Result<HolderRow, Vec<Rejection>> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(next_line, |p| p.line());
-                next_line = line + 1;
-                rejected.push(Rejection {
+                let line = e.position().map_or(self.next_line, |p| p.line());
+                self.next_line = line + 1;
+                return Err(vec![Rejection {
                     line,
                     registration_number: String::new(),
                     field: "row".to_owned(),
                     message: format!("unreadable CSV: {e}"),
-                });
-                continue;
+                }]);
             }
         };
-        let line = record.position().map_or(next_line, |p| p.line());
-        next_line = line + 1;
+        let line = record.position().map_or(self.next_line, |p| p.line());
+        self.next_line = line + 1;
+        let headers = &self.headers;
+        if record.len() > headers.len() {
+            return Err(vec![Rejection {
+                line,
+                registration_number: record.get(1).unwrap_or_default().to_owned(),
+                field: "row".to_owned(),
+                message: format!(
+                    "has {} columns; the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            }]);
+        }
         // A short row (the reader is flexible) leaves its last cells empty, as a spreadsheet shows it.
         let mut record = record;
         while record.len() < headers.len() {
             record.push_field("");
         }
-        let cells: RegistryRecord = match record.deserialize(Some(&headers)) {
-            Ok(cells) => cells,
-            Err(e) => {
-                rejected.push(Rejection {
-                    line,
-                    registration_number: String::new(),
-                    field: deserialize_field(&e, &headers),
-                    message: format!("unreadable CSV: {e}"),
-                });
-                continue;
-            }
-        };
+        let cells: RegistryRecord = record.deserialize(Some(headers)).map_err(|e| {
+            vec![Rejection {
+                line,
+                registration_number: String::new(),
+                field: deserialize_field(&e, headers),
+                message: format!("unreadable CSV: {e}"),
+            }]
+        })?;
         // A byte the file's encoding cannot hold: refuse the row rather than store a changed name.
         if let Some(field) = headers
             .iter()
@@ -320,38 +419,132 @@ fn parse_rows(decoded: &csv_text::Decoded, catalog: &SchemeCatalog) -> Result<Pa
                     .map(|c| c.matches('\n').count() as u64)
                     .sum::<u64>()
                 + 1;
-            rejected.push(Rejection {
+            return Err(vec![Rejection {
                 line,
                 registration_number: cells.registration_number.clone(),
                 field,
-                message: decoded.invalid_between(line, until).unwrap_or_else(|| {
-                    "holds U+FFFD, the mark of a character lost in an earlier conversion".to_owned()
-                }),
-            });
-            continue;
+                message: self
+                    .decoded
+                    .invalid_between(line, until)
+                    .unwrap_or_else(|| {
+                        "holds U+FFFD, the mark of a character lost in an earlier conversion"
+                            .to_owned()
+                    }),
+            }]);
         }
-        match parse_row(line, &cells, catalog) {
-            Ok(row) => {
-                if seen.insert((row.scheme.clone(), row.registration_number.clone())) {
-                    rows.push(row);
-                } else {
-                    rejected.push(Rejection {
-                        line,
-                        registration_number: row.registration_number,
-                        field: "registration_number".to_owned(),
-                        message: "appears earlier in the same file".to_owned(),
-                    });
-                }
-            }
-            Err((field, message)) => rejected.push(Rejection {
+        let row = parse_row(line, &cells, self.catalog).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|(field, message)| Rejection {
+                    line,
+                    registration_number: cells.registration_number.clone(),
+                    field: field.to_owned(),
+                    message,
+                })
+                .collect::<Vec<_>>()
+        })?;
+        if let Some(email) = &row.email
+            && let Some((first, differing)) = self.conflicts.get(&hash128(&self.hashers, email))
+        {
+            return Err(vec![Rejection {
                 line,
-                registration_number: cells.registration_number,
-                field: field.to_owned(),
-                message,
-            }),
+                registration_number: row.registration_number,
+                field: "email".to_owned(),
+                message: format!(
+                    "the rows with this email disagree about the person (names, locale or time zone differ between lines {first} and {differing}); nothing is changed for this person until the file agrees with itself"
+                ),
+            }]);
+        }
+        let key = hash128(&self.hashers, (&row.scheme, &row.registration_number));
+        match self.seen.entry(key) {
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+                Ok(row)
+            }
+            Entry::Occupied(first) => Err(vec![Rejection {
+                line,
+                registration_number: row.registration_number,
+                field: "registration_number".to_owned(),
+                message: format!("appears earlier in the same file, on line {}", first.get()),
+            }]),
         }
     }
-    Ok((rows, rejected, total))
+}
+
+/// A 128-bit hash: for a million keys, the chance of two colliding is about 10^-27.
+fn hash128(hashers: &(RandomState, RandomState), key: impl std::hash::Hash + Copy) -> u128 {
+    u128::from(hashers.0.hash_one(key)) << 64 | u128::from(hashers.1.hash_one(key))
+}
+
+/// One pass over the raw records before any is imported: how many there are, and which
+/// emails stand on rows that disagree about the person they name (one row says 佐藤 花子,
+/// another Hanako Sato). Those rows are all refused, so that a re-run does not flip the name
+/// back and forth.
+fn survey(
+    decoded: &csv_text::Decoded<'_>,
+    headers: &csv::StringRecord,
+    hashers: &(RandomState, RandomState),
+) -> (u64, HashMap<u128, (u64, u64)>) {
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let email_at = column("email");
+    let person_at: Vec<Option<usize>> = [
+        "legal_name",
+        "legal_name_kana",
+        "display_name",
+        "locale",
+        "time_zone",
+    ]
+    .iter()
+    .map(|name| column(name))
+    .collect();
+    let mut reader = RowReader::builder().from_reader(decoded.text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+    let mut count = 0;
+    let mut people: HashMap<u128, (u128, u64)> = HashMap::new();
+    let mut conflicts = HashMap::new();
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        count += 1;
+        let cell = |at: Option<usize>| {
+            at.and_then(|i| record.get(i))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default()
+        };
+        let Ok(email) = EmailAddress::parse(cell(email_at)) else {
+            continue;
+        };
+        let defaults = ["", "", "", "ja", "Asia/Tokyo"];
+        let person: Vec<&str> = person_at
+            .iter()
+            .zip(defaults)
+            .map(|(at, default)| match cell(*at) {
+                "" => default,
+                text => text,
+            })
+            .collect();
+        let line = record.position().map_or(0, |p| p.line());
+        let email = hash128(hashers, email.as_str());
+        let person = hash128(hashers, &person);
+        match people.entry(email) {
+            Entry::Vacant(slot) => {
+                slot.insert((person, line));
+            }
+            Entry::Occupied(first) if first.get().0 != person => {
+                conflicts.entry(email).or_insert((first.get().1, line));
+            }
+            Entry::Occupied(_) => {}
+        }
+    }
+    (count, conflicts)
+}
+
+impl Iterator for RowReader<'_> {
+    type Item = Result<HolderRow, Vec<Rejection>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let record = self.records.next()?;
+        self.total += 1;
+        Some(self.read(record))
+    }
 }
 
 /// The column a record could not be read at, named by its header; else `row`.
@@ -366,87 +559,141 @@ fn deserialize_field(err: &csv::Error, headers: &csv::StringRecord) -> String {
     }
 }
 
+/// A problem with one cell: its column and what is wrong.
+type CellError = (&'static str, String);
+
+/// Checks every cell of a row and reports every problem found, not the first only.
 fn parse_row(
     line: u64,
     row: &RegistryRecord,
     catalog: &SchemeCatalog,
-) -> Result<HolderRow, (&'static str, String)> {
-    let scheme = row.scheme.to_ascii_lowercase();
-    if scheme.is_empty() {
-        return Err(("scheme", "is empty".to_owned()));
-    }
-    if !catalog.contains(&scheme) {
-        return Err(("scheme", format!("unknown scheme '{scheme}'")));
-    }
-    let registration_number = RegistrationNumber::parse(&row.registration_number)
-        .map_err(|e| ("registration_number", e.to_string()))?;
-    let email = match row.email.as_str() {
-        "" => None,
-        text => Some(
-            EmailAddress::parse(text)
-                .map_err(|e| ("email", e.to_string()))?
-                .as_str()
-                .to_owned(),
-        ),
-    };
-    let legal_name = row.legal_name.as_str();
-    if legal_name.is_empty() {
-        return Err(("legal_name", "is empty".to_owned()));
-    }
-    if legal_name.chars().count() > 254 {
-        return Err(("legal_name", "is longer than 254 characters".to_owned()));
-    }
-    let optional =
-        |name: &'static str, text: &str| -> Result<Option<String>, (&'static str, String)> {
-            match text {
-                "" => Ok(None),
-                text if text.chars().count() > 254 => {
-                    Err((name, "is longer than 254 characters".to_owned()))
-                }
-                text => Ok(Some(text.to_owned())),
+) -> Result<HolderRow, Vec<CellError>> {
+    let mut errors: Vec<CellError> = Vec::new();
+    let mut check = Checked(&mut errors);
+    let scheme = check.ok(match row.scheme.to_ascii_lowercase() {
+        s if s.is_empty() => Err(("scheme", "is empty".to_owned())),
+        s if !catalog.contains(&s) => Err(("scheme", format!("unknown scheme '{s}'"))),
+        s => Ok(s),
+    });
+    let registration_number = check.ok(RegistrationNumber::parse(&row.registration_number)
+        .map_err(|e| ("registration_number", e.to_string())));
+    let email = check.ok(match row.email.as_str() {
+        "" => Ok(None),
+        text => EmailAddress::parse(text)
+            .map(|e| Some(e.as_str().to_owned()))
+            .map_err(|e| ("email", e.to_string())),
+    });
+    let legal_name = check.ok(match row.legal_name.as_str() {
+        "" => Err(("legal_name", "is empty".to_owned())),
+        text if text.chars().count() > 254 => {
+            Err(("legal_name", "is longer than 254 characters".to_owned()))
+        }
+        text => Ok(text.to_owned()),
+    });
+    let optional = |name: &'static str, text: &str| -> Result<Option<String>, CellError> {
+        match text {
+            "" => Ok(None),
+            text if text.chars().count() > 254 => {
+                Err((name, "is longer than 254 characters".to_owned()))
             }
-        };
-    let legal_name_kana = optional("legal_name_kana", &row.legal_name_kana)?;
-    let display_name = optional("display_name", &row.display_name)?;
-    let certified_on = parse_date(&row.certified_on).map_err(|m| ("certified_on", m))?;
-    let cycle_start = parse_date(&row.cycle_start).map_err(|m| ("cycle_start", m))?;
-    if cycle_start < certified_on {
-        return Err(("cycle_start", "is before certified_on".to_owned()));
+            text => Ok(Some(text.to_owned())),
+        }
+    };
+    let legal_name_kana = check.ok(optional("legal_name_kana", &row.legal_name_kana));
+    let display_name = check.ok(optional("display_name", &row.display_name));
+    let certified_on = check.ok(parse_date(&row.certified_on).map_err(|m| ("certified_on", m)));
+    let cycle_start = check.ok(parse_date(&row.cycle_start).map_err(|m| ("cycle_start", m)));
+    let locale = check.ok(locale_of(&row.locale).map_err(|m| ("locale", m)));
+    let time_zone = check.ok(time_zone_of(&row.time_zone).map_err(|m| ("time_zone", m)));
+    if let (Some(certified_on), Some(cycle_start)) = (certified_on, cycle_start)
+        && cycle_start < certified_on
+    {
+        check.ok(Err::<(), _>((
+            "cycle_start",
+            "is before certified_on".to_owned(),
+        )));
     }
-    let loaded = catalog
-        .in_force_on(&scheme, cycle_start)
-        .ok_or(("scheme", format!("no version of '{scheme}' is loaded")))?;
-    let months = chrono::Months::new(loaded.definition.cycle_months);
-    let cycle_end = cycle_start
-        .checked_add_months(months)
-        .ok_or(("cycle_start", "is too far in the future".to_owned()))?;
-    let locale = match row.locale.as_str() {
-        "" => "ja".to_owned(),
-        known @ ("ja" | "en") => known.to_owned(),
-        other => return Err(("locale", format!("'{other}' is not ja or en"))),
+    let cycle = match (&scheme, cycle_start) {
+        (Some(scheme), Some(cycle_start)) => check.ok(catalog
+            .in_force_on(scheme, cycle_start)
+            .ok_or(("scheme", format!("no version of '{scheme}' is loaded")))
+            .and_then(|loaded| {
+                cycle_start
+                    .checked_add_months(chrono::Months::new(loaded.definition.cycle_months))
+                    .map(|end| (end, loaded.definition.version.clone()))
+                    .ok_or(("cycle_start", "is too far in the future".to_owned()))
+            })),
+        _ => None,
     };
-    let time_zone = match row.time_zone.as_str() {
-        "" => "Asia/Tokyo".to_owned(),
-        text => text
-            .parse::<chrono_tz::Tz>()
-            .map(|tz| tz.name().to_owned())
-            .map_err(|_| ("time_zone", format!("'{text}' is not an IANA time zone")))?,
-    };
-    Ok(HolderRow {
-        line,
+    match (
         scheme,
-        registration_number: registration_number.as_str().to_owned(),
+        registration_number,
         email,
-        legal_name: legal_name.to_owned(),
+        legal_name,
         legal_name_kana,
         display_name,
         certified_on,
         cycle_start,
-        cycle_end,
-        scheme_version: loaded.definition.version.clone(),
+        cycle,
         locale,
         time_zone,
-    })
+    ) {
+        (
+            Some(scheme),
+            Some(registration_number),
+            Some(email),
+            Some(legal_name),
+            Some(legal_name_kana),
+            Some(display_name),
+            Some(certified_on),
+            Some(cycle_start),
+            Some((cycle_end, scheme_version)),
+            Some(locale),
+            Some(time_zone),
+        ) if errors.is_empty() => Ok(HolderRow {
+            line,
+            scheme,
+            registration_number: registration_number.as_str().to_owned(),
+            email,
+            legal_name,
+            legal_name_kana,
+            display_name,
+            certified_on,
+            cycle_start,
+            cycle_end,
+            scheme_version,
+            locale,
+            time_zone,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Keeps each error and hands on each value, so that every cell of a row is checked.
+struct Checked<'e>(&'e mut Vec<CellError>);
+
+impl Checked<'_> {
+    fn ok<T>(&mut self, result: Result<T, CellError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+}
+
+fn locale_of(text: &str) -> Result<String, String> {
+    match text {
+        "" => Ok("ja".to_owned()),
+        known @ ("ja" | "en") => Ok(known.to_owned()),
+        other => Err(format!("'{other}' is not ja or en")),
+    }
+}
+
+fn time_zone_of(text: &str) -> Result<String, String> {
+    match text {
+        "" => Ok("Asia/Tokyo".to_owned()),
+        text => text
+            .parse::<chrono_tz::Tz>()
+            .map(|tz| tz.name().to_owned())
+            .map_err(|_| format!("'{text}' is not an IANA time zone")),
+    }
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -473,72 +720,73 @@ async fn write_batch(
 ) -> Result<BatchOutcome, DbErr> {
     let mut outcome = BatchOutcome::default();
 
-    // Existing holdings for these rows, grouped by scheme so each query is one IN list.
-    let mut by_scheme: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for row in batch {
-        by_scheme
-            .entry(row.scheme.as_str())
-            .or_default()
-            .push(row.registration_number.as_str());
-    }
-    let mut existing_holdings: HashMap<(String, String), holdings::Model> = HashMap::new();
-    for (scheme, numbers) in by_scheme {
-        for holding in holdings::Entity::find()
-            .filter(holdings::Column::SchemeId.eq(scheme))
-            .filter(holdings::Column::RegistrationNumber.is_in(numbers))
-            .all(db)
-            .await?
-        {
-            existing_holdings.insert(
-                (
-                    holding.scheme_id.clone(),
-                    holding.registration_number.clone(),
-                ),
-                holding,
-            );
-        }
-    }
+    // What the database already holds of these rows: a few statements for the whole batch.
+    let keys = batch
+        .iter()
+        .map(|r| {
+            vec![
+                Value::from(r.scheme.clone()),
+                Value::from(r.registration_number.clone()),
+            ]
+        })
+        .collect();
+    let existing_holdings: HashMap<(String, String), holdings::Model> =
+        bulk_write::find_by_keys::<holdings::Entity>(
+            db,
+            &[
+                holdings::Column::SchemeId,
+                holdings::Column::RegistrationNumber,
+            ],
+            keys,
+        )
+        .await?
+        .into_iter()
+        .map(|h| ((h.scheme_id.clone(), h.registration_number.clone()), h))
+        .collect();
 
-    let professional_ids: Vec<Uuid> = existing_holdings
+    let owners: HashSet<Uuid> = existing_holdings
         .values()
         .map(|h| h.professional_id)
         .collect();
-    let emails: Vec<&str> = batch.iter().filter_map(|r| r.email.as_deref()).collect();
+    let person_keys = owners.into_iter().map(|id| vec![Value::from(id)]).collect();
     let mut people: HashMap<Uuid, professionals::Model> = HashMap::new();
-    if !professional_ids.is_empty() {
-        for p in professionals::Entity::find()
-            .filter(professionals::Column::Id.is_in(professional_ids))
-            .all(db)
-            .await?
-        {
-            people.insert(p.id, p);
-        }
+    for p in bulk_write::find_by_keys::<professionals::Entity>(
+        db,
+        &[professionals::Column::Id],
+        person_keys,
+    )
+    .await?
+    {
+        people.insert(p.id, p);
     }
-    if !emails.is_empty() {
-        for p in professionals::Entity::find()
-            .filter(professionals::Column::Email.is_in(emails))
-            .all(db)
-            .await?
-        {
-            people.insert(p.id, p);
-        }
+    let mut emails: Vec<&str> = batch.iter().filter_map(|r| r.email.as_deref()).collect();
+    emails.sort_unstable();
+    emails.dedup();
+    let email_keys = emails.iter().map(|e| vec![Value::from(*e)]).collect();
+    for p in bulk_write::find_by_keys::<professionals::Entity>(
+        db,
+        &[professionals::Column::Email],
+        email_keys,
+    )
+    .await?
+    {
+        people.insert(p.id, p);
     }
     let mut by_email: HashMap<String, Uuid> = people
         .values()
         .filter_map(|p| p.email.clone().map(|e| (e, p.id)))
         .collect();
 
-    let holding_ids: Vec<Uuid> = existing_holdings.values().map(|h| h.id).collect();
-    let mut existing_cycles: HashSet<(Uuid, NaiveDate)> = HashSet::new();
-    if !holding_ids.is_empty() {
-        for c in cycles::Entity::find()
-            .filter(cycles::Column::HoldingId.is_in(holding_ids))
-            .all(db)
+    let holding_keys = existing_holdings
+        .values()
+        .map(|h| vec![Value::from(h.id)])
+        .collect();
+    let existing_cycles: HashSet<(Uuid, NaiveDate)> =
+        bulk_write::find_by_keys::<cycles::Entity>(db, &[cycles::Column::HoldingId], holding_keys)
             .await?
-        {
-            existing_cycles.insert((c.holding_id, c.starts_on));
-        }
-    }
+            .into_iter()
+            .map(|c| (c.holding_id, c.starts_on))
+            .collect();
 
     let now = Utc::now();
     let mut new_people = Vec::new();
@@ -637,17 +885,9 @@ async fn write_batch(
         }
     }
 
-    if !new_people.is_empty() {
-        professionals::Entity::insert_many(new_people)
-            .exec(db)
-            .await?;
-    }
-    if !new_holdings.is_empty() {
-        holdings::Entity::insert_many(new_holdings).exec(db).await?;
-    }
-    if !new_cycles.is_empty() {
-        cycles::Entity::insert_many(new_cycles).exec(db).await?;
-    }
+    bulk_write::insert(db, new_people).await?;
+    bulk_write::insert(db, new_holdings).await?;
+    bulk_write::insert(db, new_cycles).await?;
     Ok(outcome)
 }
 

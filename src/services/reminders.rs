@@ -6,6 +6,8 @@
 //! is never queued again, so a second sweep the same day queues nothing; a reason that becomes
 //! due later (the next threshold) has a new key and comes in that day's digest. When two
 //! sweeps race, the loser's insert of an item hits the key and its whole digest is rolled back.
+//! A page's digests are written together through the bulk-write path, in one transaction;
+//! only when that meets a key another sweep took is each digest of the page written alone.
 //!
 //! People are read in pages ordered by id (keyset), so memory stays flat however many there are.
 
@@ -30,6 +32,7 @@ use crate::domain::standing::Standing;
 use crate::mail::reminder::{
     self, CategoryLine, CertificationReminder, ReminderEmail, SlotLine, YearLine, local_date,
 };
+use crate::services::bulk_write;
 use crate::services::reminder_preferences;
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::{self, StandingError};
@@ -120,6 +123,7 @@ pub async fn sweep(
                 .or_default()
                 .push(holding);
         }
+        let mut digests = Vec::new();
         for person in &people {
             let Some(held) = by_person.remove(&person.id) else {
                 continue;
@@ -129,8 +133,13 @@ pub async fn sweep(
                 options,
                 stopped: &stopped,
             };
-            remind_person(db, catalog, config, due, person, &held, &mut report).await?;
+            if let Some(digest) =
+                remind_person(db, catalog, config, due, person, &held, &mut report).await?
+            {
+                digests.push(digest);
+            }
         }
+        queue_page(db, digests, &mut report).await?;
     }
     Ok(report)
 }
@@ -158,7 +167,7 @@ async fn remind_person(
     person: &professionals::Model,
     held: &[holdings::Model],
     report: &mut SweepReport,
-) -> Result<(), SweepError> {
+) -> Result<Option<QueuedDigest>, SweepError> {
     let options = due.options;
     let mut judged = Vec::new();
     for holding in held {
@@ -197,7 +206,7 @@ async fn remind_person(
         }
     }
     if judged.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     // Drop what an earlier sweep already queued.
     let keys: Vec<String> = judged
@@ -216,11 +225,11 @@ async fn remind_person(
     }
     judged.retain(|j| !j.items.is_empty());
     if judged.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let Some(recipient) = recipient_of(db, person).await? else {
         tracing::warn!(professional = %person.id, "no email address to remind");
-        return Ok(());
+        return Ok(None);
     };
     if options.dry_run {
         for j in &judged {
@@ -235,7 +244,7 @@ async fn remind_person(
                 });
             }
         }
-        return Ok(());
+        return Ok(None);
     }
     let locale = supported_locale(&person.locale);
     let email = ReminderEmail {
@@ -256,23 +265,22 @@ async fn remind_person(
             .collect(),
         unsubscribe: None,
     };
-    if queue(db, person, &recipient, locale, &email, &judged).await? {
-        report.notifications += 1;
-        report.items += judged.iter().map(|j| j.items.len()).sum::<usize>();
-    }
-    Ok(())
+    Ok(Some(digest(person, &recipient, locale, &email, &judged)?))
 }
 
-/// Writes the digest and its items in one transaction. `false` when another sweep queued one
-/// of the items first (nothing is written then).
-async fn queue(
-    db: &DatabaseConnection,
+/// One person's digest, ready to write: the notification and the reasons it carries.
+struct QueuedDigest {
+    notification: notifications::ActiveModel,
+    items: Vec<reminder_items::ActiveModel>,
+}
+
+fn digest(
     person: &professionals::Model,
     recipient: &str,
     locale: &str,
     email: &ReminderEmail,
     judged: &[Judged],
-) -> Result<bool, SweepError> {
+) -> Result<QueuedDigest, SweepError> {
     let mut keys: Vec<&str> = judged
         .iter()
         .flat_map(|j| j.items.iter().map(|(_, k)| k.as_str()))
@@ -281,15 +289,13 @@ async fn queue(
     let digest = hex::encode(Sha256::digest(keys.join("\n").as_bytes()));
     let now = Utc::now();
     let notification_id = Uuid::now_v7();
-    let payload = serde_json::to_value(email)?;
-    let txn = super::begin_write(db).await?;
-    notifications::Entity::insert(notifications::ActiveModel {
+    let notification = notifications::ActiveModel {
         id: Set(notification_id),
         dedupe_key: Set(format!("reminder:{}:{}", person.id, &digest[..32])),
         template: Set(reminder::NAME.to_owned()),
         locale: Set(locale.to_owned()),
         recipient: Set(recipient.to_owned()),
-        payload: Set(payload),
+        payload: Set(serde_json::to_value(email)?),
         state: Set(NotificationState::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
@@ -297,24 +303,70 @@ async fn queue(
         message_id: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
+    };
+    let items = judged
+        .iter()
+        .flat_map(|j| {
+            j.items
+                .iter()
+                .map(|(item, key)| reminder_items::ActiveModel {
+                    dedupe_key: Set(key.clone()),
+                    notification_id: Set(notification_id),
+                    holding_id: Set(j.holding.id),
+                    reason: Set(item.reason.as_str().to_owned()),
+                    created_at: Set(now),
+                })
+        })
+        .collect();
+    Ok(QueuedDigest {
+        notification,
+        items,
     })
-    .exec_without_returning(&txn)
-    .await?;
-    let rows = judged.iter().flat_map(|j| {
-        j.items
-            .iter()
-            .map(|(item, key)| reminder_items::ActiveModel {
-                dedupe_key: Set(key.clone()),
-                notification_id: Set(notification_id),
-                holding_id: Set(j.holding.id),
-                reason: Set(item.reason.as_str().to_owned()),
-                created_at: Set(now),
-            })
-    });
-    let inserted = reminder_items::Entity::insert_many(rows)
-        .exec_without_returning(&txn)
-        .await;
-    Ok(crate::services::commit_unless_duplicate(txn, inserted).await?)
+}
+
+/// Writes a page's digests through the bulk path, all in one transaction. When another sweep
+/// queued one of the items first, the page is rolled back and each digest is written on its
+/// own, so that only the digests that raced are dropped.
+async fn queue_page(
+    db: &DatabaseConnection,
+    digests: Vec<QueuedDigest>,
+    report: &mut SweepReport,
+) -> Result<(), SweepError> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    let count = |d: &[QueuedDigest]| (d.len(), d.iter().map(|d| d.items.len()).sum::<usize>());
+    let txn = super::begin_write(db).await?;
+    let written = write_digests(&txn, digests.iter().collect()).await;
+    if super::commit_unless_duplicate(txn, written).await? {
+        let (notifications, items) = count(&digests);
+        report.notifications += notifications;
+        report.items += items;
+        return Ok(());
+    }
+    for digest in &digests {
+        let txn = super::begin_write(db).await?;
+        let written = write_digests(&txn, vec![digest]).await;
+        if super::commit_unless_duplicate(txn, written).await? {
+            report.notifications += 1;
+            report.items += digest.items.len();
+        }
+    }
+    Ok(())
+}
+
+async fn write_digests(
+    txn: &sea_orm::DatabaseTransaction,
+    digests: Vec<&QueuedDigest>,
+) -> Result<(), DbErr> {
+    let notifications = digests.iter().map(|d| d.notification.clone()).collect();
+    let items = digests
+        .iter()
+        .flat_map(|d| d.items.iter().cloned())
+        .collect();
+    bulk_write::insert(txn, notifications).await?;
+    bulk_write::insert(txn, items).await?;
+    Ok(())
 }
 
 fn definition_of<'c>(

@@ -305,6 +305,47 @@ impl TestApp {
     }
 
     /// A path inside this app's data dir, for files a test hands to the command line.
+    /// Makes the database itself refuse any row of `table` whose `column` equals `value`, as
+    /// a full disk or a dropped connection would in the middle of a write: the app's own
+    /// checks let the row through, and the failure comes from inside the write. Undone by
+    /// [`TestApp::stop_refusing`].
+    pub async fn refuse_inserts(&self, table: &str, column: &str, value: &str) {
+        let sql = match self.backend {
+            Backend::Sqlite => vec![format!(
+                "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} WHEN NEW.{column} = '{value}' \
+                 BEGIN SELECT RAISE(ABORT, 'refused inside the write'); END"
+            )],
+            Backend::Postgres => vec![
+                format!(
+                    "CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.{column} = '{value}' THEN RAISE EXCEPTION 'refused inside the write'; END IF; \
+                     RETURN NEW; END $$"
+                ),
+                format!(
+                    "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW \
+                     EXECUTE FUNCTION refuse_{table}()"
+                ),
+            ],
+            Backend::MySql => vec![format!(
+                "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW BEGIN \
+                 IF NEW.{column} = '{value}' THEN \
+                 SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused inside the write'; END IF; END"
+            )],
+        };
+        for statement in sql {
+            self.state.db.execute_unprepared(&statement).await.unwrap();
+        }
+    }
+
+    /// Undoes [`TestApp::refuse_inserts`] for `table`.
+    pub async fn stop_refusing(&self, table: &str) {
+        let sql = match self.backend {
+            Backend::Postgres => format!("DROP TRIGGER refuse_{table} ON {table}"),
+            _ => format!("DROP TRIGGER refuse_{table}"),
+        };
+        self.state.db.execute_unprepared(&sql).await.unwrap();
+    }
+
     pub fn file(&self, name: &str) -> std::path::PathBuf {
         self.data_dir.path().join(name)
     }

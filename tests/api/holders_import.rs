@@ -322,3 +322,138 @@ db_test! {
         assert_eq!(hanako.display_name.as_deref(), Some("Hanako"));
     }
 }
+
+db_test! {
+    async fn a_failure_inside_the_write_leaves_nothing_and_a_second_run_imports_everything(app: TestApp) {
+        let mut rows = GOOD.to_vec();
+        rows.insert(2, "cissp,999999,ken@example.jp,高橋 健,タカハシ ケン,Ken,2022-01-01,2025-01-01");
+        let file = registry(&rows);
+        app.refuse_inserts("holdings", "registration_number", "999999").await;
+        let path = app.file("registry.csv");
+        std::fs::write(&path, file.as_bytes()).unwrap();
+        let (_, stderr) = failure_of(&app.cli(&["import", "holders", path.to_str().unwrap()]));
+        assert!(stderr.contains("refused inside the write"), "{stderr}");
+        assert_eq!(counts(&app).await, (0, 0, 0), "nothing of the batch is written");
+
+        app.stop_refusing("holdings").await;
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(out.starts_with("5 rows: 5 inserted, 0 updated, 0 unchanged, 0 rejected"), "{out}");
+        assert_eq!(counts(&app).await, (5, 5, 5));
+    }
+}
+
+db_test! {
+    async fn a_registry_larger_than_one_transaction_imports_whole_and_reimports_unchanged(app: TestApp) {
+        // Three transactions of 500 and one of 201, with people whose second holding lands
+        // in a later transaction than their first.
+        let rows: Vec<String> = (0..1701)
+            .map(|i| {
+                let (scheme, person) = if i % 10 == 1 { ("cisa", i - 1) } else { ("cissp", i) };
+                let person = if i >= 1600 { (i - 1600) * 10 } else { person };
+                let scheme = if i >= 1600 { "giac" } else { scheme };
+                format!(
+                    "{scheme},{i:06},p{person}@example.jp,山田 太郎{person},ヤマダ タロウ,Taro {person},2024-01-01,2024-01-01"
+                )
+            })
+            .collect();
+        let file = rows.iter().fold(format!("{HEADER}\n"), |mut text, row| {
+            text.push_str(row);
+            text.push('\n');
+            text
+        });
+        let db = &app.state.db;
+        let catalog = &app.state.schemes;
+        let first = cpe_ledger::services::registry_import::import_in_batches(
+            db, catalog, file.as_bytes(), "large.csv", &mut (), 500,
+        )
+        .await
+        .unwrap();
+        assert_eq!((first.inserted, first.updated, first.rejected.len()), (1701, 0, 0));
+        let (people, holdings, cycles) = counts(&app).await;
+        assert_eq!((holdings, cycles), (1701, 1701));
+        assert_eq!(people, 1440, "a person seen in an earlier transaction is found, not created again");
+        let second = cpe_ledger::services::registry_import::import_in_batches(
+            db, catalog, file.as_bytes(), "large.csv", &mut (), 500,
+        )
+        .await
+        .unwrap();
+        assert_eq!((second.inserted, second.updated, second.unchanged), (0, 0, 1701));
+        assert_eq!(counts(&app).await, (1440, 1701, 1701));
+    }
+}
+
+db_test! {
+    async fn rows_that_name_one_person_differently_are_all_refused_and_change_nothing_until_the_file_agrees(app: TestApp) {
+        let agreed = registry(&[
+            "riss,000777,hanako@example.jp,佐藤 花子,サトウ ハナコ,Hanako,2023-04-01,2023-04-01",
+        ]);
+        import(&app, "first.csv", agreed.as_bytes());
+        let disagreeing = registry(&[
+            "riss,000777,hanako@example.jp,佐藤 花子,サトウ ハナコ,Hanako,2023-04-01,2023-04-01",
+            GOOD[0],
+            "cissp,654321,hanako@example.jp,Hanako Sato,,Hanako,2023-04-01,2023-04-01",
+        ]);
+        for _ in 0..2 {
+            let out = import(&app, "registry.csv", disagreeing.as_bytes());
+            assert!(out.contains("rows: 1 inserted, 0 updated, 0 unchanged, 2 rejected")
+                || out.contains("rows: 0 inserted, 0 updated, 1 unchanged, 2 rejected"), "{out}");
+            for line in ["line 2: email: ", "line 4: email: "] {
+                assert!(out.contains(line), "missing {line:?} in\n{out}");
+            }
+            assert!(out.contains("between lines 2 and 4"), "{out}");
+            let hanako = professional_by_email(&app, "hanako@example.jp").await;
+            assert_eq!(hanako.legal_name, "佐藤 花子", "nothing changes while the file disagrees");
+            assert_eq!(counts(&app).await, (2, 2, 2), "the CISSP row is not added either");
+        }
+    }
+}
+
+db_test! {
+    async fn every_problem_of_a_row_is_reported_not_only_the_first(app: TestApp) {
+        let file = registry(&["nope,12,not-an-email,,,,2024-13-01,yesterday"]);
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(out.starts_with("1 rows: 0 inserted, 0 updated, 0 unchanged, 1 rejected"), "{out}");
+        for expected in [
+            "line 2: scheme: unknown scheme 'nope'",
+            "line 2: email: ",
+            "line 2: legal_name: is empty",
+            "line 2: certified_on: '2024-13-01' is not a date",
+            "line 2: cycle_start: 'yesterday' is not a date",
+        ] {
+            assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+        }
+    }
+}
+
+db_test! {
+    async fn a_row_with_too_many_columns_is_refused_with_the_count_expected(app: TestApp) {
+        let file = registry(&[GOOD[0], &format!("{},extra", GOOD[1])]);
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(out.starts_with("2 rows: 1 inserted, 0 updated, 0 unchanged, 1 rejected"), "{out}");
+        assert!(out.contains("line 3: row: has 9 columns; the header has 8"), "{out}");
+    }
+}
+
+db_test! {
+    async fn a_duplicate_row_names_the_line_of_the_first(app: TestApp) {
+        let file = registry(&[GOOD[0], GOOD[1], GOOD[0]]);
+        let out = import(&app, "registry.csv", file.as_bytes());
+        assert!(
+            out.contains("line 4: registration_number: appears earlier in the same file, on line 2"),
+            "{out}"
+        );
+    }
+}
+
+db_test! {
+    async fn a_run_that_rejects_nothing_removes_the_report_of_an_earlier_run(app: TestApp) {
+        let bad = registry(&[GOOD[0], "nope,555,x@example.jp,X,,,2024-01-01,2024-01-01"]);
+        import(&app, "registry.csv", bad.as_bytes());
+        let report = app.file("registry.csv.rejected.csv");
+        assert!(report.exists());
+        let fixed = registry(&[GOOD[0]]);
+        let out = import(&app, "registry.csv", fixed.as_bytes());
+        assert!(!report.exists(), "a stale report would describe rows the file no longer has");
+        assert!(out.contains("removed"), "{out}");
+    }
+}

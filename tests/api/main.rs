@@ -13,6 +13,7 @@ mod accounts;
 mod admin_api;
 mod authorization_matrix;
 mod browser;
+mod bulk_write;
 mod claims;
 mod configuration;
 mod connections;

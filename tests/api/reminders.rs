@@ -362,3 +362,76 @@ db_test! {
         drop(stop);
     }
 }
+
+db_test! {
+    async fn a_digest_another_sweep_queued_first_is_dropped_while_the_rest_of_its_page_is_queued(app: TestApp) {
+        use sha2::{Digest, Sha256};
+        let emails: Vec<String> = (0..3).map(|i| unique_email(&format!("page-{i}"))).collect();
+        let rows: Vec<String> = emails
+            .iter()
+            .enumerate()
+            .map(|(i, email)| cissp_row(&format!("71000{i}"), email, "en"))
+            .collect();
+        import(&app, &rows);
+
+        // Another sweep has just queued the second person's digest: its notification stands
+        // under the same dedupe key, so this sweep's write of the page meets a taken key.
+        let planned = reminders::sweep(
+            &app.state.db,
+            &app.state.schemes,
+            &app.config,
+            SweepOptions { as_of: Some(day("2026-04-15")), dry_run: true, congratulate: true },
+        )
+        .await
+        .unwrap()
+        .planned;
+        let raced = &emails[1];
+        let mut keys: Vec<&str> = planned
+            .iter()
+            .filter(|p| &p.recipient == raced)
+            .map(|p| p.dedupe_key.as_str())
+            .collect();
+        keys.sort_unstable();
+        assert!(!keys.is_empty());
+        let holder = entity::professionals::Entity::find()
+            .filter(entity::professionals::Column::Email.eq(raced.as_str()))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let digest = hex::encode(Sha256::digest(keys.join("\n").as_bytes()));
+        let now = chrono::Utc::now();
+        cpe_ledger::services::bulk_write::insert(
+            &app.state.db,
+            vec![notifications::ActiveModel {
+                id: sea_orm::Set(uuid::Uuid::now_v7()),
+                dedupe_key: sea_orm::Set(format!("reminder:{}:{}", holder.id, &digest[..32])),
+                template: sea_orm::Set("reminder".to_owned()),
+                locale: sea_orm::Set("en".to_owned()),
+                recipient: sea_orm::Set(raced.clone()),
+                payload: sea_orm::Set(serde_json::json!({})),
+                state: sea_orm::Set(NotificationState::Sent),
+                attempts: sea_orm::Set(1),
+                next_attempt_at: sea_orm::Set(now),
+                last_error: sea_orm::Set(None),
+                message_id: sea_orm::Set(None),
+                created_at: sea_orm::Set(now),
+                sent_at: sea_orm::Set(Some(now)),
+            }],
+        )
+        .await
+        .unwrap();
+
+        let report = sweep_on(&app, "2026-04-15").await;
+        assert_eq!(report.notifications, 2, "{report:?}");
+        for (i, email) in emails.iter().enumerate() {
+            let pending = notifications_to(&app, email)
+                .await
+                .into_iter()
+                .filter(|n| n.state == NotificationState::Pending)
+                .count();
+            assert_eq!(pending, usize::from(i != 1), "{email}");
+        }
+        assert_eq!(app.dispatch_pending_emails().await, 2);
+    }
+}
