@@ -165,16 +165,7 @@ impl KeyRing {
             token_use,
             scope: scope.to_owned(),
         };
-        let guard = self
-            .loaded
-            .read()
-            .map_err(|_| TokenError::Invalid("key ring unavailable".to_owned()))?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-        header.kid = Some(guard.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &guard.signing)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        Ok((token, ttl))
+        Ok((self.sign(ACCESS_TOKEN_TYP, &claims)?, ttl))
     }
 
     /// Signs `claims` as a JWT of type `typ` with the current key, for tokens other than access
