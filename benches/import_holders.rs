@@ -16,60 +16,22 @@
 //! Options: `--rows N` (default 100000), `--backend sqlite|postgres|mysql|all` (default
 //! sqlite), `--csv-out PATH` (also write the generated file, e.g. to time the CLI on it).
 
+mod support {
+    pub mod registry;
+}
+
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, Utc};
 use cpe_ledger::config::{Config, Settings};
 use cpe_ledger::services::registry_import;
 use cpe_ledger::startup;
 use entity::{cycles, holdings, professionals};
 use sea_orm::sqlx;
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use support::registry::{CYCLE_MONTHS, Record, SCHEMES, csv, peak_rss_mib, records};
 use uuid::Uuid;
-
-const SCHEMES: [&str; 4] = ["riss", "cissp", "cisa", "giac"];
-const CYCLE_MONTHS: u32 = 36;
-
-/// One generated registry row.
-struct Record {
-    scheme: &'static str,
-    registration_number: String,
-    /// The person's index; every tenth row shares the previous row's person.
-    person: usize,
-    certified_on: NaiveDate,
-    cycle_start: NaiveDate,
-}
-
-fn records(rows: usize) -> Vec<Record> {
-    let base = NaiveDate::from_ymd_opt(2018, 4, 1).unwrap_or_default();
-    (0..rows)
-        .map(|i| {
-            let certified_on = base + chrono::Days::new((i % 2000) as u64);
-            Record {
-                scheme: SCHEMES[i % SCHEMES.len()],
-                registration_number: format!("{i:06}{:02}", i % 97),
-                person: if i % 10 == 1 { i - 1 } else { i },
-                certified_on,
-                cycle_start: certified_on + Months::new(CYCLE_MONTHS * ((i % 3) as u32 % 2)),
-            }
-        })
-        .collect()
-}
-
-fn csv(records: &[Record]) -> String {
-    let mut out = String::with_capacity(records.len() * 120);
-    out.push_str("scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start\n");
-    for r in records {
-        let p = r.person;
-        let _ = writeln!(
-            out,
-            "{},{},person{p}@example.jp,山田 太郎{p},ヤマダ タロウ,Taro {p},{},{}",
-            r.scheme, r.registration_number, r.certified_on, r.cycle_start
-        );
-    }
-    out
-}
 
 /// The rows the import writes for `records`, ready for the bound to write directly.
 struct Tables {
@@ -469,19 +431,6 @@ async fn postgres_settings() -> anyhow::Result<String> {
     }
     db.close().await?;
     Ok(out.join(" "))
-}
-
-/// The process's peak resident memory (VmHWM), in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 #[tokio::main]

@@ -11,7 +11,7 @@
 //!
 //! People are read in pages ordered by id (keyset), so memory stays flat however many there are.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{NaiveDate, Utc};
 use entity::notifications::{self, NotificationState};
@@ -35,11 +35,11 @@ use crate::mail::reminder::{
 use crate::services::bulk_write;
 use crate::services::reminder_preferences;
 use crate::services::schemes::SchemeCatalog;
-use crate::services::standing::{self, StandingError};
+use crate::services::standing::{self, LedgerSlice, StandingError};
 use crate::templates::supported_locale;
 
 /// People read per page.
-pub const PAGE: u64 = 200;
+pub const PAGE: u64 = 1_000;
 
 /// How a sweep runs.
 #[derive(Debug, Clone, Copy)]
@@ -109,32 +109,42 @@ pub async fn sweep(
         after = Some(last.id);
         let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
         let stopped = reminder_preferences::stopped_reasons(db, &ids).await?;
-        let mut by_person: BTreeMap<Uuid, Vec<holdings::Model>> = BTreeMap::new();
-        for holding in holdings::Entity::find()
-            .filter(holdings::Column::ProfessionalId.is_in(ids))
-            .filter(holdings::Column::Status.eq(holdings::HoldingStatus::Active))
-            .order_by_asc(holdings::Column::SchemeId)
-            .order_by_asc(holdings::Column::RegistrationNumber)
-            .all(db)
-            .await?
-        {
-            by_person
-                .entry(holding.professional_id)
-                .or_default()
-                .push(holding);
-        }
-        let mut digests = Vec::new();
+        let stops_nothing = HashSet::new();
+        let slice = LedgerSlice::load(db, &ids).await?;
+        let mut due = Vec::new();
         for person in &people {
-            let Some(held) = by_person.remove(&person.id) else {
+            let held: Vec<&holdings::Model> = slice
+                .holdings_of(person.id)
+                .into_iter()
+                .filter(|h| h.status == holdings::HoldingStatus::Active)
+                .collect();
+            if held.is_empty() {
                 continue;
+            }
+            let judging = Judging {
+                catalog,
+                slice: &slice,
+                as_of: options.as_of.unwrap_or_else(|| standing::today_for(person)),
+                stopped: stopped.get(&person.id).unwrap_or(&stops_nothing),
             };
-            let stopped = stopped.get(&person.id).cloned().unwrap_or_default();
-            let due = Due {
-                options,
-                stopped: &stopped,
-            };
+            let judged = judge_person(&judging, options, &held, &mut report)?;
+            if !judged.is_empty() {
+                due.push((person, judged));
+            }
+        }
+        // Drop what an earlier sweep already queued: one lookup for the page.
+        let known = already_queued(db, &due).await?;
+        let mut digests = Vec::new();
+        for (person, mut judged) in due {
+            for j in &mut judged {
+                j.items.retain(|(_, key)| !known.contains(key));
+            }
+            judged.retain(|j| !j.items.is_empty());
+            if judged.is_empty() {
+                continue;
+            }
             if let Some(digest) =
-                remind_person(db, catalog, config, due, person, &held, &mut report).await?
+                remind_person(db, catalog, config, options, person, &judged, &mut report).await?
             {
                 digests.push(digest);
             }
@@ -151,28 +161,27 @@ struct Judged {
     items: Vec<(DueReminder, String)>,
 }
 
-/// What decides which reasons are due for one person: the sweep's options and the reasons
-/// they unsubscribed from (the lapse notice is never among them).
-#[derive(Clone, Copy)]
-struct Due<'a> {
-    options: SweepOptions,
+/// What a person's holdings are judged with: the rules, the page's ledger, the day, and the
+/// reasons the person unsubscribed from (the lapse notice is never among them).
+struct Judging<'a> {
+    catalog: &'a SchemeCatalog,
+    slice: &'a LedgerSlice,
+    as_of: NaiveDate,
     stopped: &'a HashSet<Reason>,
 }
 
-async fn remind_person(
-    db: &DatabaseConnection,
-    catalog: &SchemeCatalog,
-    config: &Config,
-    due: Due<'_>,
-    person: &professionals::Model,
-    held: &[holdings::Model],
+/// Each of a person's certifications that calls for a reminder, with what it calls for.
+fn judge_person(
+    judging: &Judging<'_>,
+    options: SweepOptions,
+    held: &[&holdings::Model],
     report: &mut SweepReport,
-) -> Result<Option<QueuedDigest>, SweepError> {
-    let options = due.options;
+) -> Result<Vec<Judged>, SweepError> {
+    let catalog = judging.catalog;
     let mut judged = Vec::new();
-    for holding in held {
+    for &holding in held {
         report.holdings += 1;
-        let standing = match standing::for_holding(db, catalog, holding, options.as_of).await {
+        let standing = match judging.slice.judge(catalog, holding, judging.as_of) {
             Ok(s) => s.standing,
             Err(StandingError::Db(e)) => return Err(e.into()),
             Err(e) => {
@@ -191,7 +200,7 @@ async fn remind_person(
             options.congratulate,
         )
         .into_iter()
-        .filter(|item| !due.stopped.contains(&item.reason))
+        .filter(|item| !judging.stopped.contains(&item.reason))
         .map(|item| {
             let key = reminders::dedupe_key(&holding.id.to_string(), standing.starts_on, &item);
             (item, key)
@@ -205,34 +214,51 @@ async fn remind_person(
             });
         }
     }
-    if judged.is_empty() {
-        return Ok(None);
-    }
-    // Drop what an earlier sweep already queued.
-    let keys: Vec<String> = judged
+    Ok(judged)
+}
+
+/// The dedupe keys among `judged` that an earlier sweep already queued.
+async fn already_queued(
+    db: &DatabaseConnection,
+    due: &[(&professionals::Model, Vec<Judged>)],
+) -> Result<HashSet<String>, DbErr> {
+    let keys = due
         .iter()
-        .flat_map(|j| j.items.iter().map(|(_, k)| k.clone()))
+        .flat_map(|(_, judged)| judged.iter())
+        .flat_map(|j| {
+            j.items
+                .iter()
+                .map(|(_, k)| vec![sea_orm::Value::from(k.clone())])
+        })
         .collect();
-    let known: HashSet<String> = reminder_items::Entity::find()
-        .filter(reminder_items::Column::DedupeKey.is_in(keys))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|i| i.dedupe_key)
-        .collect();
-    for j in &mut judged {
-        j.items.retain(|(_, key)| !known.contains(key));
-    }
-    judged.retain(|j| !j.items.is_empty());
-    if judged.is_empty() {
-        return Ok(None);
-    }
+    Ok(bulk_write::find_by_keys::<reminder_items::Entity>(
+        db,
+        &[reminder_items::Column::DedupeKey],
+        keys,
+    )
+    .await?
+    .into_iter()
+    .map(|i| i.dedupe_key)
+    .collect())
+}
+
+/// The digest for a person's newly due reasons (what an earlier sweep queued is already
+/// dropped from `judged`).
+async fn remind_person(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    config: &Config,
+    options: SweepOptions,
+    person: &professionals::Model,
+    judged: &[Judged],
+    report: &mut SweepReport,
+) -> Result<Option<QueuedDigest>, SweepError> {
     let Some(recipient) = recipient_of(db, person).await? else {
         tracing::warn!(professional = %person.id, "no email address to remind");
         return Ok(None);
     };
     if options.dry_run {
-        for j in &judged {
+        for j in judged {
             for (item, key) in &j.items {
                 report.planned.push(PlannedReminder {
                     recipient: recipient.clone(),
@@ -265,7 +291,7 @@ async fn remind_person(
             .collect(),
         unsubscribe: None,
     };
-    Ok(Some(digest(person, &recipient, locale, &email, &judged)?))
+    Ok(Some(digest(person, &recipient, locale, &email, judged)?))
 }
 
 /// One person's digest, ready to write: the notification and the reasons it carries.

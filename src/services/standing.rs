@@ -6,13 +6,14 @@ use std::fmt::Write as _;
 use chrono::{NaiveDate, Utc};
 use entity::credits::CreditState as StoredState;
 use entity::{credit_claims, credits, cycles, holdings, professionals};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
 use crate::domain::points::Points;
 use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
+use crate::services::bulk_write;
 use crate::services::schemes::SchemeCatalog;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,155 +100,244 @@ pub async fn for_holding(
             DbErr::RecordNotFound(format!("professional {}", holding.professional_id))
         })?;
     let as_of = as_of.unwrap_or_else(|| today_for(&professional));
+    let slice = LedgerSlice::load(db, &[holding.professional_id]).await?;
+    slice.judge(catalog, holding, as_of)
+}
 
-    // Every holding of the same scheme: one activity may count toward only some of them.
-    let siblings = holdings::Entity::find()
-        .filter(holdings::Column::ProfessionalId.eq(holding.professional_id))
-        .filter(holdings::Column::SchemeId.eq(holding.scheme_id.as_str()))
-        .all(db)
-        .await?;
-    let sibling_ids: Vec<Uuid> = siblings.iter().map(|h| h.id).collect();
-    let all_cycles = cycles::Entity::find()
-        .filter(cycles::Column::HoldingId.is_in(sibling_ids))
-        .order_by_asc(cycles::Column::StartsOn)
-        .all(db)
-        .await?;
-    let version_names: HashMap<Uuid, (String, String)> = entity::scheme_versions::Entity::find()
-        .filter(entity::scheme_versions::Column::SchemeId.eq(holding.scheme_id.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, (v.scheme_id, v.version)))
-        .collect();
+/// What the ledger holds for some professionals: their holdings, cycles, credits and claims,
+/// read with a few statements for all of them, so that each holding is then judged without
+/// another query. The reminder sweep loads one per page of people; a single lookup loads one
+/// for one person.
+#[derive(Debug, Default)]
+pub struct LedgerSlice {
+    /// Every holding of each professional, whatever its status.
+    holdings: HashMap<Uuid, Vec<holdings::Model>>,
+    /// Each holding's cycles, oldest first.
+    cycles: HashMap<Uuid, Vec<cycles::Model>>,
+    /// (scheme, version) of each recorded scheme version.
+    versions: HashMap<Uuid, (String, String)>,
+    /// Each professional's credits.
+    credits: HashMap<Uuid, Vec<credits::Model>>,
+    /// Each credit's claims, in every scheme.
+    claims: HashMap<Uuid, Vec<credit_claims::Model>>,
+}
 
-    let mut holding_cycles = Vec::new();
-    let mut window_start = as_of;
-    let mut window_end = as_of;
-    let mut judged_version = None;
-    for sibling in &siblings {
-        let own: Vec<cycles::Model> = all_cycles
-            .iter()
-            .filter(|c| c.holding_id == sibling.id)
-            .cloned()
-            .collect();
-        let Some((current, previous)) = current_and_previous(&own, as_of) else {
-            if sibling.id == holding.id {
-                return Err(StandingError::NoCycle(holding.id));
-            }
-            continue;
+impl LedgerSlice {
+    pub async fn load(db: &impl ConnectionTrait, professionals: &[Uuid]) -> Result<Self, DbErr> {
+        let keys = |ids: &mut dyn Iterator<Item = Uuid>| -> Vec<Vec<sea_orm::Value>> {
+            ids.map(|id| vec![sea_orm::Value::from(id)]).collect()
         };
-        let (scheme_id, version) = version_names
-            .get(&current.scheme_version_id)
-            .cloned()
-            .ok_or_else(|| {
-                DbErr::RecordNotFound(format!("scheme version {}", current.scheme_version_id))
-            })?;
-        if sibling.id == holding.id {
-            judged_version = Some((scheme_id.clone(), version.clone()));
+        let mut slice = Self::default();
+        for holding in bulk_write::find_by_keys::<holdings::Entity>(
+            db,
+            &[holdings::Column::ProfessionalId],
+            keys(&mut professionals.iter().copied()),
+        )
+        .await?
+        {
+            slice
+                .holdings
+                .entry(holding.professional_id)
+                .or_default()
+                .push(holding);
         }
-        let start = previous.map_or(current.starts_on, |p| p.starts_on);
-        window_start = window_start.min(start);
-        window_end = window_end.max(current.ends_on);
-        holding_cycles.push(HoldingCycle {
-            holding_id: sibling.id.to_string(),
-            scheme_id,
-            scheme_version: version,
-            cycle: period(current),
-            previous_cycle: previous.map(period),
-        });
-    }
-    let (scheme_id, version) = judged_version.ok_or(StandingError::NoCycle(holding.id))?;
-    let loaded =
-        catalog
-            .version(&scheme_id, &version)
-            .ok_or_else(|| StandingError::UnknownVersion {
-                scheme: scheme_id.clone(),
-                version: version.clone(),
-            })?;
-    let definition = &loaded.definition;
-
-    let ledger = credits::Entity::find()
-        .filter(credits::Column::ProfessionalId.eq(holding.professional_id))
-        .filter(credits::Column::CompletedOn.gte(window_start))
-        .filter(credits::Column::CompletedOn.lt(window_end))
-        .all(db)
-        .await?;
-    let credit_ids: Vec<Uuid> = ledger.iter().map(|c| c.id).collect();
-    // Each credit's claims in this scheme, with the activity type as this scheme names it.
-    let mut claims: HashMap<Uuid, (String, Vec<Claim>)> = HashMap::new();
-    for chunk in credit_ids.chunks(500) {
-        for claim in credit_claims::Entity::find()
-            .filter(credit_claims::Column::CreditId.is_in(chunk.to_vec()))
-            .filter(credit_claims::Column::SchemeId.eq(scheme_id.as_str()))
+        let holding_ids = slice.holdings.values().flatten().map(|h| h.id);
+        for cycle in bulk_write::find_by_keys::<cycles::Entity>(
+            db,
+            &[cycles::Column::HoldingId],
+            keys(&mut holding_ids.into_iter()),
+        )
+        .await?
+        {
+            slice
+                .cycles
+                .entry(cycle.holding_id)
+                .or_default()
+                .push(cycle);
+        }
+        for cycles in slice.cycles.values_mut() {
+            cycles.sort_by_key(|c| c.starts_on);
+        }
+        slice.versions = entity::scheme_versions::Entity::find()
             .all(db)
             .await?
+            .into_iter()
+            .map(|v| (v.id, (v.scheme_id, v.version)))
+            .collect();
+        for credit in bulk_write::find_by_keys::<credits::Entity>(
+            db,
+            &[credits::Column::ProfessionalId],
+            keys(&mut professionals.iter().copied()),
+        )
+        .await?
         {
-            claims
-                .entry(claim.credit_id)
-                .or_insert_with(|| (claim.activity_type, Vec::new()))
-                .1
-                .push(Claim {
-                    category: claim.category,
-                    points: Points::from_hundredths(claim.points),
-                });
+            slice
+                .credits
+                .entry(credit.professional_id)
+                .or_default()
+                .push(credit);
         }
+        let credit_ids = slice.credits.values().flatten().map(|c| c.id);
+        for claim in bulk_write::find_by_keys::<credit_claims::Entity>(
+            db,
+            &[credit_claims::Column::CreditId],
+            keys(&mut credit_ids.into_iter()),
+        )
+        .await?
+        {
+            slice.claims.entry(claim.credit_id).or_default().push(claim);
+        }
+        Ok(slice)
     }
-    let multi: Vec<MultiCredit> = ledger
-        .into_iter()
-        .filter_map(|credit| {
-            // A credit with no points for this scheme still matters when its own activity type
-            // (the one it was recorded with) fills one of the scheme's slots.
-            let (activity_type, own) = match claims.remove(&credit.id) {
-                Some(found) => found,
-                None => {
-                    let fills_slot = definition
-                        .slots
-                        .iter()
-                        .any(|slot| slot.activity_types.contains(&credit.activity_type));
-                    if !fills_slot {
-                        return None;
-                    }
-                    (credit.activity_type, Vec::new())
-                }
-            };
-            Some(MultiCredit {
-                id: credit.id.to_string(),
-                completed_on: credit.completed_on,
-                state: domain_state(credit.state),
-                schemes: vec![SchemeClaim {
-                    scheme_id: scheme_id.clone(),
-                    activity_type,
-                    claims: own,
-                }],
-            })
-        })
-        .collect();
 
-    let definitions: Vec<_> = holding_cycles
-        .iter()
-        .filter_map(|h| catalog.version(&h.scheme_id, &h.scheme_version))
-        .map(|l| l.definition.clone())
-        .collect();
-    let mut allocated = allocate(&holding_cycles, &multi, &definitions);
-    let entries = allocated
-        .remove(&holding.id.to_string())
-        .unwrap_or_default();
-    let judged = holding_cycles
-        .iter()
-        .find(|h| h.holding_id == holding.id.to_string())
-        .ok_or(StandingError::NoCycle(holding.id))?;
-    let standing = evaluate(&StandingInput {
-        scheme: definition,
-        cycle: judged.cycle,
-        previous_cycle: judged.previous_cycle,
-        credits: &entries,
-        as_of,
-    });
-    Ok(HoldingStanding {
-        holding_id: holding.id,
-        registration_number: holding.registration_number.clone(),
-        standing,
-    })
+    /// The holdings of a professional, by scheme then registration number.
+    pub fn holdings_of(&self, professional: Uuid) -> Vec<&holdings::Model> {
+        let mut held: Vec<&holdings::Model> = self
+            .holdings
+            .get(&professional)
+            .map(|h| h.iter().collect())
+            .unwrap_or_default();
+        held.sort_by(|a, b| {
+            (&a.scheme_id, &a.registration_number).cmp(&(&b.scheme_id, &b.registration_number))
+        });
+        held
+    }
+
+    /// The standing of `holding` on `as_of`, from what this slice holds of its professional.
+    pub fn judge(
+        &self,
+        catalog: &SchemeCatalog,
+        holding: &holdings::Model,
+        as_of: NaiveDate,
+    ) -> Result<HoldingStanding, StandingError> {
+        // Every holding of the same scheme: one activity may count toward only some of them.
+        let siblings = self
+            .holdings
+            .get(&holding.professional_id)
+            .into_iter()
+            .flatten()
+            .filter(|h| h.scheme_id == holding.scheme_id);
+        let mut holding_cycles = Vec::new();
+        let mut window_start = as_of;
+        let mut window_end = as_of;
+        let mut judged_version = None;
+        for sibling in siblings {
+            let own = self.cycles.get(&sibling.id).map_or(&[][..], Vec::as_slice);
+            let Some((current, previous)) = current_and_previous(own, as_of) else {
+                if sibling.id == holding.id {
+                    return Err(StandingError::NoCycle(holding.id));
+                }
+                continue;
+            };
+            let (scheme_id, version) = self
+                .versions
+                .get(&current.scheme_version_id)
+                .cloned()
+                .ok_or_else(|| {
+                    DbErr::RecordNotFound(format!("scheme version {}", current.scheme_version_id))
+                })?;
+            if sibling.id == holding.id {
+                judged_version = Some((scheme_id.clone(), version.clone()));
+            }
+            let start = previous.map_or(current.starts_on, |p| p.starts_on);
+            window_start = window_start.min(start);
+            window_end = window_end.max(current.ends_on);
+            holding_cycles.push(HoldingCycle {
+                holding_id: sibling.id.to_string(),
+                scheme_id,
+                scheme_version: version,
+                cycle: period(current),
+                previous_cycle: previous.map(period),
+            });
+        }
+        let (scheme_id, version) = judged_version.ok_or(StandingError::NoCycle(holding.id))?;
+        let loaded =
+            catalog
+                .version(&scheme_id, &version)
+                .ok_or_else(|| StandingError::UnknownVersion {
+                    scheme: scheme_id.clone(),
+                    version: version.clone(),
+                })?;
+        let definition = &loaded.definition;
+
+        let ledger = self
+            .credits
+            .get(&holding.professional_id)
+            .into_iter()
+            .flatten()
+            .filter(|c| c.completed_on >= window_start && c.completed_on < window_end);
+        let multi: Vec<MultiCredit> = ledger
+            .filter_map(|credit| {
+                // Each credit's claims in this scheme, with the activity type as this scheme
+                // names it.
+                let mut own = self
+                    .claims
+                    .get(&credit.id)
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.scheme_id == scheme_id)
+                    .peekable();
+                let activity_type = match own.peek() {
+                    Some(first) => first.activity_type.clone(),
+                    None => {
+                        // A credit with no points for this scheme still matters when its own
+                        // activity type (the one it was recorded with) fills one of the
+                        // scheme's slots.
+                        let fills_slot = definition
+                            .slots
+                            .iter()
+                            .any(|slot| slot.activity_types.contains(&credit.activity_type));
+                        if !fills_slot {
+                            return None;
+                        }
+                        credit.activity_type.clone()
+                    }
+                };
+                let claims = own
+                    .map(|claim| Claim {
+                        category: claim.category.clone(),
+                        points: Points::from_hundredths(claim.points),
+                    })
+                    .collect();
+                Some(MultiCredit {
+                    id: credit.id.to_string(),
+                    completed_on: credit.completed_on,
+                    state: domain_state(credit.state),
+                    schemes: vec![SchemeClaim {
+                        scheme_id: scheme_id.clone(),
+                        activity_type,
+                        claims,
+                    }],
+                })
+            })
+            .collect();
+
+        let definitions: Vec<_> = holding_cycles
+            .iter()
+            .filter_map(|h| catalog.version(&h.scheme_id, &h.scheme_version))
+            .map(|l| l.definition.clone())
+            .collect();
+        let mut allocated = allocate(&holding_cycles, &multi, &definitions);
+        let entries = allocated
+            .remove(&holding.id.to_string())
+            .unwrap_or_default();
+        let judged = holding_cycles
+            .iter()
+            .find(|h| h.holding_id == holding.id.to_string())
+            .ok_or(StandingError::NoCycle(holding.id))?;
+        let standing = evaluate(&StandingInput {
+            scheme: definition,
+            cycle: judged.cycle,
+            previous_cycle: judged.previous_cycle,
+            credits: &entries,
+            as_of,
+        });
+        Ok(HoldingStanding {
+            holding_id: holding.id,
+            registration_number: holding.registration_number.clone(),
+            standing,
+        })
+    }
 }
 
 fn domain_state(state: StoredState) -> CreditState {
