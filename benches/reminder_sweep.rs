@@ -5,7 +5,8 @@
 //! bulk-write path, and runs the sweep twice on one day: the first queues the digests, the
 //! second must queue nothing. Beside it, in the same run, the bound: one SQL aggregate of the
 //! points of every holding. Prints time, holdings/s and the peak resident memory of each part
-//! (the peak is reset before each); asserts nothing about time.
+//! (the sweep runs in a process of its own, and the peak is reset before each part); asserts
+//! nothing about time.
 //!
 //! Options: `--holdings N` (default 1000000), `--backend sqlite|postgres` (default sqlite),
 //! `--as-of YYYY-MM-DD` (default 2026-12-01).
@@ -140,10 +141,15 @@ async fn main() -> anyhow::Result<()> {
     };
     let holdings: usize = value("--holdings").map_or(Ok(1_000_000), |v| v.parse())?;
     let backend = value("--backend").unwrap_or_else(|| "sqlite".to_owned());
-    let as_of: NaiveDate = value("--as-of").map_or(
-        Ok(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default()),
-        |v| v.parse(),
-    )?;
+    let as_of: NaiveDate = match value("--as-of") {
+        Some(text) => text.parse()?,
+        None => NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default(),
+    };
+    // The sweep runs in a process of its own, so that its peak memory is its own and not
+    // what the allocator kept from loading the data.
+    if let Some(data_dir) = value("--sweep-in") {
+        return sweep(&data_dir, value("--database-url"), as_of).await;
+    }
 
     let dir = tempfile::tempdir()?;
     let url = match backend.as_str() {
@@ -158,8 +164,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: Some(dir.path().display().to_string()),
         ..Default::default()
     })?;
-    let app = startup::prepare(config.clone()).await?;
-
+    let app = startup::prepare(config).await?;
     let started = Instant::now();
     let csv = csv(&records(holdings));
     let imported =
@@ -167,11 +172,40 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     drop(csv);
     let credits = add_credits(&app.db).await?;
+    app.db.close().await?;
     println!(
         "{backend}: {} holdings and {credits} credits loaded in {:.1} s; sweeping as of {as_of}",
         imported.inserted,
         started.elapsed().as_secs_f64()
     );
+    let mut child = std::process::Command::new(std::env::current_exe()?);
+    child
+        .args(["--sweep-in", &dir.path().display().to_string()])
+        .args(["--as-of", &as_of.to_string()]);
+    if let Some(url) = &url {
+        child.args(["--database-url", url]);
+    }
+    let status = child.status()?;
+    if let Some(url) = url {
+        let (server, name) = url
+            .rsplit_once('/')
+            .ok_or_else(|| anyhow::anyhow!("no database name in {url}"))?;
+        let admin = Database::connect(format!("{server}/postgres")).await?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+    }
+    anyhow::ensure!(status.success(), "the sweep process failed: {status}");
+    Ok(())
+}
+
+async fn sweep(data_dir: &str, url: Option<String>, as_of: NaiveDate) -> anyhow::Result<()> {
+    let config = Config::from_settings(&Settings {
+        database_url: url,
+        data_dir: Some(data_dir.to_owned()),
+        ..Default::default()
+    })?;
+    let app = startup::prepare(config.clone()).await?;
     println!(
         "{:<34} {:>9} {:>12} {:>10}  note",
         "run", "seconds", "holdings/s", "peak MiB"
@@ -210,14 +244,5 @@ async fn main() -> anyhow::Result<()> {
         peak_rss_mib(),
     );
     app.db.close().await?;
-    if let Some(url) = url {
-        let (server, name) = url
-            .rsplit_once('/')
-            .ok_or_else(|| anyhow::anyhow!("no database name in {url}"))?;
-        let admin = Database::connect(format!("{server}/postgres")).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await?;
-    }
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
+mod lists;
 mod registry_import;
 mod remind;
 mod scheme_show;
@@ -57,12 +58,14 @@ pub enum Command {
     Remind(remind::RemindCommand),
     /// Print a holding's standing as the engine computes it.
     Standing {
-        /// Scheme id, e.g. `cissp`.
+        /// Scheme id, e.g. `cissp` (any case).
+        #[arg(value_parser = scheme_id)]
         scheme: String,
         /// The holder's registration number in that scheme.
         registration_number: String,
-        /// Judge as of this date (YYYY-MM-DD) instead of today in the holder's time zone.
-        #[arg(long)]
+        /// Judge as of this date (YYYY-MM-DD or YYYY/MM/DD) instead of today in the holder's
+        /// time zone.
+        #[arg(long, value_parser = calendar_date)]
         as_of: Option<NaiveDate>,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -77,7 +80,8 @@ pub enum SchemesCommand {
     /// One scheme's rules: activity types, categories and slots (named in ja and en), caps,
     /// deadline and grace.
     Show {
-        /// Scheme id, e.g. `riss` (see `schemes list`).
+        /// Scheme id, e.g. `riss` (any case; see `schemes list`).
+        #[arg(value_parser = scheme_id)]
         scheme: String,
         /// Print JSON (the definition as its TOML has it) instead of text.
         #[arg(long)]
@@ -129,8 +133,12 @@ pub enum AdminCommand {
         #[arg(long)]
         contact_email: Option<String>,
     },
+    /// List holdings with their holders and current expiry, by scheme and registration number.
+    ListHolders(lists::HolderListArgs),
+    /// List course providers, with the ids `create-client --provider-id` takes.
+    ListProviders(lists::ProviderListArgs),
     /// List machine clients (never their secrets).
-    ListClients,
+    ListClients(lists::ClientListArgs),
     /// Disable a machine client; its tokens stop working at once.
     DisableClient {
         /// The client's `client_id` (`cl_…`).
@@ -179,8 +187,8 @@ pub enum CreditsCommand {
     Add(CreditArgs),
     /// List a holder's credits (voided ones too), with the ids `void` and `correct` take.
     List {
-        /// Scheme of the holding that identifies the professional.
-        #[arg(long)]
+        /// Scheme of the holding that identifies the professional (any case).
+        #[arg(long, value_parser = scheme_id)]
         scheme: String,
         /// The holder's registration number in that scheme.
         #[arg(long)]
@@ -224,8 +232,8 @@ calls training (CPE hours), logged once for a professional who holds both:
 /// classified in that scheme's own words (see [`CREDITS_ADD_EXAMPLE`]).
 #[derive(clap::Args, Debug)]
 pub struct CreditArgs {
-    /// Scheme of the holding that identifies the professional.
-    #[arg(long)]
+    /// Scheme of the holding that identifies the professional (any case).
+    #[arg(long, value_parser = scheme_id)]
     scheme: String,
     /// The holder's registration number in that scheme.
     #[arg(long)]
@@ -237,8 +245,8 @@ pub struct CreditArgs {
     /// The activity's title, e.g. the course name.
     #[arg(long)]
     title: String,
-    /// Completion date, YYYY-MM-DD.
-    #[arg(long)]
+    /// Completion date, YYYY-MM-DD (or YYYY/MM/DD).
+    #[arg(long, value_parser = calendar_date)]
     date: NaiveDate,
     /// Hours the activity took, e.g. `8` or `1.5`.
     #[arg(long, value_parser = parse_hours, allow_negative_numbers = true)]
@@ -253,6 +261,20 @@ pub struct CreditArgs {
     /// Who recorded it, for the audit log.
     #[arg(long, default_value = "cli")]
     recorded_by: String,
+}
+
+/// A scheme id as typed, in the catalog's form (`RISS` is `riss`).
+pub(crate) fn scheme_id(text: &str) -> Result<String, String> {
+    let id = crate::domain::scheme::normalise_scheme_id(text);
+    if id.is_empty() {
+        return Err("expected a scheme id, e.g. riss (see `schemes list`)".to_owned());
+    }
+    Ok(id)
+}
+
+/// A date option read by the one rule of [`crate::domain::calendar_date`].
+pub(crate) fn calendar_date(text: &str) -> Result<NaiveDate, String> {
+    crate::domain::calendar_date::parse_date(text).map_err(|e| e.to_string())
 }
 
 /// `--hours` as a number of hours, with errors that talk about hours.
@@ -357,8 +379,10 @@ fn init_tracing(config: &Config, serving: bool) {
             "{default},sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn"
         ))
     });
+    // Colour codes only for a person at a terminal; a file or a log collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if config.log_json {
         builder.json().try_init()
@@ -701,36 +725,9 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             println!("provider {} created ({})", provider.id, provider.name);
             Ok(ExitCode::SUCCESS)
         }
-        AdminCommand::ListClients => {
-            println!(
-                "{:<28} {:<12} {:<9} {:>6} {:<40} NAME",
-                "CLIENT_ID", "KIND", "STATE", "RPM", "SCOPES"
-            );
-            let mut after = None;
-            loop {
-                let page = services::clients::list_clients(&app.db, after, 500).await?;
-                for c in &page {
-                    println!(
-                        "{:<28} {:<12} {:<9} {:>6} {:<40} {}",
-                        c.client_id,
-                        c.kind.to_value(),
-                        if c.disabled_at.is_some() {
-                            "disabled"
-                        } else {
-                            "active"
-                        },
-                        c.rate_limit_per_minute,
-                        c.scopes,
-                        c.name
-                    );
-                }
-                match page.last() {
-                    Some(last) if page.len() == 500 => after = Some(last.id),
-                    _ => break,
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        AdminCommand::ListHolders(args) => lists::holders(&app.db, &app.schemes, args).await,
+        AdminCommand::ListProviders(args) => lists::providers(&app.db, args).await,
+        AdminCommand::ListClients(args) => lists::clients(&app.db, args).await,
         AdminCommand::DisableClient { client_id } => {
             let client = services::clients::disable_client(&app.db, &operator, &client_id).await?;
             println!("client {} disabled", client.client_id);

@@ -52,6 +52,10 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub smtp_url: Option<String>,
+    /// Sender of every email, with a display name: `"Name <address@example.org>"`. Default:
+    /// `cpe-ledger <no-reply@…>` at the public URL's host.
+    #[arg(long, env = "CPE_LEDGER_MAIL_FROM", help_heading = SERVER_SETTINGS, global = true)]
+    pub mail_from: Option<String>,
     /// Load balancers or reverse proxies whose `X-Forwarded-For` names the real client
     /// (comma-separated IP addresses). Unset: the header is ignored.
     #[arg(
@@ -209,6 +213,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub public_url: Url,
     pub mail: MailDelivery,
+    /// The sender of every email; `None`: the mailer's default, named after the public URL.
+    pub mail_from: Option<lettre::message::Mailbox>,
     pub schemes_dir: Option<PathBuf>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub templates_dir: Option<PathBuf>,
@@ -287,6 +293,10 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("public_url", &self.public_url.as_str())
             .field("mail", &self.mail)
+            .field(
+                "mail_from",
+                &self.mail_from.as_ref().map(ToString::to_string),
+            )
             .finish()
     }
 }
@@ -357,6 +367,18 @@ impl Config {
             None => MailDelivery::Files(data_dir.join("outbox")),
         };
 
+        let mail_from = match non_empty(settings.mail_from.as_deref()) {
+            Some(text) => Some(text.parse::<lettre::message::Mailbox>().map_err(|_| {
+                ConfigError::new(
+                    "CPE_LEDGER_MAIL_FROM",
+                    format!(
+                        "'{text}' is not a sender address (expected \"Name <address@example.org>\")"
+                    ),
+                )
+            })?),
+            None => None,
+        };
+
         let schemes_dir = non_empty(settings.schemes_dir.as_deref()).map(PathBuf::from);
         if let Some(dir) = &schemes_dir
             && !dir.is_dir()
@@ -416,6 +438,7 @@ impl Config {
             listen,
             public_url,
             mail,
+            mail_from,
             schemes_dir,
             trusted_proxies: settings
                 .trusted_proxies
@@ -669,6 +692,24 @@ mod tests {
                 kind
             );
         }
+    }
+
+    #[test]
+    fn a_mail_from_that_is_no_address_is_refused_naming_the_setting_and_the_form() {
+        let mut s = settings();
+        s.mail_from = Some("RISS office".into());
+        let err = Config::from_settings(&s).expect_err("refused");
+        assert_eq!(err.setting, "CPE_LEDGER_MAIL_FROM");
+        assert!(
+            err.message.contains("Name <address@example.org>"),
+            "{}",
+            err.message
+        );
+        s.mail_from = Some("登録セキスペ事務局 <riss@example.org>".into());
+        let config = Config::from_settings(&s).expect("accepted");
+        let from = config.mail_from.expect("a sender");
+        assert_eq!(from.name.as_deref(), Some("登録セキスペ事務局"));
+        assert_eq!(from.email.to_string(), "riss@example.org");
     }
 
     #[test]

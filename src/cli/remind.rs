@@ -15,8 +15,9 @@ use crate::startup;
 pub enum RemindCommand {
     /// Compute everyone's standing and queue the reminders that are due (one email per person).
     Sweep {
-        /// Judge as of this date (YYYY-MM-DD) instead of today in each holder's time zone.
-        #[arg(long)]
+        /// Judge as of this date (YYYY-MM-DD or YYYY/MM/DD) instead of today in each holder's
+        /// time zone.
+        #[arg(long, value_parser = super::calendar_date)]
         as_of: Option<NaiveDate>,
         /// Print who would be reminded and why, and queue nothing.
         #[arg(long)]

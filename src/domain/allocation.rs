@@ -7,6 +7,7 @@
 //! certifications). The holdings chosen are those whose cycle (current or previous) contains
 //! the completion date, earliest deadline first, ties broken by holding id.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
@@ -48,16 +49,24 @@ pub struct SchemeClaim {
 /// with its entries in `(completed_on, id)` order. A credit that names one scheme twice is
 /// read by its first mention. A holding whose scheme version is not in `schemes` is judged by
 /// any version of the same scheme, and without a counts-for-N limit if there is none.
-pub fn allocate(
+pub fn allocate<S: std::borrow::Borrow<SchemeDefinition>>(
     holdings: &[HoldingCycle],
     credits: &[MultiCredit],
-    schemes: &[SchemeDefinition],
+    schemes: &[S],
 ) -> BTreeMap<String, Vec<CreditEntry>> {
     let scheme_of = |holding: &HoldingCycle| {
         schemes
             .iter()
-            .find(|s| s.id == holding.scheme_id && s.version == holding.scheme_version)
-            .or_else(|| schemes.iter().find(|s| s.id == holding.scheme_id))
+            .map(Borrow::borrow)
+            .find(|s: &&SchemeDefinition| {
+                s.id == holding.scheme_id && s.version == holding.scheme_version
+            })
+            .or_else(|| {
+                schemes
+                    .iter()
+                    .map(Borrow::borrow)
+                    .find(|s: &&SchemeDefinition| s.id == holding.scheme_id)
+            })
     };
     let mut out: BTreeMap<String, Vec<CreditEntry>> = holdings
         .iter()

@@ -4,6 +4,7 @@
 //! function takes what it needs and returns a value, so the rules can be tested exhaustively.
 
 pub mod allocation;
+pub mod calendar_date;
 pub mod email;
 pub mod points;
 pub mod registration_number;
@@ -12,10 +13,11 @@ pub mod scheme;
 pub mod standing;
 
 pub use allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
+pub use calendar_date::{CalendarDate, CalendarDateError, parse_date};
 pub use email::{EmailAddress, EmailAddressError};
 pub use points::{Points, PointsError};
 pub use registration_number::{RegistrationNumber, RegistrationNumberError};
-pub use scheme::{SchemeDefinition, SchemeError, Unplaceable};
+pub use scheme::{SchemeDefinition, SchemeError, Unplaceable, normalise_scheme_id};
 pub use standing::{
     Claim, CreditEntry, CreditState, CyclePeriod, IgnoredClaim, IgnoredReason, Standing,
     StandingInput, StandingState, deadline, evaluate, grace_until,

@@ -188,6 +188,20 @@ impl Serialize for Points {
     }
 }
 
+/// Documented as the number it serializes as, in steps of 0.01.
+impl utoipa::PartialSchema for Points {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Number)
+            .multiple_of(Some(0.01))
+            .description(Some("Points (or hours), with at most two decimals"))
+            .examples([serde_json::json!(12.25)])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Points {}
+
 /// Accepts a number (12, 12.25) or a string ("12.25"); rejects negatives and more than two
 /// decimals, exactly as [`FromStr`] does.
 impl<'de> Deserialize<'de> for Points {

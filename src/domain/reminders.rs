@@ -197,6 +197,7 @@ mod tests {
             counted_claims: Vec::new(),
             ignored: Vec::new(),
             state,
+            reasons: Vec::new(),
         }
     }
 

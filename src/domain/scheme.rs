@@ -33,6 +33,13 @@ pub const BUILTIN_SCHEME_FILES: [(&str, &str); 6] = [
     ("schemes/giac.toml", include_str!("../../schemes/giac.toml")),
 ];
 
+/// A scheme id as people and systems type it, in the form definitions use: without
+/// surrounding spaces and in lower case, so `RISS` in a registry file and `riss` on the command
+/// line name the same scheme. Every place that reads a scheme id from outside goes through it.
+pub fn normalise_scheme_id(text: &str) -> String {
+    text.trim().to_ascii_lowercase()
+}
+
 /// Parses and validates every built-in scheme file.
 pub fn builtin_schemes() -> Result<Vec<SchemeDefinition>, SchemeError> {
     BUILTIN_SCHEME_FILES
@@ -109,7 +116,7 @@ impl SchemeDefinition {
 
 /// Whether a definition is the body's current rule set or a published proposal that the
 /// product can model ("what if") but must not present as the law.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SchemeStatus {
     #[default]
@@ -669,6 +676,15 @@ mod tests {
 
     fn error_of(text: &str) -> SchemeError {
         SchemeDefinition::parse(text, "schemes/cissp.toml").unwrap_err()
+    }
+
+    #[test]
+    fn scheme_ids_typed_in_any_case_name_the_lower_case_id_of_the_definitions() {
+        assert_eq!(normalise_scheme_id(" RISS "), "riss");
+        assert_eq!(normalise_scheme_id("Riss-Points"), "riss-points");
+        for scheme in builtin_schemes().unwrap() {
+            assert_eq!(normalise_scheme_id(&scheme.id), scheme.id);
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Who is calling: extractors that authenticate the bearer token and authorise the audience.
 //!
 //! Every protected handler takes exactly one of these; a handler without one is public. They
-//! answer 401 (no, bad or wrong-kind token; RFC 6750 `invalid_token`) and 403 (a valid caller
-//! without the right role or scope; `insufficient_scope`), always as problem+json. Disabled
-//! users and clients are refused on every request, so disabling takes effect immediately.
+//! answer 401 (no or bad token, or one whose user or client is gone, disabled or signed out;
+//! RFC 6750 `invalid_token`) and 403 (a valid caller without the right role or scope, including
+//! a valid token of the other audience: a professional's token on a machine route and a
+//! client's on a person's route; `insufficient_scope`), always as problem+json. Disabled users
+//! and clients are refused on every request, so disabling takes effect immediately.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -43,17 +45,37 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
     }
 }
 
+/// Claims of a token of the `expected` use. A token of the other use is checked as fully as
+/// its own kind of route would check it (a bad one stays 401); only a valid caller of the
+/// wrong audience gets 403.
 async fn verified(
     parts: &Parts,
     state: &AppState,
     expected: TokenUse,
 ) -> Result<AccessClaims, Problem> {
     let token = bearer(parts)?;
-    state
+    let claims = state
         .keys
-        .verify(&state.db, token, expected)
+        .verify_any_use(&state.db, token)
         .await
-        .map_err(Problem::from)
+        .map_err(Problem::from)?;
+    if claims.token_use == expected {
+        return Ok(claims);
+    }
+    match claims.token_use {
+        TokenUse::User => {
+            UserCaller::from_claims(state, claims).await?;
+            Err(Problem::forbidden(
+                "this route is for machine clients; a person's token cannot call it",
+            ))
+        }
+        TokenUse::Client => {
+            ClientCaller::from_claims(state, claims).await?;
+            Err(Problem::forbidden(
+                "this route is for signed-in people; a machine client's token cannot call it",
+            ))
+        }
+    }
 }
 
 /// A logged-in person whose account is active.

@@ -123,7 +123,7 @@ pub async fn list_holdings(
 #[utoipa::path(get, path = "/v1/me/holdings/{id}/standing", tag = "me", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The holding's id")),
     responses(
-        (status = 200, description = "The standing, computed now from the ledger", body = serde_json::Value),
+        (status = 200, description = "The standing, computed now from the ledger", body = HoldingStanding),
         (status = 404, description = "No such holding among the caller's", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn holding_standing(

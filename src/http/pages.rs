@@ -395,6 +395,14 @@ async fn home(
 ) -> PageResult {
     let (locale, lang_cookie) = page_locale(&state, &headers, &query);
     let user = &session.caller.user;
+    // People are greeted by the name they chose; staff accounts (no professional) by email.
+    let name = match user.professional_id {
+        Some(id) => holdings::professional(&state.db, id)
+            .await?
+            .map(|p| p.display_name.unwrap_or(p.legal_name)),
+        None => None,
+    }
+    .unwrap_or_else(|| user.email.clone());
     let mut rows = Vec::new();
     if let Some(professional_id) = user.professional_id {
         // Enums reach the template through serde, as the snake_case names the API uses.
@@ -413,6 +421,7 @@ async fn home(
         "home",
         locale,
         context! {
+            name => name,
             email => user.email,
             holdings => rows,
             csrf => session_csrf(&session.caller.claims.jti),
@@ -597,6 +606,11 @@ fn set_password_page(
             purpose => name,
             action => action,
             token => token,
+            // The language switch links back here with the same token.
+            keep_query => format!(
+                "&token={}",
+                url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+            ),
             csrf => csrf,
             needs_password => needs_password,
             error => error,

@@ -102,6 +102,11 @@ pub async fn show(
         context! {
             state => "confirm",
             reasons => names(&link.reasons),
+            // The language switch links back here with the same token.
+            keep_query => format!(
+                "&token={}",
+                url::form_urlencoded::byte_serialize(query.token.as_bytes()).collect::<String>()
+            ),
             token => query.token,
             lang_param => lang.map(supported_locale).unwrap_or(""),
         },

@@ -85,10 +85,15 @@ impl Mailer {
             Some(url::Host::Domain(name)) if name.contains('.') => name.to_owned(),
             _ => "cpe-ledger.localhost".to_owned(),
         };
-        let from_text = format!("cpe-ledger <no-reply@{id_domain}>");
-        let from: Mailbox = from_text
-            .parse()
-            .map_err(|_| MailError::From(from_text.clone()))?;
+        let from: Mailbox = match &config.mail_from {
+            Some(from) => from.clone(),
+            None => {
+                let from_text = format!("cpe-ledger <no-reply@{id_domain}>");
+                from_text
+                    .parse()
+                    .map_err(|_| MailError::From(from_text.clone()))?
+            }
+        };
         Ok(Self {
             transport,
             from,

@@ -232,7 +232,20 @@ pub async fn list_clients(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<clients::Model>, ClientError> {
+    list_clients_of_kind(db, None, after, limit).await
+}
+
+/// [`list_clients`] narrowed to one kind when `kind` names one.
+pub async fn list_clients_of_kind(
+    db: &impl ConnectionTrait,
+    kind: Option<ClientKind>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<clients::Model>, ClientError> {
     let mut query = clients::Entity::find().order_by_asc(clients::Column::Id);
+    if let Some(kind) = kind {
+        query = query.filter(clients::Column::Kind.eq(kind));
+    }
     if let Some(after) = after {
         query = query.filter(clients::Column::Id.gt(after));
     }

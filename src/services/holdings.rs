@@ -4,23 +4,29 @@
 use chrono::NaiveDate;
 pub use entity::holdings::{HoldingStatus, Model as Holding};
 use entity::{cycles, holdings, professionals};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::standing::StandingState;
+use crate::domain::scheme::normalise_scheme_id;
+use crate::domain::standing::{StandingState, last_day_before};
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::{self, StandingError};
 
 pub use entity::professionals::Model as Professional;
 
-/// The holding with this registration number in this scheme, if any.
+/// The holding with this registration number in this scheme, if any. The scheme id is
+/// matched in any case (`RISS` finds the `riss` holding), as the registry import stores it.
 pub async fn by_registration(
     db: &impl ConnectionTrait,
     scheme: &str,
     registration_number: &str,
 ) -> Result<Option<Holding>, DbErr> {
     holdings::Entity::find()
-        .filter(holdings::Column::SchemeId.eq(scheme))
+        .filter(holdings::Column::SchemeId.eq(normalise_scheme_id(scheme)))
         .filter(holdings::Column::RegistrationNumber.eq(registration_number))
         .one(db)
         .await
@@ -138,4 +144,98 @@ pub async fn overview(
         });
     }
     Ok(rows)
+}
+
+/// What a list of holdings is narrowed to; `None` lets every value through.
+#[derive(Debug, Clone, Default)]
+pub struct HoldingFilter {
+    /// A scheme id, compared in its normalised (lower-case) form.
+    pub scheme: Option<String>,
+    pub status: Option<HoldingStatus>,
+    /// The holder's email address as [`EmailAddress`](crate::domain::EmailAddress) normalises it.
+    pub email: Option<String>,
+}
+
+/// A holding as staff look it up: the holding, who holds it, and its current cycle's expiry.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedHolding {
+    pub holding_id: Uuid,
+    pub scheme: String,
+    pub registration_number: String,
+    pub status: HoldingStatus,
+    pub certified_on: NaiveDate,
+    pub professional_id: Uuid,
+    pub email: Option<String>,
+    pub legal_name: String,
+    pub display_name: Option<String>,
+    /// First day of the cycle being judged today in the holder's time zone.
+    pub cycle_starts_on: Option<NaiveDate>,
+    /// That cycle's last valid day.
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// Holdings matching `filter`, ordered by scheme and registration number, `limit` at a time
+/// after the holding keyed `after` (its scheme and registration number).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &HoldingFilter,
+    after: Option<(&str, &str)>,
+    limit: u64,
+) -> Result<Vec<ListedHolding>, DbErr> {
+    let mut query = holdings::Entity::find()
+        .find_also_related(professionals::Entity)
+        .order_by_asc(holdings::Column::SchemeId)
+        .order_by_asc(holdings::Column::RegistrationNumber);
+    if let Some(scheme) = &filter.scheme {
+        query = query.filter(holdings::Column::SchemeId.eq(normalise_scheme_id(scheme)));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(holdings::Column::Status.eq(status));
+    }
+    if let Some(email) = &filter.email {
+        query = query.filter(professionals::Column::Email.eq(email.as_str()));
+    }
+    if let Some((scheme, number)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(holdings::Column::SchemeId.gt(scheme))
+                .add(
+                    Condition::all()
+                        .add(holdings::Column::SchemeId.eq(scheme))
+                        .add(holdings::Column::RegistrationNumber.gt(number)),
+                ),
+        );
+    }
+    let found = query.limit(limit).all(db).await?;
+    let all_cycles = cycles::Entity::find()
+        .filter(cycles::Column::HoldingId.is_in(found.iter().map(|(h, _)| h.id)))
+        .order_by_asc(cycles::Column::StartsOn)
+        .all(db)
+        .await?;
+    let mut listed = Vec::with_capacity(found.len());
+    for (holding, person) in found {
+        let person = person.ok_or_else(|| {
+            DbErr::RecordNotFound(format!("professional {}", holding.professional_id))
+        })?;
+        let today = standing::today_for(&person);
+        let mine = all_cycles.iter().filter(|c| c.holding_id == holding.id);
+        let current = mine
+            .clone()
+            .rfind(|c| c.starts_on <= today)
+            .or_else(|| mine.clone().next());
+        listed.push(ListedHolding {
+            holding_id: holding.id,
+            scheme: holding.scheme_id,
+            registration_number: holding.registration_number,
+            status: holding.status,
+            certified_on: holding.certified_on,
+            professional_id: person.id,
+            email: person.email,
+            legal_name: person.legal_name,
+            display_name: person.display_name,
+            cycle_starts_on: current.map(|c| c.starts_on),
+            expires_on: current.map(|c| last_day_before(c.ends_on)),
+        });
+    }
+    Ok(listed)
 }

@@ -3,12 +3,15 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::credits::{CreditSource, CreditState};
-use entity::{credit_claims, credits};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set};
+use entity::{credit_claims, credits, cycles, holdings};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set,
+};
 use uuid::Uuid;
 
 use crate::domain::points::Points;
-use crate::domain::scheme::Unplaceable;
+use crate::domain::scheme::{Unplaceable, normalise_scheme_id};
 use crate::services::audit::{self, Actor, Event};
 use crate::services::schemes::SchemeCatalog;
 
@@ -123,9 +126,10 @@ pub async fn correct_staff_credit(
 async fn record(
     db: &DatabaseConnection,
     catalog: &SchemeCatalog,
-    input: StaffCredit,
+    mut input: StaffCredit,
     corrects: Option<(Uuid, &str)>,
 ) -> Result<credits::Model, LedgerError> {
+    input.scheme = normalise_scheme_id(&input.scheme);
     if !catalog.contains(&input.scheme) {
         return Err(invalid("scheme", catalog.unknown(&input.scheme)));
     }
@@ -138,6 +142,7 @@ async fn record(
             })?;
 
     let input = validate(catalog, input)?;
+    refuse_what_would_count_for_nothing(db, catalog, &holding, &input).await?;
     let actor = Actor::cli(&input.recorded_by);
 
     let txn = super::begin_write(db).await?;
@@ -352,6 +357,108 @@ fn validate(catalog: &SchemeCatalog, input: StaffCredit) -> Result<ValidCredit, 
         claims,
         recorded_by: input.recorded_by,
     })
+}
+
+/// Refuses a credit, or a claim of it, that no holding of the professional could ever count,
+/// naming why: no points (and no slot) for the holding's own scheme, a claim toward a scheme
+/// the professional holds nothing in, or a date before the first cycle of a scheme it claims
+/// toward. Placing claims in their schemes' words is [`validate`]'s part.
+async fn refuse_what_would_count_for_nothing(
+    db: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    holding: &holdings::Model,
+    input: &ValidCredit,
+) -> Result<(), LedgerError> {
+    let scheme = holding.scheme_id.as_str();
+    if let Some(loaded) = catalog.in_force_on(scheme, input.completed_on) {
+        let rules = &loaded.definition;
+        let claims_here = input.claims.iter().any(|c| c.scheme == scheme);
+        let fills_slot = rules
+            .slots
+            .iter()
+            .any(|slot| slot.activity_types.contains(&input.activity_type));
+        if !claims_here && !fills_slot {
+            return Err(if rules.required_points.is_positive() {
+                invalid(
+                    "claims",
+                    format!(
+                        "the credit claims no points for {scheme}, a points scheme ({} per cycle), \
+                         so it would count for nothing there: add the claim \
+                         {scheme}:{}:<category>=<points> (categories: {})",
+                        rules.required_points,
+                        input.activity_type,
+                        names(rules.categories.iter().map(|c| c.id.as_str()))
+                    ),
+                )
+            } else {
+                let slot_types: Vec<&str> = rules
+                    .slots
+                    .iter()
+                    .flat_map(|slot| slot.activity_types.iter().map(String::as_str))
+                    .collect();
+                invalid(
+                    "activity_type",
+                    format!(
+                        "scheme {scheme} counts no points and '{}' fills none of its slots \
+                         (activity types that do: {}), so the credit would count for nothing",
+                        input.activity_type,
+                        names(slot_types.into_iter())
+                    ),
+                )
+            });
+        }
+    }
+
+    // The first day of the first cycle on record in each scheme the professional holds.
+    let held = holdings::Entity::find()
+        .filter(holdings::Column::ProfessionalId.eq(holding.professional_id))
+        .all(db)
+        .await?;
+    let first_cycles = cycles::Entity::find()
+        .filter(cycles::Column::HoldingId.is_in(held.iter().map(|h| h.id)))
+        .all(db)
+        .await?;
+    let first_start = |scheme: &str| {
+        held.iter()
+            .filter(|h| h.scheme_id == scheme)
+            .flat_map(|h| first_cycles.iter().filter(move |c| c.holding_id == h.id))
+            .map(|c| c.starts_on)
+            .min()
+    };
+    let too_early = |field: String, scheme: &str| -> Result<(), LedgerError> {
+        match first_start(scheme) {
+            Some(start) if input.completed_on < start => Err(invalid(
+                field,
+                format!(
+                    "{} is before the first {scheme} cycle on record (from {start}); \
+                     nothing completed before it counts",
+                    input.completed_on
+                ),
+            )),
+            Some(_) => Ok(()),
+            None => Err(invalid(
+                field,
+                format!("the {scheme} holding has no cycle on record, so nothing counts yet"),
+            )),
+        }
+    };
+    too_early("date".to_owned(), scheme)?;
+    for (i, claim) in input.claims.iter().enumerate() {
+        if claim.scheme == scheme {
+            continue;
+        }
+        if !held.iter().any(|h| h.scheme_id == claim.scheme) {
+            return Err(invalid(
+                format!("claims[{i}].scheme"),
+                format!(
+                    "the professional holds no {} certification, so this claim would count for nothing",
+                    claim.scheme
+                ),
+            ));
+        }
+        too_early("date".to_owned(), &claim.scheme)?;
+    }
+    Ok(())
 }
 
 fn names<'a>(ids: impl Iterator<Item = &'a str>) -> String {

@@ -115,7 +115,20 @@ pub async fn list_providers(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<providers::Model>, ProviderError> {
+    list_providers_with_status(db, None, after, limit).await
+}
+
+/// [`list_providers`] narrowed to one status when `status` names one.
+pub async fn list_providers_with_status(
+    db: &impl ConnectionTrait,
+    status: Option<ProviderStatus>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<providers::Model>, ProviderError> {
     let mut query = providers::Entity::find().order_by_asc(providers::Column::Id);
+    if let Some(status) = status {
+        query = query.filter(providers::Column::Status.eq(status));
+    }
     if let Some(after) = after {
         query = query.filter(providers::Column::Id.gt(after));
     }

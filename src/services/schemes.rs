@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use entity::scheme_versions::SchemeVersionStatus;
 
-use crate::domain::scheme::{BUILTIN_SCHEME_FILES, SchemeDefinition, SchemeError, SchemeStatus};
+use crate::domain::scheme::{
+    BUILTIN_SCHEME_FILES, SchemeDefinition, SchemeError, SchemeStatus, normalise_scheme_id,
+};
 
 /// One definition and where it came from.
 #[derive(Debug, Clone)]
@@ -85,14 +87,15 @@ impl SchemeCatalog {
         format!("unknown scheme '{scheme_id}'; known: {}", known.join(", "))
     }
 
+    /// Scheme ids are matched in any case: `RISS` is `riss`.
     pub fn contains(&self, scheme_id: &str) -> bool {
-        self.by_scheme.contains_key(scheme_id)
+        self.by_scheme.contains_key(&normalise_scheme_id(scheme_id))
     }
 
     /// The version in force on `date`: the latest whose `effective_from` is not after it
     /// (the earliest version when the date precedes them all).
     pub fn in_force_on(&self, scheme_id: &str, date: NaiveDate) -> Option<&LoadedScheme> {
-        let versions = self.by_scheme.get(scheme_id)?;
+        let versions = self.by_scheme.get(&normalise_scheme_id(scheme_id))?;
         versions
             .iter()
             .rev()
@@ -103,7 +106,7 @@ impl SchemeCatalog {
     /// A specific version.
     pub fn version(&self, scheme_id: &str, version: &str) -> Option<&LoadedScheme> {
         self.by_scheme
-            .get(scheme_id)?
+            .get(&normalise_scheme_id(scheme_id))?
             .iter()
             .find(|v| v.definition.version == version)
     }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
 use crate::domain::points::Points;
+use crate::domain::scheme::SchemeDefinition;
 use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
 use crate::services::bulk_write;
 use crate::services::schemes::SchemeCatalog;
@@ -32,7 +33,7 @@ pub enum StandingError {
 }
 
 /// A holding's standing with the identifiers a reader needs beside it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HoldingStanding {
     pub holding_id: Uuid,
     pub registration_number: String,
@@ -312,10 +313,10 @@ impl LedgerSlice {
             })
             .collect();
 
-        let definitions: Vec<_> = holding_cycles
+        let definitions: Vec<&SchemeDefinition> = holding_cycles
             .iter()
             .filter_map(|h| catalog.version(&h.scheme_id, &h.scheme_version))
-            .map(|l| l.definition.clone())
+            .map(|l| &l.definition)
             .collect();
         let mut allocated = allocate(&holding_cycles, &multi, &definitions);
         let entries = allocated
@@ -360,6 +361,13 @@ pub fn render_text(h: &HoldingStanding) -> String {
         s.scheme_id, h.registration_number, s.scheme_version
     );
     let _ = writeln!(out, "state:     {}", s.state);
+    for reason in &s.reasons {
+        let _ = writeln!(
+            out,
+            "  because {}: {} / {}",
+            reason.code, reason.en, reason.ja
+        );
+    }
     let _ = writeln!(out, "as of:     {}", s.as_of);
     let _ = writeln!(
         out,

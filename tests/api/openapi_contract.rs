@@ -106,3 +106,207 @@ fn sign_up_documents_the_email_and_password_rules_it_enforces() {
         cpe_ledger::auth::password::MIN_PASSWORD_LENGTH
     );
 }
+
+/// The schema a `$ref` names, or the schema itself.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            resolve(doc, &doc["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// Every property an object schema documents, through `allOf`.
+fn documented(doc: &Value, schema: &Value) -> Vec<(String, Value)> {
+    let schema = resolve(doc, schema);
+    let mut found: Vec<(String, Value)> = schema["properties"]
+        .as_object()
+        .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        found.extend(documented(doc, part));
+    }
+    found
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Checks `value` against `schema` as far as the document uses JSON Schema: types, enums,
+/// required and documented properties, items, `allOf` and `oneOf`. Every finding names its path.
+fn conform(doc: &Value, schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    if let Some(choices) = schema["oneOf"].as_array() {
+        let fits = choices.iter().any(|choice| {
+            let mut found = Vec::new();
+            conform(doc, choice, value, path, &mut found);
+            found.is_empty()
+        });
+        if !fits {
+            errors.push(format!("{path}: {value} fits none of oneOf"));
+        }
+        return;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let kind = kind_of(value);
+    let fits = types.is_empty()
+        || types.contains(&kind)
+        || (kind == "integer" && types.contains(&"number"));
+    if !fits {
+        errors.push(format!("{path}: {kind} where the document says {types:?}"));
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{path}: {value} is not one of {allowed:?}"));
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let part = resolve(doc, part);
+        for required in part["required"].as_array().into_iter().flatten() {
+            if value.get(required.as_str().unwrap_or_default()).is_none() {
+                errors.push(format!("{path}: required {required} missing"));
+            }
+        }
+    }
+    if let Value::Object(fields) = value {
+        let properties = documented(doc, schema);
+        for required in schema["required"].as_array().into_iter().flatten() {
+            if !fields.contains_key(required.as_str().unwrap_or_default()) {
+                errors.push(format!("{path}: required {required} missing"));
+            }
+        }
+        for (key, field) in fields {
+            match properties.iter().find(|(name, _)| name == key) {
+                Some((_, property)) => {
+                    conform(doc, property, field, &format!("{path}.{key}"), errors)
+                }
+                None => errors.push(format!("{path}.{key}: not in the document")),
+            }
+        }
+    }
+    if let Value::Array(items) = value {
+        for (i, item) in items.iter().enumerate() {
+            conform(doc, &schema["items"], item, &format!("{path}[{i}]"), errors);
+        }
+    }
+}
+
+/// Standings with every kind of field filled: counted and ignored claims, slots filled and
+/// open, per-year and per-cycle slots, minimums and caps present and absent, reasons.
+fn sample_standings() -> Vec<Value> {
+    use cpe_ledger::domain::scheme::builtin_schemes;
+    use cpe_ledger::domain::{
+        Claim, CreditEntry, CreditState, CyclePeriod, StandingInput, evaluate,
+    };
+    use cpe_ledger::services::standing::HoldingStanding;
+    let day = |text: &str| text.parse::<chrono::NaiveDate>().unwrap();
+    let entry = |id: &str, on: &str, kind: &str, claims: &[(&str, &str)]| CreditEntry {
+        id: id.to_owned(),
+        completed_on: day(on),
+        activity_type: kind.to_owned(),
+        state: CreditState::Approved,
+        claims: claims
+            .iter()
+            .map(|(category, points)| Claim {
+                category: (*category).to_owned(),
+                points: points.parse().unwrap(),
+            })
+            .collect(),
+    };
+    let schemes = builtin_schemes().unwrap();
+    let scheme = |id: &str| schemes.iter().find(|s| s.id == id).unwrap();
+    let cases = [
+        (
+            scheme("cissp"),
+            CyclePeriod {
+                starts_on: day("2024-01-01"),
+                ends_on: day("2027-01-01"),
+            },
+            vec![
+                entry("a", "2024-03-01", "education", &[("group_a", "12.25")]),
+                entry("b", "2024-04-01", "education", &[("group_x", "3")]),
+                entry("c", "2024-05-01", "unknown_kind", &[("group_a", "3")]),
+            ],
+            "2025-07-01",
+        ),
+        (
+            scheme("riss"),
+            CyclePeriod {
+                starts_on: day("2023-04-01"),
+                ends_on: day("2026-04-01"),
+            },
+            vec![entry("o", "2023-06-10", "ipa_online_course", &[])],
+            "2025-05-01",
+        ),
+        (
+            scheme("cisa"),
+            CyclePeriod {
+                starts_on: day("2024-01-01"),
+                ends_on: day("2027-01-01"),
+            },
+            vec![entry("t", "2024-02-01", "training", &[("cpe", "8")])],
+            "2027-01-10",
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(scheme, cycle, credits, as_of)| {
+            let standing = evaluate(&StandingInput {
+                scheme,
+                cycle,
+                previous_cycle: None,
+                credits: &credits,
+                as_of: day(as_of),
+            });
+            serde_json::to_value(HoldingStanding {
+                holding_id: uuid::Uuid::nil(),
+                registration_number: "123456".to_owned(),
+                standing,
+            })
+            .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_standing_route_documents_the_standing_it_answers_field_by_field() {
+    let doc = document();
+    let schema = &doc["paths"]["/v1/me/holdings/{id}/standing"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(
+        schema["$ref"], "#/components/schemas/HoldingStanding",
+        "not a bare JSON value: {schema}"
+    );
+    let reasons = &resolve(&doc, &doc["components"]["schemas"]["StandingReason"])["properties"];
+    assert!(
+        reasons["code"].is_object() && reasons["en"].is_object() && reasons["ja"].is_object(),
+        "{reasons}"
+    );
+    for standing in sample_standings() {
+        assert!(
+            standing["reasons"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty()),
+            "samples carry reasons: {standing}"
+        );
+        let mut errors = Vec::new();
+        conform(&doc, schema, &standing, "standing", &mut errors);
+        assert!(errors.is_empty(), "{}\n{standing:#}", errors.join("\n"));
+    }
+}

@@ -423,3 +423,231 @@ fn shown_in(folder: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+fn lines_of(text: &str) -> Vec<&str> {
+    text.lines().collect()
+}
+
+#[test]
+fn admin_list_holders_narrows_by_scheme_in_any_case_by_status_and_by_email() {
+    let folder = ledger_with_holders();
+    let all = shown_in(folder.path(), &["admin", "list-holders"]);
+    let lines = lines_of(&all);
+    assert_eq!(lines.len(), 3, "{all}");
+    assert!(lines[0].starts_with("SCHEME"), "{all}");
+    assert!(lines[0].contains("REGISTRATION") && lines[0].ends_with("NAME"));
+    assert!(lines[1].starts_with("cissp"), "ordered by scheme: {all}");
+    assert!(lines[1].contains("123456") && lines[1].contains("active"));
+    assert!(lines[1].contains("2026-12-31"), "current expiry: {all}");
+    assert!(lines[1].contains("taro@example.jp") && lines[1].ends_with("Taro"));
+    assert!(lines[2].starts_with("riss") && lines[2].contains("012345"));
+
+    let riss = shown_in(
+        folder.path(),
+        &["admin", "list-holders", "--scheme", "RISS"],
+    );
+    assert_eq!(lines_of(&riss).len(), 2, "{riss}");
+    assert!(lines_of(&riss)[1].contains("jiro@example.jp"), "{riss}");
+
+    let taro = shown_in(
+        folder.path(),
+        &["admin", "list-holders", "--email", "taro@example.jp"],
+    );
+    assert_eq!(lines_of(&taro).len(), 2, "{taro}");
+    assert!(lines_of(&taro)[1].contains("123456"), "{taro}");
+
+    let lapsed = shown_in(
+        folder.path(),
+        &["admin", "list-holders", "--status", "lapsed"],
+    );
+    assert_eq!(lines_of(&lapsed).len(), 1, "header only: {lapsed}");
+}
+
+#[test]
+fn admin_list_holders_refuses_an_unknown_status_or_scheme_listing_the_valid_ones() {
+    let folder = ledger_with_holders();
+    let (_, stderr) = failure_of(&run_in(
+        folder.path(),
+        &["admin", "list-holders", "--status", "expired"],
+    ));
+    assert!(stderr.contains("--status"), "{stderr}");
+    assert!(
+        stderr.contains("expected one of active, suspended, lapsed, revoked"),
+        "{stderr}"
+    );
+    let (_, stderr) = failure_of(&run_in(
+        folder.path(),
+        &["admin", "list-holders", "--scheme", "cism"],
+    ));
+    assert!(
+        stderr.contains("unknown scheme 'cism'; known: cisa, cissp,"),
+        "{stderr}"
+    );
+    let (_, stderr) = failure_of(&run_in(
+        folder.path(),
+        &["admin", "list-holders", "--email", "taro"],
+    ));
+    assert!(stderr.contains("--email"), "{stderr}");
+}
+
+#[test]
+fn admin_list_holders_json_carries_the_holder_and_the_current_cycle() {
+    let folder = ledger_with_holders();
+    let listed: serde_json::Value = serde_json::from_str(&shown_in(
+        folder.path(),
+        &["admin", "list-holders", "--scheme", "cissp", "--json"],
+    ))
+    .unwrap();
+    let holdings = listed.as_array().unwrap();
+    assert_eq!(holdings.len(), 1, "{listed}");
+    let h = &holdings[0];
+    assert_eq!(h["scheme"], "cissp");
+    assert_eq!(h["registration_number"], "123456");
+    assert_eq!(h["status"], "active");
+    assert_eq!(h["email"], "taro@example.jp");
+    assert_eq!(h["legal_name"], "山田 太郎");
+    assert_eq!(h["display_name"], "Taro");
+    assert_eq!(h["certified_on"], "2021-01-01");
+    assert_eq!(h["cycle_starts_on"], "2024-01-01");
+    assert_eq!(h["expires_on"], "2026-12-31");
+}
+
+#[test]
+fn admin_list_providers_and_list_clients_narrow_by_status_and_kind_and_never_show_a_secret() {
+    let folder = ledger_with_holders();
+    let created = shown_in(
+        folder.path(),
+        &["admin", "create-provider", "--name", "Acme Training"],
+    );
+    let provider_id = created
+        .strip_prefix("provider ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no provider id in {created:?}"))
+        .to_owned();
+    shown_in(
+        folder.path(),
+        &[
+            "admin",
+            "create-client",
+            "--name",
+            "Acme LMS",
+            "--kind",
+            "provider",
+            "--provider-id",
+            &provider_id,
+        ],
+    );
+    let buyer = shown_in(
+        folder.path(),
+        &[
+            "admin",
+            "create-client",
+            "--name",
+            "City procurement",
+            "--kind",
+            "procurement",
+        ],
+    );
+    let secret = buyer
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let providers = shown_in(folder.path(), &["admin", "list-providers"]);
+    let lines = lines_of(&providers);
+    assert_eq!(lines.len(), 2, "{providers}");
+    assert!(lines[1].starts_with(&provider_id), "{providers}");
+    assert!(lines[1].contains("approved") && lines[1].ends_with("Acme Training"));
+    let suspended = shown_in(
+        folder.path(),
+        &["admin", "list-providers", "--status", "suspended"],
+    );
+    assert_eq!(lines_of(&suspended).len(), 1, "{suspended}");
+    let json: serde_json::Value = serde_json::from_str(&shown_in(
+        folder.path(),
+        &["admin", "list-providers", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(json[0]["id"], provider_id.as_str());
+    assert_eq!(json[0]["status"], "approved");
+
+    let all = shown_in(folder.path(), &["admin", "list-clients"]);
+    assert_eq!(lines_of(&all).len(), 3, "{all}");
+    let procurement = shown_in(
+        folder.path(),
+        &["admin", "list-clients", "--kind", "procurement"],
+    );
+    let lines = lines_of(&procurement);
+    assert_eq!(lines.len(), 2, "{procurement}");
+    assert!(lines[1].contains("procurement:read"), "{procurement}");
+    assert!(lines[1].ends_with("City procurement"), "{procurement}");
+    let json_text = shown_in(
+        folder.path(),
+        &["admin", "list-clients", "--kind", "provider", "--json"],
+    );
+    assert!(!json_text.contains(&secret), "{json_text}");
+    assert!(!json_text.contains("secret"), "{json_text}");
+    let json: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json[0]["name"], "Acme LMS");
+    assert_eq!(json[0]["kind"], "provider");
+    assert_eq!(json[0]["provider_id"], provider_id.as_str());
+    assert_eq!(json[0]["scopes"][0], "provider:write");
+    assert_eq!(json[0]["state"], "active");
+
+    let (_, stderr) = failure_of(&run_in(
+        folder.path(),
+        &["admin", "list-clients", "--kind", "buyer"],
+    ));
+    assert!(
+        stderr.contains("expected one of provider, procurement, admin"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn log_lines_written_to_a_pipe_carry_no_terminal_colour_codes() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cpe-ledger"))
+        .arg("migrate")
+        .current_dir(folder.path())
+        .env_clear()
+        .env("CPE_LEDGER_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cpe-ledger");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("INFO"), "some log lines: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in: {stderr:?}");
+}
+
+#[test]
+fn a_category_the_scheme_does_not_have_is_refused_listing_the_ones_it_has() {
+    let folder = ledger_with_holders();
+    let (_, stderr) = failure_of(&run_in(
+        folder.path(),
+        &[
+            "credits",
+            "add",
+            "--scheme",
+            "cissp",
+            "--registration-number",
+            "123456",
+            "--title",
+            "Course",
+            "--date",
+            "2025-05-10",
+            "--hours",
+            "8",
+            "--claim",
+            "cissp:education:group_c=8",
+        ],
+    ));
+    assert!(
+        stderr.contains("scheme cissp has no category 'group_c' (it has: group_a, group_b)"),
+        "{stderr}"
+    );
+}

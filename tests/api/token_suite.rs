@@ -142,16 +142,14 @@ db_test! {
 }
 
 db_test! {
-    async fn a_client_token_is_refused_where_a_professional_is_expected(app: TestApp) {
+    async fn a_valid_client_token_where_a_professional_is_expected_is_insufficient_not_invalid(app: TestApp) {
         let client = make_client(&app, "procurement", &[], 100).await;
         let token = token_for(&app, &client).await;
         for route in ["/v1/me", "/v1/me/holdings"] {
-            assert_bearer_refusal(
-                get_bearer(&app, route, &token).await,
-                "invalid_token",
-                &format!("client token on {route}"),
-            )
-            .await;
+            let response = get_bearer(&app, route, &token).await;
+            assert_eq!(response.status(), 403, "client token on {route}");
+            let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+            assert!(challenge.starts_with("Bearer error=\"insufficient_scope\""), "{challenge}");
         }
     }
 }

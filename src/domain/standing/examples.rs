@@ -882,3 +882,77 @@ fn every_state_reads_as_the_api_spells_it() {
         assert_eq!(state.to_string(), state.as_str());
     }
 }
+
+// ---------------------------------------------------------------- reasons
+
+fn codes(standing: &Standing) -> Vec<ReasonCode> {
+    standing.reasons.iter().map(|r| r.code).collect()
+}
+
+#[test]
+fn a_standing_behind_pace_says_so_and_one_on_track_or_complete_gives_no_reason() {
+    let cissp = scheme(CISSP);
+    let on_pace = [
+        approved("a1", "2024-03-01", "education", &[("group_a", "40")]),
+        approved("a2", "2025-03-01", "education", &[("group_a", "20")]),
+    ];
+    let standing = standing_of(&cissp, cissp_cycle(), None, &on_pace, "2025-07-01");
+    assert_eq!(standing.state, StandingState::OnTrack);
+    assert!(standing.reasons.is_empty());
+
+    let standing = standing_of(&cissp, cissp_cycle(), None, &on_pace[..1], "2025-07-01");
+    assert_eq!(codes(&standing), [ReasonCode::BehindPace]);
+    assert_eq!(
+        standing.reasons[0].en,
+        "counted points are behind the pace the cycle needs"
+    );
+    assert!(!standing.reasons[0].ja.is_empty());
+}
+
+#[test]
+fn a_riss_practical_course_still_open_in_the_final_year_is_a_reason_to_be_at_risk() {
+    let riss = scheme(RISS);
+    let mut credits = riss_courses();
+    credits.push(approved("online-3", "2025-04-10", "ipa_online_course", &[]));
+    let standing = standing_of(&riss, riss_cycle(), None, &credits, "2025-05-01");
+    assert_eq!(standing.state, StandingState::AtRisk);
+    assert_eq!(codes(&standing), [ReasonCode::CycleSlotOpenInFinalYear]);
+    assert_eq!(
+        standing.reasons[0].ja,
+        "更新期間に1回の必須講習が、最終年度に入っても未受講です"
+    );
+}
+
+#[test]
+fn under_ninety_days_to_the_deadline_the_reason_names_the_deadline() {
+    let riss = scheme(RISS);
+    let mut credits = riss_courses();
+    credits.push(approved("online-3", "2025-06-10", "ipa_online_course", &[]));
+    let standing = standing_of(&riss, riss_cycle(), None, &credits, "2025-11-15");
+    assert!(
+        codes(&standing).contains(&ReasonCode::DeadlineNear),
+        "{:?}",
+        codes(&standing)
+    );
+}
+
+#[test]
+fn due_is_explained_by_the_passed_deadline_and_lapsed_by_the_passed_grace() {
+    let cissp = scheme(CISSP);
+    let credits = [approved(
+        "a1",
+        "2024-03-01",
+        "education",
+        &[("group_a", "40")],
+    )];
+    let due = standing_of(&cissp, cissp_cycle(), None, &credits, "2027-01-31");
+    assert_eq!(codes(&due), [ReasonCode::DeadlinePassed]);
+    let lapsed = standing_of(&cissp, cissp_cycle(), None, &credits, "2027-04-01");
+    assert_eq!(codes(&lapsed), [ReasonCode::GracePassed]);
+    let json = serde_json::to_value(&lapsed).unwrap();
+    assert_eq!(json["reasons"][0]["code"], "grace_passed");
+    assert_eq!(
+        json["reasons"][0]["en"],
+        "the deadline and the grace period have passed"
+    );
+}

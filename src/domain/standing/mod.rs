@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::points::Points;
 use super::scheme::{SchemeDefinition, SchemeStatus, SlotPeriod, Unplaceable};
@@ -116,7 +117,7 @@ pub struct StandingInput<'a> {
 /// | `due` | not complete, `as_of` is after the deadline and on or before `grace_until`. |
 /// | `at_risk` | not complete, on or before the deadline, and at least one of: counted is behind a linear pace (counted < required × days elapsed since `starts_on` ÷ days from `starts_on` through the deadline); an elapsed cycle year missed its hard minimum or a per-year slot; fewer than 90 days to the deadline; a slot unmet with fewer than 90 days to its own due date; a per-cycle slot still unmet once the cycle's final year has begun. |
 /// | `on_track` | not complete, on or before the deadline, and none of the `at_risk` conditions. |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StandingState {
     Complete,
@@ -145,7 +146,7 @@ impl std::fmt::Display for StandingState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Standing {
     pub scheme_id: String,
     pub scheme_version: String,
@@ -181,9 +182,107 @@ pub struct Standing {
     /// Claims in the cycle that cannot count, with the reason, so a holder can fix them.
     pub ignored: Vec<IgnoredClaim>,
     pub state: StandingState,
+    /// Why the state is what it is, in the order the rules are checked: empty for `complete`
+    /// and `on_track`; one or more for `at_risk`; `deadline_passed` for `due`;
+    /// `grace_passed` for `lapsed`.
+    pub reasons: Vec<StandingReason>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One reason for a standing's state: a code for programs, words for people in ja and en.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StandingReason {
+    pub code: ReasonCode,
+    /// The reason in English.
+    #[schema(value_type = String)]
+    pub en: &'static str,
+    /// The reason in Japanese.
+    #[schema(value_type = String)]
+    pub ja: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// `at_risk`: counted points are behind a linear pace toward the requirement.
+    BehindPace,
+    /// `at_risk`: an elapsed cycle year ended below its hard minimum.
+    MissedYearMinimum,
+    /// `at_risk`: an elapsed cycle year's slot was not filled.
+    MissedYearSlot,
+    /// `at_risk`: fewer than 90 days to the deadline with something unmet.
+    DeadlineNear,
+    /// `at_risk`: a slot is unmet with fewer than 90 days to its own due date.
+    SlotDueSoon,
+    /// `at_risk`: a per-cycle slot is still unmet once the cycle's final year has begun.
+    CycleSlotOpenInFinalYear,
+    /// `due`: the deadline passed; the grace period has not.
+    DeadlinePassed,
+    /// `lapsed`: the deadline and the grace period passed.
+    GracePassed,
+}
+
+impl ReasonCode {
+    /// The code as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BehindPace => "behind_pace",
+            Self::MissedYearMinimum => "missed_year_minimum",
+            Self::MissedYearSlot => "missed_year_slot",
+            Self::DeadlineNear => "deadline_near",
+            Self::SlotDueSoon => "slot_due_soon",
+            Self::CycleSlotOpenInFinalYear => "cycle_slot_open_in_final_year",
+            Self::DeadlinePassed => "deadline_passed",
+            Self::GracePassed => "grace_passed",
+        }
+    }
+
+    /// The reason with its words in English and Japanese.
+    pub fn reason(self) -> StandingReason {
+        let (en, ja) = match self {
+            Self::BehindPace => (
+                "counted points are behind the pace the cycle needs",
+                "獲得ポイントが更新に必要なペースを下回っています",
+            ),
+            Self::MissedYearMinimum => (
+                "a past cycle year ended below its required minimum",
+                "終了した年度が年間の最低ポイントに届いていません",
+            ),
+            Self::MissedYearSlot => (
+                "a past cycle year's required course was not taken",
+                "終了した年度の必須講習を受講していません",
+            ),
+            Self::DeadlineNear => (
+                "fewer than 90 days remain before the deadline",
+                "期限まで90日を切っています",
+            ),
+            Self::SlotDueSoon => (
+                "a required course is due within 90 days",
+                "必須講習の受講期限まで90日を切っています",
+            ),
+            Self::CycleSlotOpenInFinalYear => (
+                "a once-per-cycle requirement is still open in the cycle's final year",
+                "更新期間に1回の必須講習が、最終年度に入っても未受講です",
+            ),
+            Self::DeadlinePassed => (
+                "the deadline has passed; the grace period has not",
+                "期限を過ぎました（猶予期間中）",
+            ),
+            Self::GracePassed => (
+                "the deadline and the grace period have passed",
+                "期限と猶予期間を過ぎました",
+            ),
+        };
+        StandingReason { code: self, en, ja }
+    }
+}
+
+impl std::fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CountedClaim {
     pub credit_id: String,
     pub activity_type: String,
@@ -193,7 +292,7 @@ pub struct CountedClaim {
     pub counted: Points,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CategoryStanding {
     pub category: String,
     pub counted: Points,
@@ -203,7 +302,7 @@ pub struct CategoryStanding {
     pub claimed: Points,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct YearStanding {
     pub year: u32,
     pub starts_on: NaiveDate,
@@ -217,7 +316,7 @@ pub struct YearStanding {
     pub met: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SlotStanding {
     pub slot: String,
     /// Cycle year for a per-year slot; `None` for a per-cycle slot.
@@ -230,7 +329,7 @@ pub struct SlotStanding {
     pub satisfied: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct IgnoredClaim {
     pub credit_id: String,
     /// The activity type the credit names in this scheme.
@@ -240,7 +339,7 @@ pub struct IgnoredClaim {
     pub reason: IgnoredReason,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IgnoredReason {
     /// The scheme has no such activity type.
@@ -640,12 +739,12 @@ pub fn evaluate(input: &StandingInput<'_>) -> Standing {
         && unmet_slots.is_empty()
         && required_years().all(|y| !y.hard || y.minimum.is_none_or(|m| y.counted >= m));
 
-    let state = if complete {
-        StandingState::Complete
+    let (state, reasons) = if complete {
+        (StandingState::Complete, Vec::new())
     } else if as_of > grace_until {
-        StandingState::Lapsed
+        (StandingState::Lapsed, vec![ReasonCode::GracePassed])
     } else if as_of > deadline {
-        StandingState::Due
+        (StandingState::Due, vec![ReasonCode::DeadlinePassed])
     } else {
         let total_days = i128::from((deadline - cycle.starts_on).num_days() + 1).max(1);
         let elapsed_days = i128::from((as_of - cycle.starts_on).num_days()).clamp(0, total_days);
@@ -660,16 +759,24 @@ pub fn evaluate(input: &StandingInput<'_>) -> Standing {
             .any(|s| (s.due_by - as_of).num_days() < AT_RISK_WINDOW_DAYS);
         let final_year_began = years.last().is_some_and(|y| as_of >= y.starts_on);
         let cycle_slot_late = final_year_began && unmet_slots.iter().any(|s| s.year.is_none());
-        if behind_pace
-            || missed_year_minimum
-            || missed_year_slot
-            || days_to_deadline < AT_RISK_WINDOW_DAYS
-            || slot_due_soon
-            || cycle_slot_late
-        {
-            StandingState::AtRisk
+        let reasons: Vec<ReasonCode> = [
+            (behind_pace, ReasonCode::BehindPace),
+            (missed_year_minimum, ReasonCode::MissedYearMinimum),
+            (missed_year_slot, ReasonCode::MissedYearSlot),
+            (
+                days_to_deadline < AT_RISK_WINDOW_DAYS,
+                ReasonCode::DeadlineNear,
+            ),
+            (slot_due_soon, ReasonCode::SlotDueSoon),
+            (cycle_slot_late, ReasonCode::CycleSlotOpenInFinalYear),
+        ]
+        .into_iter()
+        .filter_map(|(holds, code)| holds.then_some(code))
+        .collect();
+        if reasons.is_empty() {
+            (StandingState::OnTrack, reasons)
         } else {
-            StandingState::OnTrack
+            (StandingState::AtRisk, reasons)
         }
     };
 
@@ -696,6 +803,7 @@ pub fn evaluate(input: &StandingInput<'_>) -> Standing {
         counted_claims: t.counted_claims,
         ignored: t.ignored,
         state,
+        reasons: reasons.into_iter().map(ReasonCode::reason).collect(),
     }
 }
 
