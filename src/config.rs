@@ -123,6 +123,10 @@ pub struct Settings {
     /// Most emails one outbox pass sends.
     #[arg(long, env = "CPE_LEDGER_OUTBOX_BATCH", help_heading = SERVER_SETTINGS, global = true)]
     pub outbox_batch: Option<String>,
+    /// Seconds an outbox pass holds the emails it claimed; a process that dies mid-pass leaves
+    /// them to the next pass after this.
+    #[arg(long, env = "CPE_LEDGER_OUTBOX_LEASE", help_heading = SERVER_SETTINGS, global = true)]
+    pub outbox_lease: Option<String>,
 }
 
 /// A setting that could not be used, with the name an operator sets it by.
@@ -180,6 +184,7 @@ pub struct ConnectionLimits {
 pub const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_OUTBOX_BATCH: usize = 50;
+pub const DEFAULT_OUTBOX_LEASE: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_OUTBOX_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
@@ -220,6 +225,9 @@ pub struct Config {
     /// Most emails one outbox pass (one drain period, `CPE_LEDGER_DRAIN_CRON`) sends: with the
     /// drain schedule, the outbox's throughput.
     pub outbox_batch: usize,
+    /// How long an outbox pass holds what it claimed before another pass may take it: longer
+    /// than one pass takes (a batch of sends, each bounded by the SMTP timeouts).
+    pub outbox_lease: Duration,
 }
 
 /// The scheduler's settings: whether it runs, and when each job fires.
@@ -413,8 +421,15 @@ impl Config {
         let outbox_batch = count("CPE_LEDGER_OUTBOX_BATCH", settings.outbox_batch.as_deref())?
             .unwrap_or(DEFAULT_OUTBOX_BATCH);
 
+        let outbox_lease = seconds(
+            "CPE_LEDGER_OUTBOX_LEASE",
+            settings.outbox_lease.as_deref(),
+            DEFAULT_OUTBOX_LEASE,
+        )?;
+
         Ok(Self {
             outbox_batch,
+            outbox_lease,
             key_refresh_interval,
             connections,
             database_url,
@@ -637,6 +652,19 @@ mod tests {
             err.starts_with("CPE_LEDGER_LISTEN: 'localhost' is not a socket address"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_outbox_lease_is_ten_minutes_unless_set_and_a_bad_one_names_the_setting() {
+        let config = Config::from_settings(&settings()).expect("defaults are valid");
+        assert_eq!(config.outbox_lease, Duration::from_secs(600));
+        let mut s = settings();
+        s.outbox_lease = Some("2.5".into());
+        let config = Config::from_settings(&s).expect("valid");
+        assert_eq!(config.outbox_lease, Duration::from_millis(2500));
+        s.outbox_lease = Some("0".into());
+        let err = Config::from_settings(&s).expect_err("must fail");
+        assert_eq!(err.setting, "CPE_LEDGER_OUTBOX_LEASE");
     }
 
     #[test]

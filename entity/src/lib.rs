@@ -2,7 +2,8 @@
 //!
 //! Conventions shared by every table:
 //! - `id` is a UUID (except `audit_events`, an auto-increment `i64`, and
-//!   `job_periods`, keyed by job and period);
+//!   `job_periods`, keyed by job and period, and `reminder_preferences`, keyed by
+//!   professional and reason);
 //! - instants are `DateTimeUtc` (stored as `timestamp with time zone`);
 //! - points and hours are `i64` hundredths (`150` = 1.5 points);
 //! - closed sets of values are string-backed `ActiveEnum`s (stored as
@@ -28,6 +29,7 @@ pub mod organisations;
 pub mod professionals;
 pub mod providers;
 pub mod reminder_items;
+pub mod reminder_preferences;
 pub mod scheme_versions;
 pub mod signing_keys;
 pub mod users;

@@ -15,7 +15,8 @@ use chrono::{NaiveDate, SubsecRound, Utc};
 use entity::{
     audit_events, clients, course_awards, courses, credit_claims, credits, cycles, holdings,
     import_runs, job_periods, login_failures, memberships, notifications, one_time_tokens,
-    organisations, professionals, providers, reminder_items, scheme_versions, signing_keys, users,
+    organisations, professionals, providers, reminder_items, reminder_preferences, scheme_versions,
+    signing_keys, users,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
@@ -50,6 +51,7 @@ const TABLES: &[&str] = &[
     "login_failures",
     "reminder_items",
     "job_periods",
+    "reminder_preferences",
 ];
 
 #[tokio::test]
@@ -631,6 +633,16 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             holding_id: holding.id,
             reason: "approaching".into(),
             created_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        reminder_preferences::Model {
+            professional_id: professional.id,
+            reason: "approaching".into(),
+            subscribed: false,
+            updated_at: now,
         }
     );
 

@@ -4,3 +4,4 @@ pub mod client_limits;
 pub mod keys;
 pub mod password;
 pub mod tokens;
+pub mod unsubscribe_token;

@@ -165,16 +165,21 @@ impl KeyRing {
             token_use,
             scope: scope.to_owned(),
         };
+        Ok((self.sign(ACCESS_TOKEN_TYP, &claims)?, ttl))
+    }
+
+    /// Signs `claims` as a JWT of type `typ` with the current key, for tokens other than access
+    /// tokens (their verifier names the type it accepts, so one kind never passes as another).
+    pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, TokenError> {
         let guard = self
             .loaded
             .read()
             .map_err(|_| TokenError::Invalid("key ring unavailable".to_owned()))?;
         let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        header.typ = Some(typ.to_owned());
         header.kid = Some(guard.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &guard.signing)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        Ok((token, ttl))
+        jsonwebtoken::encode(&header, claims, &guard.signing)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
     /// Verifies a token and checks it is of the expected use.

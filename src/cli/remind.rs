@@ -97,7 +97,7 @@ pub async fn run(command: RemindCommand, config: Config) -> anyhow::Result<ExitC
         }
         RemindCommand::Status => {
             let app = startup::prepare(config).await?;
-            let status = crate::jobs::schedule::status(&app).await?;
+            let status = crate::services::outbox_status::status(&app.db).await?;
             println!(
                 "queued {}, retrying {}, sent {}, failed {}",
                 status.queued, status.retrying, status.sent, status.failed

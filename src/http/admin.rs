@@ -1,4 +1,5 @@
-//! `/v1/admin`: the certification body's staff manage providers and machine clients.
+//! `/v1/admin`: the certification body's staff manage providers and machine clients, and read
+//! how the outbox is doing.
 //!
 //! Every route takes [`AdminCaller`]: an admin user, or a client holding the `admin` scope.
 //! Bodies refuse unknown fields, so nothing can be assigned that the route does not name.
@@ -17,6 +18,7 @@ use crate::http::callers::AdminCaller;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::problem::Problem;
 use crate::services::clients::{self as client_service, Client, ClientKind, NewClient};
+use crate::services::outbox_status::{self, OutboxStatus, SweepRun};
 use crate::services::providers::{self as provider_service, NewProvider, Provider, ProviderStatus};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_client, list_clients))
         .routes(routes!(disable_client))
         .routes(routes!(rotate_client_secret))
+        .routes(routes!(notification_status))
 }
 
 /// Largest page a list returns.
@@ -503,4 +506,61 @@ pub async fn rotate_client_secret(
         client: rotated.client.into(),
         client_secret: rotated.secret,
     }))
+}
+
+/// Notifications by state, and the reminder sweep's latest period.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationStatus {
+    /// Waiting for their first attempt (or in it right now).
+    pub queued: u64,
+    /// Waiting after a temporary failure (or being retried right now).
+    pub retrying: u64,
+    pub sent: u64,
+    /// Refused for good, or given up 4 days after queueing.
+    pub failed: u64,
+    /// The latest period of the reminder sweep that some instance ran; absent when none has.
+    pub last_sweep: Option<SweepView>,
+}
+
+/// One period of the reminder sweep.
+#[derive(Serialize, ToSchema)]
+pub struct SweepView {
+    /// The period, in the schedule's time zone (`2026-11-26T09:00:00+09:00`).
+    pub period: String,
+    pub started_at: DateTime<Utc>,
+    /// Absent while it runs (or when the process running it died).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+impl From<OutboxStatus> for NotificationStatus {
+    fn from(s: OutboxStatus) -> Self {
+        Self {
+            queued: s.queued,
+            retrying: s.retrying,
+            sent: s.sent,
+            failed: s.failed,
+            last_sweep: s.last_sweep.map(|run: SweepRun| SweepView {
+                period: run.period,
+                started_at: run.started_at,
+                finished_at: run.finished_at,
+                error: run.error,
+            }),
+        }
+    }
+}
+
+/// How many notifications are queued, retrying, sent and failed, and when the reminder sweep
+/// last ran: the same figures as `cpe-ledger remind status`.
+#[utoipa::path(get, path = "/v1/admin/notifications/status", tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The outbox by state and the latest sweep", body = NotificationStatus),
+    ))]
+pub async fn notification_status(
+    State(state): State<AppState>,
+    _caller: AdminCaller,
+) -> Result<Json<NotificationStatus>, Problem> {
+    Ok(Json(outbox_status::status(&state.db).await?.into()))
 }

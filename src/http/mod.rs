@@ -15,6 +15,7 @@ pub mod procurement;
 pub mod responses;
 pub mod security_headers;
 pub mod server;
+pub mod unsubscribe;
 
 use std::time::Duration;
 
@@ -48,6 +49,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
         (name = "me", description = "A professional's own profile, holdings and standing"),
         (name = "admin", description = "The certification body's staff: providers and clients"),
         (name = "procurement", description = "Buyers' systems checking a professional's status"),
+        (name = "reminders", description = "Reminder emails: the one-click unsubscribe link they carry"),
     )
 )]
 pub struct ApiDoc;
@@ -119,4 +121,5 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(procurement::router())
         .merge(auth::router())
         .merge(me::router())
+        .merge(unsubscribe::router())
 }

@@ -278,6 +278,26 @@ impl IntoResponse for Page {
     }
 }
 
+/// A page reached from an emailed link outside the session flows (the unsubscribe page): in
+/// the language `?lang=` names, else the reader's, remembering a `?lang=` choice.
+pub(crate) fn standalone_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: Option<&str>,
+    status: StatusCode,
+    name: &str,
+    ctx: minijinja::Value,
+) -> Result<Response, Problem> {
+    let query = PageQuery {
+        lang: lang.map(str::to_owned),
+        token: None,
+    };
+    let (locale, lang_cookie) = page_locale(state, headers, &query);
+    Ok(Page::render(&state.templates, status, name, locale, ctx)?
+        .cookie(lang_cookie)
+        .into_response())
+}
+
 fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     response

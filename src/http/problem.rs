@@ -25,6 +25,7 @@ use crate::services::accounts::AccountError;
 use crate::services::clients::ClientError;
 use crate::services::links::{LinkError, LinkProblem};
 use crate::services::providers::ProviderError;
+use crate::services::reminder_preferences::UnsubscribeError;
 use crate::services::sign_in::LoginError;
 use crate::services::standing::StandingError;
 use crate::services::throttle::SignUpThrottled;
@@ -320,6 +321,26 @@ impl From<LinkError> for Problem {
             LinkError::Password(message) => Problem::invalid_field("password", message),
             LinkError::Db(e) => e.into(),
             LinkError::Hash(_) => Problem::internal(&err),
+        }
+    }
+}
+
+/// An unsubscribe link that does not verify is no link at all: 404, naming the token.
+impl From<UnsubscribeError> for Problem {
+    fn from(err: UnsubscribeError) -> Self {
+        match err {
+            UnsubscribeError::Invalid(why) => {
+                tracing::info!(why, "an unsubscribe link was refused");
+                let mut p = Problem::new(StatusCode::NOT_FOUND, "no such unsubscribe link")
+                    .with_type("/problems/invalid-link");
+                p.errors.push(FieldError {
+                    field: "token".to_owned(),
+                    message: "not a valid unsubscribe link".to_owned(),
+                });
+                p
+            }
+            UnsubscribeError::Db(e) => e.into(),
+            UnsubscribeError::Keys(e) => Problem::internal(&e),
         }
     }
 }

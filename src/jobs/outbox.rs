@@ -24,8 +24,6 @@ use crate::services::{self, notifications as outbox};
 /// Templates of account-security mail (a reset the owner is waiting for): claimed ahead of
 /// everything else, so a burst of bulk mail (invitations, sign-up activations) cannot delay them.
 pub const PRIORITY_TEMPLATES: [&str; 1] = [outbox::PASSWORD_RESET];
-/// How long a claim holds a row before another worker may take it.
-pub const LEASE: Duration = Duration::from_secs(10 * 60);
 /// A message still failing transiently this long after it was queued is given up (RFC 5321
 /// §4.5.4.1: give up after at least 4–5 days).
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(4 * 24 * 60 * 60);
@@ -36,17 +34,27 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// One pass: claims what is due and tries to send each. Returns how many were sent. A failure
-/// of one message is recorded on its row and does not stop the rest.
+/// of one message is recorded on its row and does not stop the rest. A pass still going when
+/// its lease runs out stops there: another pass may have claimed the rest by then, and sending
+/// them too would send them twice.
 pub async fn drain_once(app: &App) -> usize {
-    let claimed = match claim(app).await {
-        Ok(rows) => rows,
+    let (claimed, lease_until) = match claim(app).await {
+        Ok(claimed) => claimed,
         Err(e) => {
             tracing::error!(error = %e, "cannot claim notifications");
             return 0;
         }
     };
     let mut sent = 0;
-    for notification in claimed {
+    let total = claimed.len();
+    for (done, notification) in claimed.into_iter().enumerate() {
+        if Utc::now() >= lease_until {
+            tracing::warn!(
+                left = total - done,
+                "an outbox pass outlived its lease; the next pass sends the rest"
+            );
+            break;
+        }
         match deliver(app, notification).await {
             Ok(true) => sent += 1,
             Ok(false) => {}
@@ -56,8 +64,10 @@ pub async fn drain_once(app: &App) -> usize {
     sent
 }
 
-async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
+/// The rows claimed, and when the claim runs out.
+async fn claim(app: &App) -> Result<(Vec<notifications::Model>, chrono::DateTime<Utc>), DbErr> {
     let now = Utc::now();
+    let lease_until = now + app.config.outbox_lease;
     let txn = services::begin_write(&app.db).await?;
     let mut query = notifications::Entity::find()
         .filter(
@@ -80,7 +90,6 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
     }
     let rows = query.all(&txn).await?;
     if !rows.is_empty() {
-        let lease_until = now + LEASE;
         notifications::Entity::update_many()
             .col_expr(
                 notifications::Column::State,
@@ -95,13 +104,21 @@ async fn claim(app: &App) -> Result<Vec<notifications::Model>, DbErr> {
             .await?;
     }
     txn.commit().await?;
-    Ok(rows)
+    Ok((rows, lease_until))
 }
 
 /// Sends one claimed notification and records the outcome; `Ok(true)` when sent.
 async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, DbErr> {
     let message_id = app.mailer.message_id(&notification.dedupe_key);
-    let outcome = match outbox::render(&app.db, &app.config, &app.templates, &notification).await {
+    let outcome = match outbox::render(
+        &app.db,
+        &app.config,
+        &app.keys,
+        &app.templates,
+        &notification,
+    )
+    .await
+    {
         Ok(email) => match app
             .mailer
             .compose(&notification.recipient, &message_id, &email)
@@ -111,6 +128,7 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
         },
         Err(outbox::PrepareError::Permanent(why)) => Err(SendError::Permanent(why)),
         Err(outbox::PrepareError::Db(e)) => Err(SendError::Transient(e.to_string())),
+        Err(outbox::PrepareError::Transient(why)) => Err(SendError::Transient(why)),
     };
     let now = Utc::now();
     let attempts = notification.attempts + 1;

@@ -23,7 +23,7 @@ use crate::config::parse_cron;
 use crate::services::reminders::{self, SweepOptions, SweepReport};
 
 /// The job names recorded in `job_periods`.
-pub const SWEEP: &str = "reminder_sweep";
+pub const SWEEP: &str = crate::services::outbox_status::REMINDER_SWEEP;
 /// Longest a sweep may run before it is abandoned (and made up next period).
 pub const SWEEP_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
@@ -144,46 +144,6 @@ pub async fn missed_sweeps(app: &App, now: DateTime<Utc>) -> Result<Option<Strin
             label(latest)
         )
     }))
-}
-
-/// The outbox by state and the reminder sweep's latest period, for operators.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Status {
-    /// Waiting for their first attempt.
-    pub queued: u64,
-    /// Waiting after a temporary failure (or leased by a sender right now).
-    pub retrying: u64,
-    pub sent: u64,
-    pub failed: u64,
-    /// The latest sweep period some instance ran, when it started and finished.
-    pub last_sweep: Option<job_periods::Model>,
-}
-
-pub async fn status(app: &App) -> Result<Status, DbErr> {
-    use entity::notifications::{self, NotificationState};
-    use sea_orm::QueryOrder;
-    let count = |states: Vec<NotificationState>, tried: Option<bool>| {
-        let mut query =
-            notifications::Entity::find().filter(notifications::Column::State.is_in(states));
-        match tried {
-            Some(true) => query = query.filter(notifications::Column::Attempts.gt(0)),
-            Some(false) => query = query.filter(notifications::Column::Attempts.eq(0)),
-            None => {}
-        }
-        query.count(&app.db)
-    };
-    let waiting = vec![NotificationState::Pending, NotificationState::Sending];
-    Ok(Status {
-        queued: count(waiting.clone(), Some(false)).await?,
-        retrying: count(waiting, Some(true)).await?,
-        sent: count(vec![NotificationState::Sent], None).await?,
-        failed: count(vec![NotificationState::Failed], None).await?,
-        last_sweep: job_periods::Entity::find()
-            .filter(job_periods::Column::Job.eq(SWEEP))
-            .order_by_desc(job_periods::Column::StartedAt)
-            .one(&app.db)
-            .await?,
-    })
 }
 
 /// Sends what the outbox holds, batch after batch, until a pass sends nothing.

@@ -50,6 +50,9 @@ pub struct RenderedEmail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The one-click unsubscribe link (RFC 8058) for the `List-Unsubscribe` header, when the
+    /// email offers one.
+    pub list_unsubscribe: Option<String>,
 }
 
 /// Renders `email` in `locale` (Japanese when we do not ship that locale).
@@ -66,6 +69,10 @@ pub fn render(
         subject: part("subject.txt.j2")?.trim().replace(['\r', '\n'], " "),
         text: part("body.txt.j2")?,
         html: part("body.html.j2")?,
+        list_unsubscribe: match email {
+            Email::Reminder(reminder) => reminder.unsubscribe.as_ref().map(|u| u.all.clone()),
+            _ => None,
+        },
     })
 }
 

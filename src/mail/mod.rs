@@ -16,6 +16,7 @@
 pub mod email;
 pub mod reminder;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -117,11 +118,24 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
-        Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(message_id.to_owned()))
+            .message_id(Some(message_id.to_owned()));
+        if let Some(link) = &email.list_unsubscribe {
+            // RFC 8058: an HTTPS link that takes a one-click POST, no login.
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{link}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        builder
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 email.html.clone(),

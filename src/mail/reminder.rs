@@ -18,6 +18,25 @@ pub struct ReminderEmail {
     /// Their dashboard.
     pub dashboard_link: String,
     pub certifications: Vec<CertificationReminder>,
+    /// The unsubscribe links, signed when the email is rendered for sending (the queued
+    /// payload has none); `None` for an email that carries only the lapse notice.
+    #[serde(default)]
+    pub unsubscribe: Option<UnsubscribeLinks>,
+}
+
+/// Where a reader stops reminders (RFC 8058 one-click links, and their confirmation page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnsubscribeLinks {
+    /// Stops every reason this email is about: the `List-Unsubscribe` header's link.
+    pub all: String,
+    /// One link per reason in the email, in section order.
+    pub each: Vec<ReasonLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReasonLink {
+    pub reason: Reason,
+    pub link: String,
 }
 
 /// One certification in the digest.
@@ -191,10 +210,19 @@ pub fn sample(reason: Reason, locale: &str, dashboard_link: &str) -> ReminderEma
             Vec::new()
         },
     };
+    let unsubscribe = (reason != Reason::Lapsed).then(|| {
+        let base = dashboard_link.split('?').next().unwrap_or(dashboard_link);
+        let link = format!("{}/unsubscribe?token=sample", base.trim_end_matches('/'));
+        UnsubscribeLinks {
+            all: link.clone(),
+            each: vec![ReasonLink { reason, link }],
+        }
+    });
     ReminderEmail {
         name: Some(if en { "Hanako Yamada" } else { "山田 花子" }.to_owned()),
         dashboard_link: dashboard_link.to_owned(),
         certifications: vec![certification],
+        unsubscribe,
     }
 }
 

@@ -13,9 +13,12 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::auth::tokens::KeyRing;
 use crate::config::Config;
+use crate::mail::reminder::ReminderEmail;
 use crate::mail::{self, Email, LinkEmail, RenderedEmail};
 use crate::services::links;
+use crate::services::reminder_preferences::{self, LinksError};
 use crate::templates::{Templates, supported_locale};
 
 /// A notification about to be queued.
@@ -76,22 +79,40 @@ pub enum PrepareError {
     /// The notification cannot be sent, now or later (its user is gone, a template is broken).
     #[error("{0}")]
     Permanent(String),
+    /// Worth trying again later (the signing keys could not be read).
+    #[error("{0}")]
+    Transient(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
 
-/// Renders a queued notification with `templates`, minting its link.
+/// Renders a queued notification with `templates`, minting its link (an account email) or
+/// signing its unsubscribe links with `keys` (a reminder).
 pub async fn render(
     db: &impl ConnectionTrait,
     config: &Config,
+    keys: &KeyRing,
     templates: &Templates,
     notification: &notifications::Model,
 ) -> Result<RenderedEmail, PrepareError> {
     let template = notification.template.as_str();
     if template == mail::reminder::NAME {
-        // A reminder's payload is its whole context, written by the sweep.
-        let context = serde_json::from_value(notification.payload.clone())
+        // A reminder's payload is its whole context, written by the sweep; only the
+        // unsubscribe links are added now.
+        let mut context: ReminderEmail = serde_json::from_value(notification.payload.clone())
             .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
+        context.unsubscribe = reminder_preferences::links_for_notification(
+            db,
+            keys,
+            config,
+            notification.id,
+            &notification.locale,
+        )
+        .await
+        .map_err(|e| match e {
+            LinksError::Db(e) => PrepareError::Db(e),
+            LinksError::Sign(e) => PrepareError::Transient(e.to_string()),
+        })?;
         return mail::render(templates, &Email::Reminder(context), &notification.locale)
             .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")));
     }

@@ -33,6 +33,7 @@ use crate::mail::reminder::{
     self, CategoryLine, CertificationReminder, ReminderEmail, SlotLine, YearLine, local_date,
 };
 use crate::services::bulk_write;
+use crate::services::reminder_preferences;
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::{self, LedgerSlice, StandingError};
 use crate::templates::supported_locale;
@@ -107,6 +108,8 @@ pub async fn sweep(
         };
         after = Some(last.id);
         let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+        let stopped = reminder_preferences::stopped_reasons(db, &ids).await?;
+        let stops_nothing = HashSet::new();
         let slice = LedgerSlice::load(db, &ids).await?;
         let mut due = Vec::new();
         for person in &people {
@@ -122,6 +125,7 @@ pub async fn sweep(
                 catalog,
                 slice: &slice,
                 as_of: options.as_of.unwrap_or_else(|| standing::today_for(person)),
+                stopped: stopped.get(&person.id).unwrap_or(&stops_nothing),
             };
             let judged = judge_person(&judging, options, &held, &mut report)?;
             if !judged.is_empty() {
@@ -157,11 +161,13 @@ struct Judged {
     items: Vec<(DueReminder, String)>,
 }
 
-/// What a person's holdings are judged with: the rules, the page's ledger, and the day.
+/// What a person's holdings are judged with: the rules, the page's ledger, the day, and the
+/// reasons the person unsubscribed from (the lapse notice is never among them).
 struct Judging<'a> {
     catalog: &'a SchemeCatalog,
     slice: &'a LedgerSlice,
     as_of: NaiveDate,
+    stopped: &'a HashSet<Reason>,
 }
 
 /// Each of a person's certifications that calls for a reminder, with what it calls for.
@@ -194,6 +200,7 @@ fn judge_person(
             options.congratulate,
         )
         .into_iter()
+        .filter(|item| !judging.stopped.contains(&item.reason))
         .map(|item| {
             let key = reminders::dedupe_key(&holding.id.to_string(), standing.starts_on, &item);
             (item, key)
@@ -282,6 +289,7 @@ async fn remind_person(
                 section(&j.holding, &j.standing, definition, reasons, locale)
             })
             .collect(),
+        unsubscribe: None,
     };
     Ok(Some(digest(person, &recipient, locale, &email, judged)?))
 }

@@ -55,6 +55,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/health/live" | "/health/ready" | "/.well-known/jwks.json") => Rule::Public,
         ("POST", "/oauth/token") => Rule::Public,
         ("POST", "/v1/auth/login" | "/v1/auth/signup" | "/v1/auth/password-reset") => Rule::Public,
+        // The signed link is the authority (RFC 8058 one-click), not the caller.
+        ("GET" | "POST", "/unsubscribe") => Rule::Public,
         ("POST", "/v1/auth/logout") => Rule::Only(USERS),
         ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
         // Object level: B asking for A's holding gets 404.

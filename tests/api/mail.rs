@@ -129,6 +129,7 @@ async fn assert_rendered_snapshot(app: &TestApp, name: &str, row: &notifications
     let mail = cpe_ledger::services::notifications::render(
         &app.state.db,
         &app.config,
+        &app.state.keys,
         &app.state.templates,
         row,
     )

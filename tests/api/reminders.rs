@@ -211,7 +211,7 @@ db_test! {
         assert_eq!(next.notifications, 0);
         let periods = entity::job_periods::Entity::find().all(&app.state.db).await.unwrap();
         assert_eq!(periods.len(), 2);
-        let status = cpe_ledger::jobs::schedule::status(&app.state).await.unwrap();
+        let status = cpe_ledger::services::outbox_status::status(&app.state.db).await.unwrap();
         assert_eq!((status.queued, status.retrying, status.sent, status.failed), (1, 0, 0, 0));
         assert!(status.last_sweep.is_some_and(|p| p.finished_at.is_some()));
         assert!(periods.iter().all(|p| p.finished_at.is_some() && p.error.is_none()), "{periods:?}");
