@@ -17,6 +17,7 @@
 //! sqlite), `--csv-out PATH` (also write the generated file, e.g. to time the CLI on it).
 
 mod support {
+    pub mod databases;
     pub mod registry;
 }
 
@@ -30,6 +31,7 @@ use cpe_ledger::startup;
 use entity::{cycles, holdings, professionals};
 use sea_orm::sqlx;
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use support::databases::{create_database, drop_database};
 use support::registry::{CYCLE_MONTHS, Record, SCHEMES, csv, peak_rss_mib, records};
 use uuid::Uuid;
 
@@ -373,37 +375,6 @@ async fn insert_sqlite(
     }
     txn.commit().await?;
     Ok("prepared INSERT, one transaction")
-}
-
-/// Drops a database `create_database` made, so repeated runs leave nothing behind.
-async fn drop_database(url: &str) -> anyhow::Result<()> {
-    let (server, name) = url
-        .rsplit_once('/')
-        .ok_or_else(|| anyhow::anyhow!("no database name in {url}"))?;
-    let (admin, sql) = if server.starts_with("postgres") {
-        (
-            format!("{server}/postgres"),
-            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )
-    } else {
-        (
-            format!("{server}/"),
-            format!("DROP DATABASE IF EXISTS {name}"),
-        )
-    };
-    let admin = Database::connect(admin).await?;
-    admin.execute_unprepared(&sql).await?;
-    admin.close().await?;
-    Ok(())
-}
-
-async fn create_database(server: &str, admin_db: &str) -> anyhow::Result<String> {
-    let admin = Database::connect(format!("{server}/{admin_db}")).await?;
-    let name = format!("cpe_bench_{}", Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await?;
-    Ok(format!("{server}/{name}"))
 }
 
 /// The settings a PostgreSQL figure depends on, printed beside it.

@@ -12,6 +12,7 @@
 //! `--as-of YYYY-MM-DD` (default 2026-12-01).
 
 mod support {
+    pub mod databases;
     pub mod registry;
 }
 
@@ -25,9 +26,9 @@ use cpe_ledger::startup;
 use entity::credits::{CreditSource, CreditState};
 use entity::{credit_claims, credits, holdings};
 use sea_orm::{
-    ConnectionTrait, Database, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
-    TransactionTrait,
+    ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
+use support::databases::{create_database, drop_database};
 use support::registry::{csv, peak_rss_mib, records, reset_peak_rss};
 use uuid::Uuid;
 
@@ -120,16 +121,6 @@ async fn aggregate(db: &sea_orm::DatabaseConnection) -> anyhow::Result<i64> {
     Ok(row.try_get_by_index(0)?)
 }
 
-async fn create_database(server: &str, admin_db: &str) -> anyhow::Result<String> {
-    let admin = Database::connect(format!("{server}/{admin_db}")).await?;
-    let name = format!("cpe_bench_{}", Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await?;
-    admin.close().await?;
-    Ok(format!("{server}/{name}"))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -187,13 +178,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let status = child.status()?;
     if let Some(url) = url {
-        let (server, name) = url
-            .rsplit_once('/')
-            .ok_or_else(|| anyhow::anyhow!("no database name in {url}"))?;
-        let admin = Database::connect(format!("{server}/postgres")).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await?;
+        drop_database(&url).await?;
     }
     anyhow::ensure!(status.success(), "the sweep process failed: {status}");
     Ok(())

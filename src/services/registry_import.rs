@@ -747,28 +747,18 @@ async fn write_batch(
         .map(|h| h.professional_id)
         .collect();
     let person_keys = owners.into_iter().map(|id| vec![Value::from(id)]).collect();
-    let mut people: HashMap<Uuid, professionals::Model> = HashMap::new();
-    for p in bulk_write::find_by_keys::<professionals::Entity>(
-        db,
-        &[professionals::Column::Id],
-        person_keys,
-    )
-    .await?
-    {
-        people.insert(p.id, p);
-    }
     let mut emails: Vec<&str> = batch.iter().filter_map(|r| r.email.as_deref()).collect();
     emails.sort_unstable();
     emails.dedup();
     let email_keys = emails.iter().map(|e| vec![Value::from(*e)]).collect();
-    for p in bulk_write::find_by_keys::<professionals::Entity>(
-        db,
-        &[professionals::Column::Email],
-        email_keys,
-    )
-    .await?
-    {
-        people.insert(p.id, p);
+    let mut people: HashMap<Uuid, professionals::Model> = HashMap::new();
+    for (column, keys) in [
+        (professionals::Column::Id, person_keys),
+        (professionals::Column::Email, email_keys),
+    ] {
+        for p in bulk_write::find_by_keys::<professionals::Entity>(db, &[column], keys).await? {
+            people.insert(p.id, p);
+        }
     }
     let mut by_email: HashMap<String, Uuid> = people
         .values()
