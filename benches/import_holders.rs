@@ -17,6 +17,7 @@
 //! sqlite), `--csv-out PATH` (also write the generated file, e.g. to time the CLI on it).
 
 mod support {
+    pub mod args;
     pub mod databases;
     pub mod registry;
 }
@@ -293,40 +294,38 @@ async fn insert_multi_row(
     tables: &Tables,
     parameters: usize,
 ) -> anyhow::Result<&'static str> {
-    use sea_orm::{IntoActiveModel, TransactionTrait};
+    use sea_orm::TransactionTrait;
     let txn = db.begin().await?;
-    for chunk in tables.professionals.chunks(parameters / 9) {
-        professionals::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    for chunk in tables.holdings.chunks(parameters / 8) {
-        holdings::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    for chunk in tables.cycles.chunks(parameters / 7) {
-        cycles::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
+    insert_chunks(&txn, &tables.professionals, parameters / 9).await?;
+    insert_chunks(&txn, &tables.holdings, parameters / 8).await?;
+    insert_chunks(&txn, &tables.cycles, parameters / 7).await?;
     txn.commit().await?;
     Ok("multi-row INSERT, one transaction")
+}
+
+/// One multi-row `INSERT` of `rows` models at a time.
+async fn insert_chunks<M>(
+    txn: &sea_orm::DatabaseTransaction,
+    models: &[M],
+    rows: usize,
+) -> anyhow::Result<()>
+where
+    M: sea_orm::ModelTrait
+        + sea_orm::IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>
+        + Clone,
+    <M::Entity as EntityTrait>::ActiveModel: sea_orm::ActiveModelTrait<Entity = M::Entity>,
+{
+    for chunk in models.chunks(rows.max(1)) {
+        M::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(sea_orm::IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// SQLite: one prepared `INSERT` per table, run once per row, in one transaction.
@@ -406,13 +405,7 @@ async fn postgres_settings() -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = support::args::flag;
     let rows: usize = value("--rows").map_or(Ok(100_000), |v| v.parse())?;
     let backend = value("--backend").unwrap_or_else(|| "sqlite".to_owned());
     let records = records(rows);

@@ -12,6 +12,7 @@
 //! `--as-of YYYY-MM-DD` (default 2026-12-01).
 
 mod support {
+    pub mod args;
     pub mod databases;
     pub mod registry;
 }
@@ -123,13 +124,7 @@ async fn aggregate(db: &sea_orm::DatabaseConnection) -> anyhow::Result<i64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = support::args::flag;
     let holdings: usize = value("--holdings").map_or(Ok(1_000_000), |v| v.parse())?;
     let backend = value("--backend").unwrap_or_else(|| "sqlite".to_owned());
     let as_of: NaiveDate = match value("--as-of") {
