@@ -51,7 +51,7 @@ pub struct PageQuery {
     pub(crate) after: Option<Uuid>,
     /// Page size, 1 to 200 (default 100).
     #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
+    pub(crate) limit: Option<u64>,
 }
 
 impl PageQuery {

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(own_provider))
         .routes(routes!(list_courses, create_course))
         .routes(routes!(get_course, update_course, retire_course))
-        .routes(routes!(report_attendance))
+        .routes(routes!(report_attendance, list_attendance))
         .routes(routes!(get_attendance, void_attendance))
         .layer(DefaultBodyLimit::max(ATTENDANCE_BODY_LIMIT))
 }
@@ -213,9 +213,11 @@ pub async fn list_courses(
 pub async fn create_course(
     State(state): State<AppState>,
     caller: ClientCaller,
-    Json(body): Json<CourseBody>,
+    body: Result<Json<CourseBody>, Problem>,
 ) -> Result<(StatusCode, Json<CourseView>), Problem> {
+    // Who is asking is settled before the body is read: a stranger learns nothing from it.
     let provider_id = provider_of(&caller, true)?;
+    let Json(body) = body?;
     let course = courses::create(
         &state.db,
         &state.schemes,
@@ -262,9 +264,12 @@ pub async fn update_course(
     State(state): State<AppState>,
     caller: ClientCaller,
     Path(id): Path<Uuid>,
-    Json(body): Json<CourseBody>,
+    body: Result<Json<CourseBody>, Problem>,
 ) -> Result<Json<CourseView>, Problem> {
     let provider_id = provider_of(&caller, true)?;
+    // Another provider's course is not found, whatever the body says.
+    courses::own_course(&state.db, provider_id, id).await?;
+    let Json(body) = body?;
     let course = courses::update(
         &state.db,
         &state.schemes,
@@ -541,6 +546,133 @@ impl From<attendance::Reported> for AttendanceView {
             voided_at: r.credit.voided_at,
         }
     }
+}
+
+/// One page of the provider's attendance, oldest report first.
+#[derive(Serialize, ToSchema)]
+pub struct AttendancePage {
+    pub items: Vec<AttendanceView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<Uuid>,
+}
+
+/// `after` and `limit` as for every list, and the format of the answer.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttendanceQuery {
+    /// Return attendance whose credit id follows this one (a page's `next_after`).
+    after: Option<Uuid>,
+    /// Page size, 1 to 200 (default 100).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u64>,
+    /// `json` (default) or `csv`: a spreadsheet-safe CSV, with formula-like cells neutralised.
+    format: Option<ExportFormat>,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+/// The CSV export of attendance: one line per reported row, cells that a spreadsheet would read
+/// as a formula prefixed so they stay text.
+pub fn attendance_csv(items: &[AttendanceView]) -> Vec<u8> {
+    use crate::services::csv_text::neutralise;
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let header = [
+        "reference",
+        "course",
+        "credit_id",
+        "completed_on",
+        "completed_at",
+        "hours",
+        "state",
+        "claims",
+        "reported_at",
+    ];
+    // Writing into memory cannot fail; an error here would be a bug, not input.
+    let _ = out.write_record(header);
+    for item in items {
+        let claims: Vec<String> = item
+            .claims
+            .iter()
+            .map(|c| match &c.category {
+                Some(category) => {
+                    format!("{}:{}:{}={}", c.scheme, c.activity_type, category, c.points)
+                }
+                None => format!("{}:{}", c.scheme, c.activity_type),
+            })
+            .collect();
+        let cells = [
+            item.reference.clone(),
+            item.course.clone().unwrap_or_default(),
+            item.credit_id.to_string(),
+            item.completed_on.to_string(),
+            item.completed_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            item.hours.to_string(),
+            item.state.clone(),
+            claims.join(" "),
+            item.reported_at.to_rfc3339(),
+        ];
+        let _ = out.write_record(cells.iter().map(|cell| neutralise(cell).into_owned()));
+    }
+    out.into_inner().unwrap_or_default()
+}
+
+/// The provider's attendance, oldest report first, as JSON pages or as CSV (`format=csv`).
+#[utoipa::path(get, path = "/v1/provider/attendance", tag = "provider",
+    params(AttendanceQuery),
+    security(("bearer" = ["provider:read"])),
+    responses(
+        (status = 200, description = "One page", content(
+            (AttendancePage = "application/json"),
+            (String = "text/csv"),
+        )),
+    ))]
+pub async fn list_attendance(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Query(query): Query<AttendanceQuery>,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let provider_id = provider_of(&caller, false)?;
+    let limit = PageQuery {
+        after: query.after,
+        limit: query.limit,
+    }
+    .limit()?;
+    let items: Vec<AttendanceView> = attendance::list(&state.db, provider_id, query.after, limit)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let next_after = next_after(&items, limit, |a| a.credit_id);
+    Ok(match query.format.unwrap_or(ExportFormat::Json) {
+        ExportFormat::Json => Json(AttendancePage { items, next_after }).into_response(),
+        ExportFormat::Csv => {
+            let mut response = (
+                [(CONTENT_TYPE, "text/csv; charset=utf-8")],
+                attendance_csv(&items),
+            )
+                .into_response();
+            if let Some(next) = next_after
+                && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+                    "</v1/provider/attendance?format=csv&after={next}&limit={limit}>; rel=\"next\""
+                ))
+            {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::LINK, value);
+            }
+            response
+        }
+    })
 }
 
 /// One attendance the provider reported, by its reference.

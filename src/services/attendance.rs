@@ -753,6 +753,60 @@ pub async fn get(
     })
 }
 
+/// The provider's reported attendance in the order it was reported, `limit` at a time after the
+/// credit with id `after`.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    provider_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Reported>, AttendanceError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = credits::Entity::find()
+        .filter(credits::Column::ProviderId.eq(provider_id))
+        .order_by_asc(credits::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(credits::Column::Id.gt(after));
+    }
+    let found = query.limit(limit).all(conn).await?;
+    let course_ids: Vec<Vec<Value>> = found
+        .iter()
+        .filter_map(|c| c.course_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(|id| vec![id.into()])
+        .collect();
+    let codes: HashMap<Uuid, String> =
+        bulk_write::find_by_keys::<courses::Entity>(conn, &[courses::Column::Id], course_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.code))
+            .collect();
+    let credit_ids: Vec<Vec<Value>> = found.iter().map(|c| vec![c.id.into()]).collect();
+    let mut claims: HashMap<Uuid, Vec<credit_claims::Model>> = HashMap::new();
+    for claim in bulk_write::find_by_keys::<credit_claims::Entity>(
+        conn,
+        &[credit_claims::Column::CreditId],
+        credit_ids,
+    )
+    .await?
+    {
+        claims.entry(claim.credit_id).or_default().push(claim);
+    }
+    Ok(found
+        .into_iter()
+        .map(|credit| {
+            let mut own = claims.remove(&credit.id).unwrap_or_default();
+            own.sort_by(|a, b| a.scheme_id.cmp(&b.scheme_id));
+            Reported {
+                course_code: credit.course_id.and_then(|id| codes.get(&id).cloned()),
+                claims: own,
+                credit,
+            }
+        })
+        .collect())
+}
+
 /// Withdraws the provider's attendance under `reference`: its credit is voided through the
 /// ledger (the entry stays, marked voided with the reason) and stops counting.
 pub async fn void(
