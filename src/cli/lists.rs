@@ -216,7 +216,13 @@ pub async fn providers(
     print!(
         "{}",
         table(
-            &["PROVIDER_ID", "STATUS", "CONTACT_EMAIL", "ACCREDITED_FOR", "NAME"],
+            &[
+                "PROVIDER_ID",
+                "STATUS",
+                "CONTACT_EMAIL",
+                "ACCREDITED_FOR",
+                "NAME"
+            ],
             &rows
         )
     );

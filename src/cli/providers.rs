@@ -80,7 +80,10 @@ pub async fn accredit(
         });
     }
     let provider = providers::set_accreditations(db, catalog, operator, provider.id, list).await?;
-    println!("provider {} ({}) is accredited for:", provider.id, provider.name);
+    println!(
+        "provider {} ({}) is accredited for:",
+        provider.id, provider.name
+    );
     if provider.accreditations.0.is_empty() {
         println!("  nothing");
     }
