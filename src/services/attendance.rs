@@ -717,6 +717,11 @@ async fn own_credit(
     reference: &str,
 ) -> Result<credits::Model, AttendanceError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    // No reference holds control characters (rows refuse them), and a NUL would not even
+    // reach some databases: such a reference is simply not found.
+    if reference.chars().any(char::is_control) {
+        return Err(AttendanceError::UnknownReference(reference.to_owned()));
+    }
     credits::Entity::find()
         .filter(credits::Column::ProviderId.eq(provider_id))
         .filter(credits::Column::ProviderReference.eq(reference))

@@ -26,11 +26,19 @@ fn readme() -> String {
     std::fs::read_to_string(&path).unwrap()
 }
 
+/// Marks the command section's block, which must run after the walkthrough.
+const COMMANDS: &str = "<!-- commands: run after the walkthrough";
+
 /// The first `sh` block after the heading, as lines.
 fn walkthrough_block(readme: &str) -> Vec<String> {
+    sh_block_after(readme, HEADING)
+}
+
+/// The first `sh` block after `marker`, as lines.
+fn sh_block_after(readme: &str, marker: &str) -> Vec<String> {
     let after = readme
-        .split_once(HEADING)
-        .unwrap_or_else(|| panic!("README has no {HEADING:?} section"))
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("README has no {marker:?}"))
         .1;
     let start = after
         .find("```sh\n")
@@ -216,18 +224,58 @@ fn the_readme_walkthrough_splits_into_the_first_use_steps_in_order() {
     );
 }
 
+/// A fresh folder holding what README's commands read from the repository: `samples/` and
+/// `schemes/`.
+fn folder_with_samples() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    for dir in ["samples", "schemes"] {
+        let target = folder.path().join(dir);
+        std::fs::create_dir(&target).unwrap();
+        for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    folder
+}
+
+#[test]
+fn every_line_of_the_readme_command_section_runs_when_pasted_after_the_walkthrough() {
+    let readme = readme();
+    let mut all = steps(&walkthrough_block(&readme));
+    let walkthrough = all.len();
+    all.extend(steps(&sh_block_after(&readme, COMMANDS)));
+    assert!(
+        all.len() > walkthrough + 10,
+        "the command section is missing"
+    );
+    let folder = folder_with_samples();
+    let address = format!("127.0.0.1:{}", free_port());
+    let (succeeded, stdout, stderr) = run_script(
+        folder.path(),
+        &script(&all, &address),
+        &address,
+        Duration::from_secs(180),
+    );
+    let reached = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix(MARK))
+        .last()
+        .and_then(|i| i.trim().parse::<usize>().ok());
+    assert!(
+        succeeded && stdout.contains(&format!("{MARK} end")),
+        "stopped at `{}`:\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        reached.map_or("?", |i| all[i].command.as_str())
+    );
+}
+
 #[test]
 fn every_command_of_the_readme_walkthrough_runs_in_order_on_a_fresh_folder_and_prints_what_readme_says()
  {
     let steps = steps(&walkthrough_block(&readme()));
-    let folder = tempfile::tempdir().unwrap();
-    let samples = folder.path().join("samples");
-    std::fs::create_dir(&samples).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/registry.csv"),
-        samples.join("registry.csv"),
-    )
-    .unwrap();
+    let folder = folder_with_samples();
     let address = format!("127.0.0.1:{}", free_port());
     let (succeeded, stdout, stderr) = run_script(
         folder.path(),

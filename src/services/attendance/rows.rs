@@ -56,6 +56,12 @@ const MAX_REFERENCE: usize = 128;
 
 /// Reads one row from its fields by name. Missing optional fields are absent or empty.
 fn row_from(get: impl Fn(&str) -> Option<String>) -> Reported {
+    // No field may carry control characters (a NUL would not even reach some databases).
+    for (name, _) in COLUMNS {
+        if get(name).is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(rejected(name, "must not contain control characters"));
+        }
+    }
     let text = |name: &str| {
         get(name)
             .map(|v| v.trim().to_owned())
@@ -68,10 +74,13 @@ fn row_from(get: impl Fn(&str) -> Option<String>) -> Reported {
             format!("must be at most {MAX_REFERENCE} characters"),
         ));
     }
-    if reference.chars().any(char::is_control) {
-        return Err(rejected("reference", "must not contain control characters"));
-    }
     let course = text("course").ok_or_else(|| rejected("course", "is required"))?;
+    if course.chars().count() > MAX_REFERENCE {
+        return Err(rejected(
+            "course",
+            format!("must be at most {MAX_REFERENCE} characters"),
+        ));
+    }
     let person = match (text("scheme"), text("registration_number"), text("email")) {
         (Some(scheme), Some(number), _) => PersonRef::Registration {
             scheme: normalise_scheme_id(&scheme),
