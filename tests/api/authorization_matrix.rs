@@ -59,6 +59,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET" | "POST", "/unsubscribe") => Rule::Public,
         ("POST", "/v1/auth/logout") => Rule::Only(USERS),
         ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
+        ("GET" | "PUT", "/v1/me/consents") => Rule::Only(PROFESSIONALS),
+        ("GET", "/v1/me/disclosures") => Rule::Only(PROFESSIONALS),
         // Object level: B asking for A's holding gets 404.
         ("GET", "/v1/me/holdings/{id}/standing") => Rule::Only(&[ProfessionalA]),
         ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
@@ -288,6 +290,8 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
     Some(match (method, path) {
         ("GET", "/") | ("POST", "/logout") => PageRule::Session(USERS),
         ("GET" | "POST", "/login" | "/activate" | "/reset" | "/forgot") => PageRule::Public,
+        // A staff account has no holdings to share: 403.
+        ("GET" | "POST", "/consents") | ("GET", "/disclosures") => PageRule::Session(PROFESSIONALS),
         _ => return None,
     })
 }

@@ -26,6 +26,7 @@ mod openapi_contract;
 mod operator_cli;
 mod operator_errors;
 mod pages;
+mod procurement_consents;
 mod readme_walkthrough;
 mod reminders;
 mod reminders_killed_drain;
