@@ -1,9 +1,10 @@
 //! sea-orm entities for cpe-ledger: one module per table, no logic.
 //!
 //! Conventions shared by every table:
-//! - `id` is a UUID (except `audit_events`, an auto-increment `i64`, and
-//!   `job_periods`, keyed by job and period, and `reminder_preferences`, keyed by
-//!   professional and reason, and `consents`, keyed by professional and audience);
+//! - `id` is a UUID (except `audit_events`, an auto-increment `i64`,
+//!   `job_periods`, keyed by job and period, `reminder_preferences`, keyed by
+//!   professional and reason, `consents`, keyed by professional and audience, and
+//!   `standing_projection`, keyed by holding);
 //! - instants are `DateTimeUtc` (stored as `timestamp with time zone`);
 //! - points and hours are `i64` hundredths (`150` = 1.5 points);
 //! - closed sets of values are string-backed `ActiveEnum`s (stored as
@@ -34,4 +35,5 @@ pub mod reminder_items;
 pub mod reminder_preferences;
 pub mod scheme_versions;
 pub mod signing_keys;
+pub mod standing_projection;
 pub mod users;

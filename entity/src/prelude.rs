@@ -20,4 +20,5 @@ pub use super::professionals::Entity as Professionals;
 pub use super::providers::{Accreditation, Accreditations, Entity as Providers, ProviderStatus};
 pub use super::scheme_versions::{Entity as SchemeVersions, SchemeVersionStatus};
 pub use super::signing_keys::{Entity as SigningKeys, SigningAlgorithm};
+pub use super::standing_projection::Entity as StandingProjection;
 pub use super::users::{Entity as Users, UserRole};

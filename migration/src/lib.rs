@@ -26,6 +26,7 @@ mod m20261126_000030_drop_job_runs;
 mod m20261201_000040_create_reminder_preferences;
 mod m20261202_000070_create_consents;
 mod m20261202_000071_create_disclosures;
+mod m20261202_000072_create_standing_projection;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000040_create_reminder_preferences::Migration),
             Box::new(m20261202_000070_create_consents::Migration),
             Box::new(m20261202_000071_create_disclosures::Migration),
+            Box::new(m20261202_000072_create_standing_projection::Migration),
         ]
     }
 }

@@ -54,6 +54,7 @@ const TABLES: &[&str] = &[
     "reminder_preferences",
     "consents",
     "disclosures",
+    "standing_projection",
 ];
 
 #[tokio::test]
@@ -668,6 +669,22 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             holding_id: holding.id,
             fields: "scheme,registration_number,status,valid_until".into(),
             disclosed_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        standing_projection::Model {
+            holding_id: holding.id,
+            professional_id: professional.id,
+            scheme_id: holding.scheme_id.clone(),
+            registration_number: holding.registration_number.clone(),
+            status: holding.status,
+            state: Some("on_track".into()),
+            valid_until: Some(day(2026, 9, 30)?),
+            judged_on: day(2026, 1, 10)?,
+            recheck_at: now,
+            updated_at: now,
         }
     );
 

@@ -21,6 +21,7 @@ pub mod reminders;
 pub mod schemes;
 pub mod sign_in;
 pub mod standing;
+pub mod standing_projection;
 pub mod throttle;
 pub mod users;
 
