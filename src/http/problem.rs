@@ -24,6 +24,7 @@ use crate::auth::tokens::TokenError;
 use crate::services::accounts::AccountError;
 use crate::services::clients::ClientError;
 use crate::services::links::{LinkError, LinkProblem};
+use crate::services::organisations::OrganisationError;
 use crate::services::providers::ProviderError;
 use crate::services::reminder_preferences::UnsubscribeError;
 use crate::services::sign_in::LoginError;
@@ -371,6 +372,16 @@ impl From<ProviderError> for Problem {
             ProviderError::NotFound(_) => Problem::not_found("provider"),
             ProviderError::Conflict(detail) => Problem::conflict(detail),
             ProviderError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<OrganisationError> for Problem {
+    fn from(err: OrganisationError) -> Self {
+        match err {
+            OrganisationError::Invalid { field, message } => Problem::invalid_field(field, message),
+            OrganisationError::NotFound(what) => Problem::not_found(what),
+            OrganisationError::Db(e) => e.into(),
         }
     }
 }

@@ -133,6 +133,10 @@ pub struct LevelQuery {
 }
 
 impl LevelQuery {
+    pub(crate) fn of(min_level: Option<String>) -> Self {
+        Self { min_level }
+    }
+
     #[allow(
         clippy::result_large_err,
         reason = "Problem is what every handler answers with; boxing it here alone gains nothing"

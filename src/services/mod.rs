@@ -12,6 +12,7 @@ pub mod holdings;
 pub mod ledger;
 pub mod links;
 pub mod notifications;
+pub mod organisations;
 pub mod outbox_status;
 pub mod procurement;
 pub mod providers;

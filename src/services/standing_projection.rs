@@ -267,3 +267,51 @@ async fn read(
         })
         .collect())
 }
+
+/// The current verdicts of every holding of `professionals`, refreshing first those of people
+/// whose rows are out of date or missing. A few statements however many people.
+pub async fn of_people(
+    conn: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    professionals: &[Uuid],
+) -> Result<Vec<Verdict>, DbErr> {
+    if professionals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys =
+        |ids: &[Uuid]| -> Vec<Vec<Value>> { ids.iter().map(|id| vec![Value::from(*id)]).collect() };
+    let read = |ids: Vec<Vec<Value>>| {
+        bulk_write::find_by_keys::<standing_projection::Entity>(
+            conn,
+            &[standing_projection::Column::ProfessionalId],
+            ids,
+        )
+    };
+    let rows = read(keys(professionals)).await?;
+    let held = bulk_write::find_by_keys::<holdings::Entity>(
+        conn,
+        &[holdings::Column::ProfessionalId],
+        keys(professionals),
+    )
+    .await?;
+    let now = Utc::now();
+    let fresh: HashSet<Uuid> = rows
+        .iter()
+        .filter(|r| r.recheck_at > now)
+        .map(|r| r.holding_id)
+        .collect();
+    let mut stale: Vec<Uuid> = held
+        .iter()
+        .filter(|h| !fresh.contains(&h.id))
+        .map(|h| h.professional_id)
+        .collect();
+    stale.sort_unstable();
+    stale.dedup();
+    let rows = if stale.is_empty() {
+        rows
+    } else {
+        refresh(conn, catalog, &stale).await?;
+        read(keys(professionals)).await?
+    };
+    Ok(rows.into_iter().map(Verdict::from).collect())
+}

@@ -60,7 +60,12 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("POST", "/v1/auth/logout") => Rule::Only(USERS),
         ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
         ("GET" | "PUT", "/v1/me/consents") => Rule::Only(PROFESSIONALS),
-        ("GET", "/v1/me/disclosures") => Rule::Only(PROFESSIONALS),
+        ("GET", "/v1/me/disclosures" | "/v1/me/memberships") => Rule::Only(PROFESSIONALS),
+        // Object level: B answering A's membership gets 404.
+        ("POST", "/v1/me/memberships/{id}/confirm" | "/v1/me/memberships/{id}/decline") => {
+            Rule::Only(&[ProfessionalA])
+        }
+        ("GET", "/v1/procurement/organizations/{id}/standing") => Rule::Only(&[Procurement]),
         // Object level: B asking for A's holding gets 404.
         ("GET", "/v1/me/holdings/{id}/standing") => Rule::Only(&[ProfessionalA]),
         ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
@@ -184,7 +189,32 @@ async fn seed(app: &TestApp) -> World {
     .unwrap();
     let spare_client = make_client(app, "procurement", &["procurement:read"], 10_000).await;
 
+    // Two organisations claim professional A: one claim to confirm, one to decline.
+    let mut claims = Vec::new();
+    for name in ["Confirmed KK", "Declined KK"] {
+        let org = cpe_ledger::services::organisations::create(
+            &app.state.db,
+            &Actor::cli("matrix"),
+            name,
+            None,
+        )
+        .await
+        .unwrap();
+        let claim = cpe_ledger::services::organisations::claim_member(
+            &app.state.db,
+            &Actor::cli("matrix"),
+            org.id,
+            "a@example.jp",
+        )
+        .await
+        .unwrap();
+        claims.push((org.id, claim.id));
+    }
+
     let mut params = BTreeMap::new();
+    params.insert("organisation", claims[0].0.to_string());
+    params.insert("membership_to_confirm", claims[0].1.to_string());
+    params.insert("membership_to_decline", claims[1].1.to_string());
     params.insert("holding_of_a", holding_of_a.unwrap());
     params.insert("provider", spare_provider.id.to_string());
     params.insert("client_id", spare_client.client_id);
@@ -195,6 +225,12 @@ fn fill(path: &str, world: &World) -> String {
     let p = |k: &str| world.params[k].clone();
     let id = if path.starts_with("/v1/me/holdings/") {
         p("holding_of_a")
+    } else if path.ends_with("/confirm") {
+        p("membership_to_confirm")
+    } else if path.ends_with("/decline") {
+        p("membership_to_decline")
+    } else if path.starts_with("/v1/procurement/organizations/") {
+        p("organisation")
     } else {
         p("provider")
     };
