@@ -47,6 +47,7 @@ use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
 use crate::services::sign_in::{self, LoginError};
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+mod privacy;
 mod provider_upload;
 
 pub const SESSION_COOKIE: &str = "cpe_session";
@@ -70,6 +71,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
                     crate::http::provider::ATTENDANCE_BODY_LIMIT,
                 )),
         ),
+        (
+            "/consents",
+            get(privacy::consents_form).post(privacy::consents_submit),
+        ),
+        ("/disclosures", get(privacy::disclosures_page)),
     ]
 }
 
@@ -435,6 +441,7 @@ async fn home(
             name => name,
             email => user.email,
             holdings => rows,
+            professional => user.professional_id.is_some(),
             csrf => session_csrf(&session.caller.claims.jti),
         },
     )?

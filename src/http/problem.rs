@@ -26,6 +26,7 @@ use crate::services::attendance::AttendanceError;
 use crate::services::clients::ClientError;
 use crate::services::courses::CourseError;
 use crate::services::links::{LinkError, LinkProblem};
+use crate::services::organisations::OrganisationError;
 use crate::services::providers::ProviderError;
 use crate::services::reminder_preferences::UnsubscribeError;
 use crate::services::sign_in::LoginError;
@@ -397,6 +398,16 @@ impl From<AttendanceError> for Problem {
             e @ AttendanceError::AlreadyVoided(_) => Problem::conflict(e.to_string()),
             AttendanceError::Provider(e) => e.into(),
             AttendanceError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<OrganisationError> for Problem {
+    fn from(err: OrganisationError) -> Self {
+        match err {
+            OrganisationError::Invalid { field, message } => Problem::invalid_field(field, message),
+            OrganisationError::NotFound(what) => Problem::not_found(what),
+            OrganisationError::Db(e) => e.into(),
         }
     }
 }

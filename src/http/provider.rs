@@ -713,8 +713,14 @@ pub async fn void_attendance(
 ) -> Result<Json<AttendanceView>, Problem> {
     let provider_id = provider_of(&caller, true)?;
     Ok(Json(
-        attendance::void(&state.db, provider_id, &reference, &caller.actor())
-            .await?
-            .into(),
+        attendance::void(
+            &state.db,
+            &state.schemes,
+            provider_id,
+            &reference,
+            &caller.actor(),
+        )
+        .await?
+        .into(),
     ))
 }

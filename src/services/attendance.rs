@@ -23,7 +23,7 @@ use crate::services::audit::{self, Actor, Event};
 use crate::services::courses::{Award, awards_of};
 use crate::services::providers::{self, ProviderError, ProviderStatus, award_refusal};
 use crate::services::schemes::SchemeCatalog;
-use crate::services::{begin_write, bulk_write};
+use crate::services::{begin_write, bulk_write, standing_projection};
 
 /// The most rows one request may carry.
 pub const MAX_ROWS: usize = 5_000;
@@ -109,7 +109,8 @@ fn rejected(field: &str, reason: impl Into<String>) -> RowOutcome {
     })
 }
 
-/// Judges and writes one batch in its own transaction. `rows` are in request order, refused
+/// Judges and writes one batch in its own transaction, refreshing the standing projection of
+/// everyone it credited in the same transaction. `rows` are in request order, refused
 /// ones included, and the answer has one outcome per row in the same order.
 pub async fn ingest(
     db: &DatabaseConnection,
@@ -184,6 +185,7 @@ pub async fn ingest_in(
     if created > 0 {
         bulk_write::insert(conn, judge.credits).await?;
         bulk_write::insert(conn, judge.claims).await?;
+        standing_projection::refresh(conn, catalog, &professionals).await?;
         let count = |pick: fn(&RowOutcome) -> bool| outcomes.iter().filter(|o| pick(o)).count();
         audit::record(
             conn,
@@ -816,6 +818,7 @@ pub async fn list(
 /// ledger (the entry stays, marked voided with the reason) and stops counting.
 pub async fn void(
     db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
     provider_id: Uuid,
     reference: &str,
     actor: &Actor,
@@ -823,6 +826,7 @@ pub async fn void(
     let txn = begin_write(db).await?;
     void_in(
         &txn,
+        catalog,
         provider_id,
         reference,
         "withdrawn by the provider",
@@ -834,9 +838,10 @@ pub async fn void(
     Ok(reported)
 }
 
-/// [`void`] inside the caller's transaction.
+/// [`void`] inside the caller's transaction, keeping the standing projection current.
 pub async fn void_in(
     conn: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
     provider_id: Uuid,
     reference: &str,
     reason: &str,
@@ -846,10 +851,12 @@ pub async fn void_in(
     if credit.state == CreditState::Voided {
         return Err(AttendanceError::AlreadyVoided(reference.to_owned()));
     }
-    crate::services::ledger::void_in(conn, credit.id, reason, actor)
+    let voided = crate::services::ledger::void_in(conn, credit.id, reason, actor)
         .await
         .map_err(|e| match e {
             crate::services::ledger::LedgerError::Db(e) => AttendanceError::Db(e),
             other => AttendanceError::Db(DbErr::Custom(other.to_string())),
-        })
+        })?;
+    standing_projection::refresh(conn, catalog, &[voided.professional_id]).await?;
+    Ok(voided)
 }

@@ -60,6 +60,13 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET" | "POST", "/unsubscribe") => Rule::Public,
         ("POST", "/v1/auth/logout") => Rule::Only(USERS),
         ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
+        ("GET" | "PUT", "/v1/me/consents") => Rule::Only(PROFESSIONALS),
+        ("GET", "/v1/me/disclosures" | "/v1/me/memberships") => Rule::Only(PROFESSIONALS),
+        // Object level: B answering A's membership gets 404.
+        ("POST", "/v1/me/memberships/{id}/confirm" | "/v1/me/memberships/{id}/decline") => {
+            Rule::Only(&[ProfessionalA])
+        }
+        ("GET", "/v1/procurement/organizations/{id}/standing") => Rule::Only(&[Procurement]),
         // Object level: B asking for A's holding gets 404.
         ("GET", "/v1/me/holdings/{id}/standing") => Rule::Only(&[ProfessionalA]),
         ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
@@ -71,6 +78,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/v1/provider/courses/{id}" | "/v1/provider/attendance/{reference}") => {
             Rule::Only(&[ProviderX])
         }
+        // The matrix sends `{}`: a procurement client is answered 422, which is access.
+        ("POST", "/v1/procurement/verify") => Rule::Only(&[Procurement]),
         (_, p) if p.starts_with("/v1/admin/") => Rule::Only(&[Admin]),
         _ => return None,
     })
@@ -200,7 +209,32 @@ async fn seed(app: &TestApp) -> World {
     .unwrap();
     let spare_client = make_client(app, "procurement", &["procurement:read"], 10_000).await;
 
+    // Two organisations claim professional A: one claim to confirm, one to decline.
+    let mut claims = Vec::new();
+    for name in ["Confirmed KK", "Declined KK"] {
+        let org = cpe_ledger::services::organisations::create(
+            &app.state.db,
+            &Actor::cli("matrix"),
+            name,
+            None,
+        )
+        .await
+        .unwrap();
+        let claim = cpe_ledger::services::organisations::claim_member(
+            &app.state.db,
+            &Actor::cli("matrix"),
+            org.id,
+            "a@example.jp",
+        )
+        .await
+        .unwrap();
+        claims.push((org.id, claim.id));
+    }
+
     let mut params = BTreeMap::new();
+    params.insert("organisation", claims[0].0.to_string());
+    params.insert("membership_to_confirm", claims[0].1.to_string());
+    params.insert("membership_to_decline", claims[1].1.to_string());
     params.insert("holding_of_a", holding_of_a.unwrap());
     params.insert("provider", spare_provider.id.to_string());
     params.insert("client_id", spare_client.client_id);
@@ -214,6 +248,12 @@ fn fill(path: &str, world: &World) -> String {
         p("holding_of_a")
     } else if path.starts_with("/v1/provider/courses/") {
         p("course_of_x")
+    } else if path.ends_with("/confirm") {
+        p("membership_to_confirm")
+    } else if path.ends_with("/decline") {
+        p("membership_to_decline")
+    } else if path.starts_with("/v1/procurement/organizations/") {
+        p("organisation")
     } else {
         p("provider")
     };
@@ -315,6 +355,8 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         ("GET" | "POST", "/login" | "/activate" | "/reset" | "/forgot") => PageRule::Public,
         // Signed with the provider system's client secret in the form itself, not a session.
         ("GET" | "POST", "/provider/upload") => PageRule::Public,
+        // A staff account has no holdings to share: 403.
+        ("GET" | "POST", "/consents") | ("GET", "/disclosures") => PageRule::Session(PROFESSIONALS),
         _ => return None,
     })
 }
