@@ -391,6 +391,37 @@ async fn approved_provider(
     Ok(provider)
 }
 
+/// Sets everything the provider describes about a course, and the time of the change.
+fn describe(active: &mut courses::ActiveModel, input: &CourseInput) {
+    active.code = Set(input.code.clone());
+    active.title = Set(input.title_en.clone());
+    active.title_ja = Set(input.title_ja.clone());
+    active.hours = Set(input.hours.hundredths());
+    active.delivery = Set(input.delivery.as_str().to_owned());
+    active.activity_type = Set(credit_activity_type(&input.awards));
+    active.tags = Set(serde_json::json!(input.nice_work_roles));
+    active.fee_amount = Set(input.fee.as_ref().map(|f| f.amount.clone()));
+    active.fee_currency = Set(input.fee.as_ref().map(|f| f.currency.clone()));
+    active.language = Set(input.language.clone());
+    active.updated_at = Set(Some(Utc::now()));
+}
+
+/// Replaces the awards of course `course_id` with `awards`.
+async fn write_awards(
+    txn: &impl ConnectionTrait,
+    course_id: Uuid,
+    awards: &[Award],
+) -> Result<(), sea_orm::DbErr> {
+    course_awards::Entity::delete_many()
+        .filter(course_awards::Column::CourseId.eq(course_id))
+        .exec(txn)
+        .await?;
+    course_awards::Entity::insert_many(award_rows(course_id, awards))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 fn award_rows(course_id: Uuid, awards: &[Award]) -> Vec<course_awards::ActiveModel> {
     awards
         .iter()
@@ -448,28 +479,16 @@ pub async fn create(
     }
     let now = Utc::now();
     let id = Uuid::now_v7();
-    let course = courses::ActiveModel {
+    let mut active = courses::ActiveModel {
         id: Set(id),
         provider_id: Set(provider_id),
-        code: Set(input.code.clone()),
-        title: Set(input.title_en.clone()),
-        title_ja: Set(input.title_ja.clone()),
-        hours: Set(input.hours.hundredths()),
-        delivery: Set(input.delivery.as_str().to_owned()),
-        activity_type: Set(credit_activity_type(&input.awards)),
-        tags: Set(serde_json::json!(input.nice_work_roles)),
-        fee_amount: Set(input.fee.as_ref().map(|f| f.amount.clone())),
-        fee_currency: Set(input.fee.as_ref().map(|f| f.currency.clone())),
-        language: Set(input.language.clone()),
         retired_at: Set(None),
         created_at: Set(now),
-        updated_at: Set(Some(now)),
-    }
-    .insert(&txn)
-    .await?;
-    course_awards::Entity::insert_many(award_rows(id, &input.awards))
-        .exec(&txn)
-        .await?;
+        ..Default::default()
+    };
+    describe(&mut active, &input);
+    let course = active.insert(&txn).await?;
+    write_awards(&txn, id, &input.awards).await?;
     audit::record(
         &txn,
         actor,
@@ -510,25 +529,9 @@ pub async fn update(
         )));
     }
     let mut active: courses::ActiveModel = before.course.clone().into();
-    active.code = Set(input.code.clone());
-    active.title = Set(input.title_en.clone());
-    active.title_ja = Set(input.title_ja.clone());
-    active.hours = Set(input.hours.hundredths());
-    active.delivery = Set(input.delivery.as_str().to_owned());
-    active.activity_type = Set(credit_activity_type(&input.awards));
-    active.tags = Set(serde_json::json!(input.nice_work_roles));
-    active.fee_amount = Set(input.fee.as_ref().map(|f| f.amount.clone()));
-    active.fee_currency = Set(input.fee.as_ref().map(|f| f.currency.clone()));
-    active.language = Set(input.language.clone());
-    active.updated_at = Set(Some(Utc::now()));
+    describe(&mut active, &input);
     let course = active.update(&txn).await?;
-    course_awards::Entity::delete_many()
-        .filter(course_awards::Column::CourseId.eq(id))
-        .exec(&txn)
-        .await?;
-    course_awards::Entity::insert_many(award_rows(id, &input.awards))
-        .exec(&txn)
-        .await?;
+    write_awards(&txn, id, &input.awards).await?;
     audit::record(
         &txn,
         actor,
