@@ -33,3 +33,4 @@ pub mod reminder_preferences;
 pub mod scheme_versions;
 pub mod signing_keys;
 pub mod users;
+pub mod xapi_statements;

@@ -19,3 +19,4 @@ pub use super::providers::{Accreditation, Accreditations, Entity as Providers, P
 pub use super::scheme_versions::{Entity as SchemeVersions, SchemeVersionStatus};
 pub use super::signing_keys::{Entity as SigningKeys, SigningAlgorithm};
 pub use super::users::{Entity as Users, UserRole};
+pub use super::xapi_statements::Entity as XapiStatements;
