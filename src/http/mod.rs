@@ -16,6 +16,7 @@ pub mod responses;
 pub mod security_headers;
 pub mod server;
 pub mod unsubscribe;
+pub mod xapi;
 
 use std::time::Duration;
 
@@ -122,4 +123,5 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(unsubscribe::router())
+        .merge(xapi::router())
 }

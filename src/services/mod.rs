@@ -21,6 +21,7 @@ pub mod sign_in;
 pub mod standing;
 pub mod throttle;
 pub mod users;
+pub mod xapi;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait,

@@ -36,3 +36,4 @@ mod security;
 mod standing;
 mod templates;
 mod token_suite;
+mod xapi;
