@@ -37,3 +37,4 @@ mod standing;
 mod templates;
 mod token_suite;
 mod xapi;
+mod xapi_client;
