@@ -76,6 +76,8 @@ async fn add_credits(db: &sea_orm::DatabaseConnection) -> anyhow::Result<usize> 
                     completed_on: Set(holding.certified_on + Days::new(days)),
                     hours: Set(8),
                     source: Set(CreditSource::Admin),
+                    completed_at: Set(None),
+                    reported_points: Set(None),
                     state: Set(CreditState::Approved),
                     evidence: Set(None),
                     replaces_credit_id: Set(None),

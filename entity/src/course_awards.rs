@@ -1,4 +1,5 @@
-//! The points a course awards toward one category of one scheme.
+//! What a course awards in one scheme: an activity type in that scheme's words, and points
+//! toward one of its categories where the scheme counts points.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -8,13 +9,17 @@ use serde::{Deserialize, Serialize};
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// Unique together with `scheme_id` and `category`.
+    /// Unique together with `scheme_id`: a course awards once per scheme.
     pub course_id: Uuid,
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub scheme_id: String,
+    /// The activity type in this scheme's own words.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
-    pub category: String,
-    /// Hundredths of a point.
+    pub activity_type: String,
+    /// `None` where the scheme counts courses rather than points (RISS).
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub category: Option<String>,
+    /// Hundredths of a point; 0 without a category.
     pub points: i64,
 }
 

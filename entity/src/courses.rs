@@ -19,15 +19,29 @@ pub struct Model {
     pub title_ja: Option<String>,
     /// Hundredths of an hour.
     pub hours: i64,
-    /// e.g. `online`, `in_person`, `on_demand`.
+    /// `online`, `classroom` or `on_demand`.
     #[sea_orm(column_type = "String(StringLen::N(32))")]
     pub delivery: String,
+    /// The activity type credits of this course are recorded with: the one of its award in a
+    /// scheme that counts courses (it fills that scheme's slots), else of its first award.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub activity_type: String,
     /// JSON array of tags (NICE Framework work role ids).
     #[sea_orm(column_type = "Json")]
     pub tags: Json,
+    /// A decimal amount, e.g. `12000` or `49.50`, in `fee_currency`.
+    #[sea_orm(column_type = "String(StringLen::N(32))", nullable)]
+    pub fee_amount: Option<String>,
+    /// ISO 4217 code, e.g. `JPY`.
+    #[sea_orm(column_type = "String(StringLen::N(3))", nullable)]
+    pub fee_currency: Option<String>,
+    /// The language it is taught in (a BCP 47 tag such as `ja` or `en`).
+    #[sea_orm(column_type = "String(StringLen::N(35))", nullable)]
+    pub language: Option<String>,
+    /// Withdrawn from the catalogue; the row stays because credits name it.
+    pub retired_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    pub updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

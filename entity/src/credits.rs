@@ -147,9 +147,15 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub title: String,
     pub completed_on: Date,
+    /// The instant of completion, when the provider reported one (`completed_on` is its day in
+    /// the professional's time zone).
+    pub completed_at: Option<DateTimeUtc>,
     /// Hundredths of an hour.
     pub hours: i64,
     pub source: CreditSource,
+    /// Hundredths of a point: the partial points a provider reported for a half-attended
+    /// course, in place of the course's full award.
+    pub reported_points: Option<i64>,
     pub state: CreditState,
     #[sea_orm(column_type = "Json", nullable)]
     pub evidence: Option<Json>,

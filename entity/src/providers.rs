@@ -19,11 +19,22 @@ pub enum ProviderStatus {
     Suspended,
 }
 
-/// One scheme a provider is accredited for, and the categories it may award.
+/// One scheme a provider is accredited for: what it may award there, and for which days.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accreditation {
     pub scheme_id: String,
+    /// The categories it may award points toward; empty: every category of the scheme.
+    #[serde(default)]
     pub categories: Vec<String>,
+    /// The activity types (in the scheme's words) it may award; empty: every one.
+    #[serde(default)]
+    pub activity_types: Vec<String>,
+    /// First day an activity completed on counts under this accreditation.
+    #[serde(default)]
+    pub valid_from: Option<chrono::NaiveDate>,
+    /// Last day it covers; `None`: open-ended.
+    #[serde(default)]
+    pub valid_until: Option<chrono::NaiveDate>,
 }
 
 /// The `accreditations` JSON column: a list of [`Accreditation`].

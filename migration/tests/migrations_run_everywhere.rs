@@ -220,29 +220,41 @@ async fn write_a_claim_without_activity_type(db: &DatabaseConnection) -> Result<
     .into_active_model()
     .insert(db)
     .await?;
-    let credit = credits::Model {
-        id: Uuid::new_v4(),
-        professional_id: professional.id,
-        course_id: None,
-        provider_id: None,
-        provider_reference: None,
-        activity_type: "education".into(),
-        title: "Incident response course".into(),
-        completed_on: NaiveDate::from_ymd_opt(2025, 5, 10)
-            .ok_or(DbErr::Custom("bad date".into()))?,
-        hours: 800,
-        source: credits::CreditSource::Admin,
-        state: credits::CreditState::Approved,
-        evidence: None,
-        replaces_credit_id: None,
-        voided_at: None,
-        void_reason: None,
-        recorded_by: Some("cli".into()),
-        created_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await?;
+    // Written with the columns of that time: the entity names columns added later.
+    let credit_id = Uuid::new_v4();
+    let credit = Query::insert()
+        .into_table(Alias::new("credits"))
+        .columns(
+            [
+                "id",
+                "professional_id",
+                "activity_type",
+                "title",
+                "completed_on",
+                "hours",
+                "source",
+                "state",
+                "recorded_by",
+                "created_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            credit_id.into(),
+            professional.id.into(),
+            "education".into(),
+            "Incident response course".into(),
+            NaiveDate::from_ymd_opt(2025, 5, 10)
+                .ok_or(DbErr::Custom("bad date".into()))?
+                .into(),
+            800i64.into(),
+            "admin".into(),
+            "approved".into(),
+            "cli".into(),
+            now.into(),
+        ])
+        .to_owned();
+    db.execute(&credit).await?;
     let claim = Uuid::new_v4();
     let insert = Query::insert()
         .into_table(Alias::new("credit_claims"))
@@ -255,7 +267,7 @@ async fn write_a_claim_without_activity_type(db: &DatabaseConnection) -> Result<
         ])
         .values_panic([
             claim.into(),
-            credit.id.into(),
+            credit_id.into(),
             "cissp".into(),
             "group_a".into(),
             800i64.into(),
@@ -438,8 +450,13 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             hours: 350,
             delivery: "online".into(),
             activity_type: "training".into(),
-            tags: json!(["PR-CIR-001"]),
+            tags: json!(["PD-WRL-004"]),
+            fee_amount: Some("12000".into()),
+            fee_currency: Some("JPY".into()),
+            language: Some("ja".into()),
+            retired_at: None,
             created_at: now,
+            updated_at: Some(now),
         }
     );
 
@@ -449,7 +466,8 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             id: Uuid::new_v4(),
             course_id: course.id,
             scheme_id: "cissp".into(),
-            category: "group_a".into(),
+            activity_type: "education".into(),
+            category: Some("group_a".into()),
             points: 350,
         }
     );
@@ -465,8 +483,10 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             activity_type: "training".into(),
             title: "Incident response basics".into(),
             completed_on: day(2026, 5, 20)?,
+            completed_at: Some(now),
             hours: 350,
             source: credits::CreditSource::Provider,
+            reported_points: Some(175),
             state: credits::CreditState::Approved,
             evidence: None,
             replaces_credit_id: None,

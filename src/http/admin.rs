@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_provider, list_providers))
         .routes(routes!(get_provider))
         .routes(routes!(disable_provider))
+        .routes(routes!(set_accreditations))
         .routes(routes!(create_client, list_clients))
         .routes(routes!(disable_client))
         .routes(routes!(rotate_client_secret))
@@ -36,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const MAX_PAGE: u64 = 200;
 
 /// The cursor of the page after this one: the last id of a full page, none after a short one.
-fn next_after<T>(items: &[T], limit: u64, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
+pub(crate) fn next_after<T>(items: &[T], limit: u64, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
     (items.len() as u64 == limit)
         .then(|| items.last().map(id))
         .flatten()
@@ -47,10 +48,10 @@ fn next_after<T>(items: &[T], limit: u64, id: impl Fn(&T) -> Uuid) -> Option<Uui
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Return records created after the one with this id.
-    after: Option<Uuid>,
+    pub(crate) after: Option<Uuid>,
     /// Page size, 1 to 200 (default 100).
     #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
+    pub(crate) limit: Option<u64>,
 }
 
 impl PageQuery {
@@ -58,7 +59,7 @@ impl PageQuery {
         clippy::result_large_err,
         reason = "Problem is what every handler answers with; boxing it here alone gains nothing"
     )]
-    fn limit(&self) -> Result<u64, Problem> {
+    pub(crate) fn limit(&self) -> Result<u64, Problem> {
         match self.limit {
             None => Ok(100),
             Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
@@ -79,6 +80,8 @@ pub struct ProviderView {
     /// `pending`, `approved` or `suspended`.
     #[schema(value_type = String, example = "approved")]
     pub status: ProviderStatus,
+    /// The schemes it may award credit in, and what and when in each.
+    pub accreditations: Vec<AccreditationView>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -89,9 +92,58 @@ impl From<Provider> for ProviderView {
             name: p.name,
             contact_email: p.contact_email,
             status: p.status,
+            accreditations: p.accreditations.0.into_iter().map(Into::into).collect(),
             created_at: p.created_at,
         }
     }
+}
+
+/// What a provider may award in one scheme. Empty lists mean every category or activity type
+/// of the scheme; absent days mean no limit on that side.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccreditationView {
+    /// Scheme id, e.g. `cissp`.
+    pub scheme: String,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub activity_types: Vec<String>,
+    /// First completion day covered.
+    pub valid_from: Option<chrono::NaiveDate>,
+    /// Last completion day covered.
+    pub valid_until: Option<chrono::NaiveDate>,
+}
+
+impl From<provider_service::Accreditation> for AccreditationView {
+    fn from(a: provider_service::Accreditation) -> Self {
+        Self {
+            scheme: a.scheme_id,
+            categories: a.categories,
+            activity_types: a.activity_types,
+            valid_from: a.valid_from,
+            valid_until: a.valid_until,
+        }
+    }
+}
+
+impl From<AccreditationView> for provider_service::Accreditation {
+    fn from(a: AccreditationView) -> Self {
+        Self {
+            scheme_id: a.scheme,
+            categories: a.categories,
+            activity_types: a.activity_types,
+            valid_from: a.valid_from,
+            valid_until: a.valid_until,
+        }
+    }
+}
+
+/// The whole list of what a provider is accredited for, replacing the one before.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccreditationsBody {
+    pub accreditations: Vec<AccreditationView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -405,6 +457,35 @@ pub async fn disable_provider(
         provider_service::disable_provider(&state.db, &caller.actor, id)
             .await?
             .into(),
+    ))
+}
+
+/// Replace what a provider is accredited to award: schemes, and in each the categories,
+/// activity types and completion days covered. Awards outside it are refused.
+#[utoipa::path(put, path = "/v1/admin/providers/{id}/accreditations", tag = "admin",
+    params(("id" = Uuid, Path, description = "The provider's id")),
+    request_body = AccreditationsBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The provider with its new accreditations", body = ProviderView),
+        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_accreditations(
+    State(state): State<AppState>,
+    caller: AdminCaller,
+    Path(id): Path<Uuid>,
+    Json(body): Json<AccreditationsBody>,
+) -> Result<Json<ProviderView>, Problem> {
+    Ok(Json(
+        provider_service::set_accreditations(
+            &state.db,
+            &state.schemes,
+            &caller.actor,
+            id,
+            body.accreditations.into_iter().map(Into::into).collect(),
+        )
+        .await?
+        .into(),
     ))
 }
 

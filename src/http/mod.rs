@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod pages;
 pub mod problem;
 pub mod procurement;
+pub mod provider;
 pub mod responses;
 pub mod security_headers;
 pub mod server;
@@ -49,6 +50,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
         (name = "auth", description = "Sign-in for professionals; tokens for machine clients and the keys that verify them"),
         (name = "me", description = "A professional's own profile, holdings and standing"),
         (name = "admin", description = "The certification body's staff: providers and clients"),
+        (name = "provider", description = "Accredited course providers: their catalogue and the attendance they report"),
         (name = "procurement", description = "Buyers' systems checking a professional's status"),
         (name = "reminders", description = "Reminder emails: the one-click unsubscribe link they carry"),
     )
@@ -120,6 +122,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(jwks::router())
         .merge(admin::router())
         .merge(procurement::router())
+        .merge(provider::router())
         .merge(auth::router())
         .merge(me::router())
         .merge(unsubscribe::router())

@@ -22,7 +22,9 @@ use utoipa::ToSchema;
 
 use crate::auth::tokens::TokenError;
 use crate::services::accounts::AccountError;
+use crate::services::attendance::AttendanceError;
 use crate::services::clients::ClientError;
+use crate::services::courses::CourseError;
 use crate::services::links::{LinkError, LinkProblem};
 use crate::services::providers::ProviderError;
 use crate::services::reminder_preferences::UnsubscribeError;
@@ -372,6 +374,30 @@ impl From<ProviderError> for Problem {
             ProviderError::NotFound(_) => Problem::not_found("provider"),
             ProviderError::Conflict(detail) => Problem::conflict(detail),
             ProviderError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<CourseError> for Problem {
+    fn from(err: CourseError) -> Self {
+        match err {
+            CourseError::Invalid { field, message } => Problem::invalid_field(field, message),
+            CourseError::NotFound(_) => Problem::not_found("course"),
+            CourseError::Conflict(detail) => Problem::conflict(detail),
+            e @ CourseError::ProviderNotApproved(_) => Problem::forbidden(e.to_string()),
+            CourseError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<AttendanceError> for Problem {
+    fn from(err: AttendanceError) -> Self {
+        match err {
+            e @ AttendanceError::ProviderNotApproved(_) => Problem::forbidden(e.to_string()),
+            AttendanceError::UnknownReference(_) => Problem::not_found("attendance"),
+            e @ AttendanceError::AlreadyVoided(_) => Problem::conflict(e.to_string()),
+            AttendanceError::Provider(e) => e.into(),
+            AttendanceError::Db(e) => e.into(),
         }
     }
 }

@@ -482,8 +482,10 @@ async fn insert_credit(
         activity_type: Set(input.activity_type.clone()),
         title: Set(input.title.trim().to_owned()),
         completed_on: Set(input.completed_on),
+        completed_at: Set(None),
         hours: Set(input.hours.hundredths()),
         source: Set(source),
+        reported_points: Set(None),
         state: Set(CreditState::Approved),
         evidence: Set(None),
         replaces_credit_id: Set(replaces),
@@ -526,7 +528,7 @@ pub async fn void_credit(
     Ok(voided)
 }
 
-async fn void_in(
+pub(crate) async fn void_in(
     txn: &impl ConnectionTrait,
     id: Uuid,
     reason: &str,

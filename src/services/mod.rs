@@ -2,9 +2,11 @@
 //! and errors; they know nothing of HTTP.
 
 pub mod accounts;
+pub mod attendance;
 pub mod audit;
 pub mod bulk_write;
 pub mod clients;
+pub mod courses;
 pub mod csv_text;
 pub mod holdings;
 pub mod ledger;

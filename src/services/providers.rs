@@ -1,7 +1,8 @@
 //! Course providers as the certification body's staff register and suspend them.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::clients;
+pub use entity::providers::Accreditation;
 use entity::providers::{self, Accreditations};
 pub use entity::providers::{Model as Provider, ProviderStatus};
 use sea_orm::{
@@ -11,16 +12,16 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::email::EmailAddress;
+use crate::domain::scheme::normalise_scheme_id;
 use crate::services::audit::{self, Actor, Event};
 use crate::services::begin_write;
+use crate::services::schemes::SchemeCatalog;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    /// `field` may name a list entry, e.g. `accreditations[0].categories`.
+    Invalid { field: String, message: String },
     #[error("no provider {0}")]
     NotFound(Uuid),
     #[error("{0}")]
@@ -29,9 +30,9 @@ pub enum ProviderError {
     Db(#[from] sea_orm::DbErr),
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> ProviderError {
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ProviderError {
     ProviderError::Invalid {
-        field,
+        field: field.into(),
         message: message.into(),
     }
 }
@@ -199,4 +200,151 @@ pub async fn disable_provider(
     }
     txn.commit().await?;
     Ok(provider)
+}
+
+/// Replaces what a provider is accredited to award, after checking every entry against the
+/// scheme definitions, and records the change in the audit log.
+pub async fn set_accreditations(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    actor: &Actor,
+    id: Uuid,
+    accreditations: Vec<Accreditation>,
+) -> Result<providers::Model, ProviderError> {
+    let accreditations = checked_accreditations(catalog, accreditations)?;
+    let txn = begin_write(db).await?;
+    let provider = get_provider(&txn, id).await?;
+    let before = serde_json::to_value(&provider.accreditations.0).unwrap_or_default();
+    let mut active: providers::ActiveModel = provider.into();
+    active.accreditations = Set(Accreditations(accreditations));
+    let provider = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "provider.accredited",
+            subject_kind: "provider",
+            subject_id: Some(provider.id.to_string()),
+            before: Some(serde_json::json!({ "accreditations": before })),
+            after: Some(serde_json::json!({ "accreditations": provider.accreditations.0 })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(provider)
+}
+
+/// Each entry names a known scheme once, with that scheme's own categories and activity types,
+/// and a period that does not end before it starts. Scheme ids are normalised.
+fn checked_accreditations(
+    catalog: &SchemeCatalog,
+    accreditations: Vec<Accreditation>,
+) -> Result<Vec<Accreditation>, ProviderError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut checked = Vec::with_capacity(accreditations.len());
+    for (i, mut entry) in accreditations.into_iter().enumerate() {
+        let field = |name: &str| format!("accreditations[{i}].{name}");
+        entry.scheme_id = normalise_scheme_id(&entry.scheme_id);
+        let Some(definition) = catalog
+            .all()
+            .find(|s| s.definition.id == entry.scheme_id)
+            .map(|s| &s.definition)
+        else {
+            return Err(invalid(
+                field("scheme_id"),
+                catalog.unknown(&entry.scheme_id),
+            ));
+        };
+        if !seen.insert(entry.scheme_id.clone()) {
+            return Err(invalid(
+                field("scheme_id"),
+                format!("{} is listed twice", entry.scheme_id),
+            ));
+        }
+        for category in &entry.categories {
+            if definition.category(category).is_none() {
+                return Err(invalid(
+                    field("categories"),
+                    format!(
+                        "scheme {} has no category '{category}' (it has: {})",
+                        entry.scheme_id,
+                        join(definition.categories.iter().map(|c| c.id.as_str()))
+                    ),
+                ));
+            }
+        }
+        for kind in &entry.activity_types {
+            if definition.activity_type(kind).is_none() {
+                return Err(invalid(
+                    field("activity_types"),
+                    format!(
+                        "scheme {} has no activity type '{kind}' (it has: {})",
+                        entry.scheme_id,
+                        join(definition.activity_types.iter().map(|t| t.id.as_str()))
+                    ),
+                ));
+            }
+        }
+        if let (Some(from), Some(until)) = (entry.valid_from, entry.valid_until)
+            && until < from
+        {
+            return Err(invalid(
+                field("valid_until"),
+                format!("{until} is before valid_from {from}"),
+            ));
+        }
+        checked.push(entry);
+    }
+    Ok(checked)
+}
+
+fn join<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    ids.collect::<Vec<_>>().join(", ")
+}
+
+/// Why `accreditations` does not let its provider award `activity_type` (and `category`, in a
+/// points scheme) in `scheme`, for an activity completed `on` when a day is given (a catalogue
+/// entry is checked without one); `None` when it does.
+pub fn award_refusal(
+    accreditations: &[Accreditation],
+    scheme: &str,
+    activity_type: &str,
+    category: Option<&str>,
+    on: Option<NaiveDate>,
+) -> Option<String> {
+    let Some(entry) = accreditations.iter().find(|a| a.scheme_id == scheme) else {
+        return Some(format!("the provider is not accredited for {scheme}"));
+    };
+    if !entry.activity_types.is_empty() && !entry.activity_types.iter().any(|t| t == activity_type)
+    {
+        return Some(format!(
+            "the provider's {scheme} accreditation does not cover the activity type '{activity_type}' (it covers: {})",
+            entry.activity_types.join(", ")
+        ));
+    }
+    if let Some(category) = category
+        && !entry.categories.is_empty()
+        && !entry.categories.iter().any(|c| c == category)
+    {
+        return Some(format!(
+            "the provider's {scheme} accreditation does not cover the category '{category}' (it covers: {})",
+            entry.categories.join(", ")
+        ));
+    }
+    let on = on?;
+    if let Some(from) = entry.valid_from
+        && on < from
+    {
+        return Some(format!(
+            "the provider's {scheme} accreditation starts on {from}, after {on}"
+        ));
+    }
+    if let Some(until) = entry.valid_until
+        && on > until
+    {
+        return Some(format!(
+            "the provider's {scheme} accreditation ended on {until}, before {on}"
+        ));
+    }
+    None
 }

@@ -46,6 +46,7 @@ enum Rule {
 
 const PROFESSIONALS: &[Role] = &[Role::ProfessionalA, Role::ProfessionalB];
 const USERS: &[Role] = &[Role::ProfessionalA, Role::ProfessionalB, Role::Admin];
+const PROVIDERS: &[Role] = &[Role::ProviderX, Role::ProviderY];
 
 /// The matrix. Paths are the OpenAPI templates; `{id}`-style parameters are filled with
 /// records that belong to professional A, provider X or a spare client (see `fill`).
@@ -63,6 +64,12 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/v1/me/holdings/{id}/standing") => Rule::Only(&[ProfessionalA]),
         ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
             Rule::Only(&[Procurement])
+        }
+        ("GET", "/v1/provider" | "/v1/provider/courses" | "/v1/provider/attendance")
+        | ("POST", "/v1/provider/courses" | "/v1/provider/attendance") => Rule::Only(PROVIDERS),
+        // Object level: provider Y asking for X's course or attendance gets 404.
+        (_, "/v1/provider/courses/{id}" | "/v1/provider/attendance/{reference}") => {
+            Rule::Only(&[ProviderX])
         }
         (_, p) if p.starts_with("/v1/admin/") => Rule::Only(&[Admin]),
         // The LRS says which versions it speaks to anyone.
@@ -154,12 +161,25 @@ async fn seed(app: &TestApp) -> World {
         .unwrap();
     tokens.insert(Role::Admin, token);
 
+    // Provider X has a course and an attendance of professional A for the object-level rows.
+    let x = crate::support_providers::accredited_provider(app, "Provider X").await;
+    let course = crate::support_providers::publish_course(app, &x, "X-101").await;
+    let report = crate::support_providers::report_of(
+        crate::support_providers::post_attendance_json(
+            app,
+            &x,
+            serde_json::json!([{
+                "reference": "X-ATT-1", "course": "X-101", "scheme": "cissp",
+                "registration_number": "A0001",
+                "completed": chrono::Utc::now().date_naive().to_string(),
+            }]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(report["summary"]["created"], 1, "{report}");
+    tokens.insert(Role::ProviderX, x.token);
     for (role, kind, scopes) in [
-        (
-            Role::ProviderX,
-            "provider",
-            &["provider:write", "provider:read"][..],
-        ),
         (
             Role::ProviderY,
             "provider",
@@ -188,6 +208,7 @@ async fn seed(app: &TestApp) -> World {
     params.insert("holding_of_a", holding_of_a.unwrap());
     params.insert("provider", spare_provider.id.to_string());
     params.insert("client_id", spare_client.client_id);
+    params.insert("course_of_x", course["id"].as_str().unwrap().to_owned());
     World { tokens, params }
 }
 
@@ -195,6 +216,8 @@ fn fill(path: &str, world: &World) -> String {
     let p = |k: &str| world.params[k].clone();
     let id = if path.starts_with("/v1/me/holdings/") {
         p("holding_of_a")
+    } else if path.starts_with("/v1/provider/courses/") {
+        p("course_of_x")
     } else {
         p("provider")
     };
@@ -202,6 +225,7 @@ fn fill(path: &str, world: &World) -> String {
         .replace("{client_id}", &p("client_id"))
         .replace("{scheme}", "cissp")
         .replace("{registration_number}", "A0001")
+        .replace("{reference}", "X-ATT-1")
 }
 
 /// Operations that end the caller's session run last, so they cannot spoil other rows.
@@ -222,7 +246,8 @@ db_test! {
             }
         }
         assert!(operations.len() >= 10, "too few operations: {operations:?}");
-        operations.sort_by_key(|(_, path)| ends_sessions(path));
+        // Deletions run after the reads and writes of what they delete.
+        operations.sort_by_key(|(method, path)| (ends_sessions(path), method == "DELETE"));
 
         let mut failures = Vec::new();
         for (method, path) in &operations {

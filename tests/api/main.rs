@@ -8,9 +8,15 @@
 mod harness;
 mod support_accounts;
 mod support_clients;
+#[allow(
+    dead_code,
+    reason = "shared helpers: the provider, xAPI and page tests each use some of them"
+)]
+mod support_providers;
 
 mod accounts;
 mod admin_api;
+mod attendance;
 mod authorization_matrix;
 mod browser;
 mod bulk_write;
