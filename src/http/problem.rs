@@ -417,6 +417,7 @@ impl From<XapiError> for Problem {
                 p
             }
             XapiError::Conflict(_) => Problem::conflict(err.to_string()),
+            XapiError::Attendance(e) => e.into(),
             XapiError::Db(e) => e.into(),
         }
     }

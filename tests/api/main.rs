@@ -44,3 +44,4 @@ mod templates;
 mod token_suite;
 mod xapi;
 mod xapi_client;
+mod xapi_credit;

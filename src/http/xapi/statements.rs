@@ -96,7 +96,14 @@ pub async fn post_statements(
     caller.require("provider:write")?;
     let value = json_body(&headers, &body)?;
     let statements = parse_statements(&value).map_err(invalid)?;
-    let ids = store::store(&state.db, &caller.authority(&state), statements, Utc::now()).await?;
+    let ids = store::store(
+        &state.db,
+        &state.schemes,
+        &caller.authority(&state),
+        statements,
+        Utc::now(),
+    )
+    .await?;
     Ok(Json(ids.into_iter().map(|id| id.to_string()).collect()))
 }
 
@@ -150,6 +157,7 @@ pub async fn put_statement(
     }
     store::store(
         &state.db,
+        &state.schemes,
         &caller.authority(&state),
         vec![statement],
         Utc::now(),

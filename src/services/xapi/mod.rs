@@ -16,6 +16,7 @@
 //!   the query form and is found only by `voidedStatementId`;
 //! - any refusal stores nothing of the batch.
 
+mod credit;
 mod query;
 
 use std::collections::{HashMap, HashSet};
@@ -32,8 +33,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::xapi::{Invalid, Object, Statement, VOIDED};
+use crate::services::attendance::AttendanceError;
+use crate::services::schemes::SchemeCatalog;
 use crate::services::{begin_write, bulk_write};
 
+pub use credit::{course_code, mbox_sha1sum, reference};
 pub use query::{Page, Position, StatementQuery, find, query};
 
 /// Statements one request may carry.
@@ -50,8 +54,22 @@ pub enum XapiError {
     /// A statement id already stored with a different statement (409).
     #[error("statement {0} is already stored with different content")]
     Conflict(Uuid),
+    /// Crediting failed for a reason of the ledger's own.
+    #[error(transparent)]
+    Attendance(AttendanceError),
     #[error(transparent)]
     Db(#[from] DbErr),
+}
+
+/// A database error stays one (so a unique-key race is retried like any other); the rest are
+/// the attendance path's own.
+impl From<AttendanceError> for XapiError {
+    fn from(err: AttendanceError) -> Self {
+        match err {
+            AttendanceError::Db(e) => XapiError::Db(e),
+            other => XapiError::Attendance(other),
+        }
+    }
 }
 
 /// Who sent the statements: the LRS's `authority` on each one.
@@ -116,6 +134,7 @@ fn object_agent_key(statement: &Statement) -> Option<String> {
 /// order. `statement_id` is the id a `PUT` named (the body's `id`, if any, must match it).
 pub async fn store(
     db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
     authority: &Authority,
     statements: Vec<Statement>,
     now: DateTime<Utc>,
@@ -142,14 +161,14 @@ pub async fn store(
     }
     // Two requests storing the same new id at once: the second meets the unique key, and a
     // second pass then sees the first's row and answers as for any repeat.
-    match store_once(db, authority, &statements, &ids, now).await {
+    match store_once(db, catalog, authority, &statements, &ids, now).await {
         Err(XapiError::Db(e))
             if matches!(
                 e.sql_err(),
                 Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
             ) =>
         {
-            store_once(db, authority, &statements, &ids, now).await
+            store_once(db, catalog, authority, &statements, &ids, now).await
         }
         other => other,
     }
@@ -157,6 +176,7 @@ pub async fn store(
 
 async fn store_once(
     db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
     authority: &Authority,
     statements: &[Statement],
     ids: &[Uuid],
@@ -181,8 +201,10 @@ async fn store_once(
     let stored_ms = last.map_or(now.timestamp_millis(), |last| {
         now.timestamp_millis().max(last + 1)
     });
-    let stored = format_instant(DateTime::from_timestamp_millis(stored_ms).unwrap_or(now));
+    let stored_at = DateTime::from_timestamp_millis(stored_ms).unwrap_or(now);
+    let stored = format_instant(stored_at);
     let mut rows = Vec::new();
+    let mut new = Vec::new();
     let mut newly_voided = Vec::new();
     // Verbs of the statements this batch stores, by id, for voids that name one of them.
     let mut batch_verbs: HashMap<Uuid, &str> = HashMap::new();
@@ -220,6 +242,7 @@ async fn store_once(
             }
         }
         batch_verbs.insert(*id, statement.verb_id.as_str());
+        new.push((statement, *id, stored_at.fixed_offset()));
         rows.push(xapi_statements::ActiveModel {
             id: Set(Uuid::now_v7()),
             provider_id: Set(authority.provider_id),
@@ -237,8 +260,39 @@ async fn store_once(
             credit_reference: Set(None),
         });
     }
+    // The statements and their credits are written together or not at all.
+    let candidates = credit::candidates(&txn, &new, &authority.home_page).await?;
+    let credited = credit::credit(
+        &txn,
+        catalog,
+        authority.provider_id,
+        &authority.client_id,
+        candidates,
+    )
+    .await?;
+    let mut batch_credits = HashMap::new();
+    for (index, reference) in credited {
+        batch_credits.insert(new[index].1, reference.clone());
+        rows[index].credit_reference = Set(Some(reference));
+    }
     bulk_write::insert(&txn, rows).await?;
     if !newly_voided.is_empty() {
+        let voiding_ids: HashMap<Uuid, Uuid> = statements
+            .iter()
+            .zip(ids)
+            .filter_map(|(s, id)| s.voids().map(|target| (target, *id)))
+            .collect();
+        let credits: Vec<(String, Uuid)> = newly_voided
+            .iter()
+            .filter_map(|target| {
+                let reference = stored_targets
+                    .get(target)
+                    .and_then(|row| row.credit_reference.clone())
+                    .or_else(|| batch_credits.get(target).cloned())?;
+                Some((reference, *voiding_ids.get(target)?))
+            })
+            .collect();
+        credit::void(&txn, authority.provider_id, &authority.client_id, credits).await?;
         xapi_statements::Entity::update_many()
             .col_expr(
                 xapi_statements::Column::Voided,
