@@ -18,6 +18,7 @@ use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
 mod lists;
+mod providers;
 mod registry_import;
 mod remind;
 mod scheme_show;
@@ -133,6 +134,9 @@ pub enum AdminCommand {
         #[arg(long)]
         contact_email: Option<String>,
     },
+    /// Accredit a provider for one scheme, replacing what it had there: what it may award and
+    /// for which completion days. Its other schemes stay as they are.
+    Accredit(providers::AccreditArgs),
     /// List holdings with their holders and current expiry, by scheme and registration number.
     ListHolders(lists::HolderListArgs),
     /// List course providers, with the ids `create-client --provider-id` takes.
@@ -724,6 +728,9 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             .await?;
             println!("provider {} created ({})", provider.id, provider.name);
             Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Accredit(args) => {
+            providers::accredit(&app.db, &app.schemes, &operator, args).await
         }
         AdminCommand::ListHolders(args) => lists::holders(&app.db, &app.schemes, args).await,
         AdminCommand::ListProviders(args) => lists::providers(&app.db, args).await,

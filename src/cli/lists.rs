@@ -198,13 +198,33 @@ pub async fn providers(
                 p.id.to_string(),
                 p.status.to_value(),
                 or_dash(p.contact_email.as_deref()),
+                or_dash(
+                    Some(
+                        p.accreditations
+                            .0
+                            .iter()
+                            .map(super::providers::describe)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )
+                    .filter(|s| !s.is_empty()),
+                ),
                 p.name.clone(),
             ]
         })
         .collect();
     print!(
         "{}",
-        table(&["PROVIDER_ID", "STATUS", "CONTACT_EMAIL", "NAME"], &rows)
+        table(
+            &[
+                "PROVIDER_ID",
+                "STATUS",
+                "CONTACT_EMAIL",
+                "ACCREDITED_FOR",
+                "NAME"
+            ],
+            &rows
+        )
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! Server-rendered pages for professionals: sign in and out, a signed-in landing page,
-//! activation and password-reset links, and "forgot my password".
+//! activation and password-reset links, and "forgot my password"; and for providers' staff, the
+//! attendance upload (see [`provider_upload`]).
 //!
 //! Session: the access token itself, in the `cpe_session` cookie (`__Host-cpe_session` when
 //! Secure; HttpOnly, SameSite=Lax, Path=/, Max-Age = the token's lifetime). It is checked exactly as a bearer token is (the
@@ -46,6 +47,8 @@ use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
 use crate::services::sign_in::{self, LoginError};
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+mod provider_upload;
+
 pub const SESSION_COOKIE: &str = "cpe_session";
 pub const LANG_COOKIE: &str = "cpe_lang";
 
@@ -59,6 +62,14 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/activate", get(activate_form).post(activate_submit)),
         ("/reset", get(reset_form).post(reset_submit)),
         ("/forgot", get(forgot_form).post(forgot_submit)),
+        (
+            "/provider/upload",
+            get(provider_upload::upload_form)
+                .post(provider_upload::upload_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::http::provider::ATTENDANCE_BODY_LIMIT,
+                )),
+        ),
     ]
 }
 

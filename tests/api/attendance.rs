@@ -313,3 +313,32 @@ db_test! {
         assert_eq!(credits_of(&app, &provider).await, 0);
     }
 }
+
+db_test! {
+    async fn staff_accredit_a_provider_from_the_command_line_one_scheme_at_a_time(app: TestApp) {
+        let provider = accredited_provider(&app, "CLI Academy").await;
+        let id = provider.id.to_string();
+        let out = crate::harness::stdout_of(&app.cli(&[
+            "admin", "accredit", "--provider-id", &id, "--scheme", "CISA", "--category", "cpe",
+            "--from", "2026/01/01", "--until", "2027-12-31",
+        ]));
+        assert!(out.contains("cisa (categories: cpe; 2026-01-01 to 2027-12-31)"), "{out}");
+        assert!(out.contains("  cissp (from 2020-01-01)"), "the other scheme stays: {out}");
+        let listed = crate::harness::stdout_of(&app.cli(&["admin", "list-providers"]));
+        assert!(listed.contains("cisa (categories: cpe; 2026-01-01 to 2027-12-31)"), "{listed}");
+
+        let (code, message) = crate::harness::failure_of(&app.cli(&[
+            "admin", "accredit", "--provider-id", &id, "--scheme", "cisa", "--category", "group_a",
+        ]));
+        assert_ne!(code, 0);
+        assert!(message.contains("scheme cisa has no category 'group_a' (it has: cpe"), "{message}");
+
+        let out = crate::harness::stdout_of(&app.cli(&[
+            "admin", "accredit", "--provider-id", &id, "--scheme", "cisa", "--withdraw",
+        ]));
+        assert!(!out.contains("cisa"), "{out}");
+        let profile: Value = app.client.get(app.url("/v1/provider"))
+            .bearer_auth(&provider.token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(profile["accreditations"].as_array().unwrap().len(), 1, "{profile}");
+    }
+}

@@ -319,6 +319,8 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
     Some(match (method, path) {
         ("GET", "/") | ("POST", "/logout") => PageRule::Session(USERS),
         ("GET" | "POST", "/login" | "/activate" | "/reset" | "/forgot") => PageRule::Public,
+        // Signed with the provider system's client secret in the form itself, not a session.
+        ("GET" | "POST", "/provider/upload") => PageRule::Public,
         _ => return None,
     })
 }

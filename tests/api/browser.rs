@@ -139,3 +139,88 @@ async fn an_invited_holder_activates_in_a_real_browser_and_lands_signed_in() {
     assert!(page.contains("cissp"), "the holding is listed: {page}");
     assert!(page.contains("Sign out"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_uploads_a_csv_in_a_real_browser_and_reads_the_report_row_by_row() {
+    if skipped(Needs::Browser).await {
+        return;
+    }
+    let driver = ChromeDriver::start();
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    crate::support_providers::import_holders(&app);
+    let provider = crate::support_providers::accredited_provider(&app, "Browser Academy").await;
+    crate::support_providers::publish_course(&app, &provider, "IR-201").await;
+    let file = app.file("attendance.csv");
+    std::fs::write(
+        &file,
+        "参照番号,講座コード,資格,登録番号,修了日\n\
+         W-1,IR-201,cissp,123456,2026/11/20\n\
+         W-2,NO-SUCH,cissp,123456,2026/11/20\n",
+    )
+    .unwrap();
+
+    let browser = driver.browser().await;
+    let outcome = async {
+        browser.goto(&app.url("/provider/upload?lang=ja")).await?;
+        for (name, value) in [
+            ("client_id", provider.client.client_id.as_str()),
+            ("client_secret", provider.client.secret.as_str()),
+            ("file", file.to_str().unwrap()),
+        ] {
+            browser
+                .find(Locator::Css(&format!("input[name={name}]")))
+                .await?
+                .send_keys(value)
+                .await?;
+        }
+        browser
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("report"))
+            .await?;
+        let summary = browser.find(Locator::Id("summary")).await?.text().await?;
+        let rows = browser
+            .find(Locator::Css("#report tbody"))
+            .await?
+            .text()
+            .await?;
+        let download = browser
+            .find(Locator::Id("download-rejected"))
+            .await?
+            .attr("href")
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((summary, rows, download))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (summary, rows, download) = outcome.expect("the browser flow");
+    assert!(summary.starts_with("1 件登録"), "{summary}");
+    assert!(summary.contains("1 件不受理"), "{summary}");
+    assert!(
+        rows.contains("W-1") && rows.contains("登録しました"),
+        "{rows}"
+    );
+    assert!(rows.contains("W-2") && rows.contains("course"), "{rows}");
+    let csv = download
+        .unwrap()
+        .strip_prefix("data:text/csv;base64,")
+        .map(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).unwrap())
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains("W-2,NO-SUCH,cissp,123456,2026/11/20,course: no course"),
+        "{csv}"
+    );
+    assert!(!csv.contains("W-1"), "{csv}");
+    assert_eq!(
+        crate::support_providers::counted(&app, "cissp", "123456"),
+        8
+    );
+}

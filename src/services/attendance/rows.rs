@@ -182,6 +182,20 @@ pub fn from_json(rows: &[Value]) -> Vec<Reported> {
 /// names may be English or Japanese (see [`COLUMNS`]). A row whose bytes were not valid in the
 /// file's encoding is refused, naming where.
 pub fn from_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<Reported>, Unreadable> {
+    Ok(read_csv(bytes, max_rows)?.rows)
+}
+
+/// A CSV upload read row by row, with each row's cells as sent (blank lines skipped), so that
+/// the rejected ones can be handed back as they were.
+#[derive(Debug, Clone)]
+pub struct CsvUpload {
+    pub header: Vec<String>,
+    pub cells: Vec<Vec<String>>,
+    pub rows: Vec<Reported>,
+}
+
+/// [`from_csv`], keeping the header and every row's cells.
+pub fn read_csv(bytes: &[u8], max_rows: usize) -> Result<CsvUpload, Unreadable> {
     let decoded = csv_text::decode(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -226,6 +240,7 @@ pub fn from_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<Reported>, Unreadab
         }
     }
     let mut rows = Vec::new();
+    let mut cells = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
@@ -234,6 +249,7 @@ pub fn from_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<Reported>, Unreadab
             Ok(true) => {}
             Err(e) => {
                 rows.push(Err(rejected("row", format!("cannot be read: {e}"))));
+                cells.push(Vec::new());
                 continue;
             }
         }
@@ -246,6 +262,7 @@ pub fn from_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<Reported>, Unreadab
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
+        cells.push(record.iter().map(str::to_owned).collect());
         let next = reader.position().line();
         if let Some(message) = decoded.invalid_between(line, next.max(line + 1)) {
             rows.push(Err(rejected("row", message)));
@@ -258,7 +275,11 @@ pub fn from_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<Reported>, Unreadab
                 .map(str::to_owned)
         }));
     }
-    Ok(rows)
+    Ok(CsvUpload {
+        header: headers.iter().map(str::to_owned).collect(),
+        cells,
+        rows,
+    })
 }
 
 #[cfg(test)]
