@@ -434,6 +434,9 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             accreditations: providers::Accreditations(vec![providers::Accreditation {
                 scheme_id: "cissp".into(),
                 categories: vec!["group_a".into(), "group_b".into()],
+                activity_types: vec![],
+                valid_from: None,
+                valid_until: None,
             }]),
             created_at: now,
         }
@@ -546,6 +549,8 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
                 void_reason: None,
                 recorded_by: None,
                 created_at: now,
+                completed_at: None,
+                reported_points: None,
             }
         );
         previous = Some(entry.id);
