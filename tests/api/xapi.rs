@@ -139,6 +139,11 @@ db_test! {
             .await
             .unwrap();
         assert_eq!(refused_field(response).await, (400, "body".to_owned()));
+
+        let huge = json!([{"padding": "x".repeat(5 * 1024 * 1024)}]);
+        let response = post(&app, &client, &huge).await;
+        assert_eq!(response.status(), 413);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
 }
 

@@ -12,8 +12,8 @@
 mod caller;
 mod statements;
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -32,6 +32,8 @@ pub use caller::XapiCaller;
 pub const VERSION: &str = "1.0.3";
 pub const VERSION_HEADER: &str = "X-Experience-API-Version";
 pub const CONSISTENT_THROUGH_HEADER: &str = "X-Experience-API-Consistent-Through";
+/// Largest statements body: a full batch of statements of a few kilobytes each.
+pub const STATEMENTS_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -70,6 +72,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             statements::get_statements
         ))
         .routes(routes!(about))
+        .layer(DefaultBodyLimit::max(STATEMENTS_BODY_LIMIT))
         .layer(axum::middleware::from_fn(version_header))
 }
 
@@ -84,7 +87,12 @@ fn speaks(version: &str) -> bool {
 /// Refuses a request without a version this LRS speaks (except `/about`, which says which it
 /// speaks) and stamps the version on every response.
 async fn version_header(request: Request, next: Next) -> Response {
-    let exempt = request.uri().path() == "/xapi/about";
+    // `/about` says which versions are spoken; a method no route serves gets its 405.
+    let exempt = request.uri().path() == "/xapi/about"
+        || !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::POST | Method::PUT
+        );
     let sent = request
         .headers()
         .get(VERSION_HEADER)

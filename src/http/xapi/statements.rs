@@ -2,6 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,7 +55,10 @@ fn invalid(e: Invalid) -> Problem {
     clippy::result_large_err,
     reason = "Problem is the rejection every extractor and handler answers with"
 )]
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Problem> {
+fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Problem> {
+    // A body over the limit (or cut short) is answered like every other refusal.
+    let body = body
+        .map_err(|r| Problem::new(r.status(), r.body_text()).with_type("/problems/invalid-body"))?;
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -72,7 +76,7 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Problem> {
         });
         return Err(p);
     }
-    serde_json::from_slice(body)
+    serde_json::from_slice(&body)
         .map_err(|e| invalid(Invalid::new("body", format!("is not JSON: {e}"))))
 }
 
@@ -86,15 +90,16 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Problem> {
         (status = 200, description = "The statements' ids, in order", body = [String]),
         (status = 400, description = "A statement breaks a rule; `errors` names the property", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An id is already stored with a different statement", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 4 MiB", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_statements(
     State(state): State<AppState>,
     caller: XapiCaller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Vec<String>>, Problem> {
     caller.require("provider:write")?;
-    let value = json_body(&headers, &body)?;
+    let value = json_body(&headers, body)?;
     let statements = parse_statements(&value).map_err(invalid)?;
     let ids = store::store(
         &state.db,
@@ -113,7 +118,7 @@ pub async fn post_statements(
 pub struct PutParams {
     /// The id to store the statement under (a UUID).
     #[serde(rename = "statementId")]
-    #[param(rename = "statementId")]
+    #[param(rename = "statementId", format = Uuid)]
     statement_id: String,
 }
 
@@ -127,18 +132,19 @@ pub struct PutParams {
         (status = 204, description = "Stored (or already stored, the same)"),
         (status = 400, description = "The statement breaks a rule; `errors` names the property", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is already stored with a different statement", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 4 MiB", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_statement(
     State(state): State<AppState>,
     caller: XapiCaller,
     params: Result<Query<PutParams>, Problem>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, Problem> {
     caller.require("provider:write")?;
     let Query(params) = params?;
     let id = parse_uuid(&params.statement_id, "statementId").map_err(invalid)?;
-    let value = json_body(&headers, &body)?;
+    let value = json_body(&headers, body)?;
     if !value.is_object() {
         return Err(invalid(Invalid::new(
             "body",
@@ -172,11 +178,11 @@ pub async fn put_statement(
 pub struct GetParams {
     /// One statement by id (not voided).
     #[serde(rename = "statementId")]
-    #[param(rename = "statementId")]
+    #[param(rename = "statementId", format = Uuid)]
     statement_id: Option<String>,
     /// One voided statement by id.
     #[serde(rename = "voidedStatementId")]
-    #[param(rename = "voidedStatementId")]
+    #[param(rename = "voidedStatementId", format = Uuid)]
     voided_statement_id: Option<String>,
     /// JSON of an Agent or identified Group: the actor or the object.
     agent: Option<String>,
@@ -185,23 +191,32 @@ pub struct GetParams {
     /// Activity id (IRI) of the object.
     activity: Option<String>,
     /// `context.registration` (UUID).
+    #[param(format = Uuid)]
     registration: Option<String>,
     /// Only `false`: matching activities anywhere in a statement is not supported.
+    #[param(pattern = "^false$")]
     related_activities: Option<String>,
     /// Only `false`: matching agents anywhere in a statement is not supported.
+    #[param(pattern = "^false$")]
     related_agents: Option<String>,
     /// Stored after this instant (exclusive).
+    #[param(format = DateTime)]
     since: Option<String>,
     /// Stored at or before this instant (inclusive).
+    #[param(format = DateTime)]
     until: Option<String>,
     /// Statements per page; `0` (the default) means 100; at most 500.
+    #[param(pattern = "^[0-9]+$")]
     limit: Option<String>,
     /// `exact` (default), `ids` or `canonical`.
+    #[param(pattern = "^(ids|exact|canonical)$")]
     format: Option<String>,
     /// `true`: answer as `multipart/mixed` (attachments are always by `fileUrl`, so no
     /// attachment parts follow).
+    #[param(pattern = "^(true|false)$")]
     attachments: Option<String>,
     /// `true`: oldest first.
+    #[param(pattern = "^(true|false)$")]
     ascending: Option<String>,
     /// The continuation a previous page's `more` named.
     more: Option<String>,
