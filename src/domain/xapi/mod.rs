@@ -16,17 +16,19 @@
 //! attachments must be sent by `fileUrl` (no `multipart/mixed` bodies), and a timestamp is
 //! read as RFC 3339 (the profile of ISO 8601 every xAPI client sends).
 
+mod agents;
 mod format;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use format::{Format, canonical, ids_only};
-pub use rules::is_iso8601_duration;
+pub use values::is_iso8601_duration;
 
 /// The ADL verb that voids the statement its `StatementRef` names.
 pub const VOIDED: &str = "http://adlnet.gov/expapi/verbs/voided";
@@ -192,7 +194,7 @@ pub fn parse_statements(value: &Value) -> Result<Vec<Statement>, Invalid> {
 pub fn parse_agent_filter(text: &str) -> Result<Identifier, Invalid> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Invalid::new("agent", format!("is not JSON: {e}")))?;
-    let actor = rules::actor(&value, "agent")?;
+    let actor = agents::actor(&value, "agent")?;
     actor.identifier().cloned().ok_or_else(|| {
         Invalid::new(
             "agent",
@@ -203,15 +205,15 @@ pub fn parse_agent_filter(text: &str) -> Result<Identifier, Invalid> {
 
 /// Reads an IRI parameter of the query form (`verb`, `activity`).
 pub fn parse_iri(text: &str, field: &str) -> Result<String, Invalid> {
-    rules::iri(&Value::String(text.to_owned()), field).map(str::to_owned)
+    values::iri(&Value::String(text.to_owned()), field).map(str::to_owned)
 }
 
 /// Reads a UUID in its hyphenated form, as statement ids and registrations are written.
 pub fn parse_uuid(text: &str, field: &str) -> Result<Uuid, Invalid> {
-    rules::uuid(&Value::String(text.to_owned()), field)
+    values::uuid(&Value::String(text.to_owned()), field)
 }
 
 /// Reads a timestamp parameter (`since`, `until`).
 pub fn parse_timestamp(text: &str, field: &str) -> Result<DateTime<FixedOffset>, Invalid> {
-    rules::timestamp(&Value::String(text.to_owned()), field)
+    values::timestamp(&Value::String(text.to_owned()), field)
 }
