@@ -37,3 +37,4 @@ pub mod scheme_versions;
 pub mod signing_keys;
 pub mod standing_projection;
 pub mod users;
+pub mod xapi_statements;

@@ -22,3 +22,4 @@ pub use super::scheme_versions::{Entity as SchemeVersions, SchemeVersionStatus};
 pub use super::signing_keys::{Entity as SigningKeys, SigningAlgorithm};
 pub use super::standing_projection::Entity as StandingProjection;
 pub use super::users::{Entity as Users, UserRole};
+pub use super::xapi_statements::Entity as XapiStatements;

@@ -25,6 +25,7 @@ mod m20261126_000020_create_reminder_items_and_job_periods;
 mod m20261126_000030_drop_job_runs;
 mod m20261201_000040_create_reminder_preferences;
 mod m20261202_000050_course_catalogue_and_attendance;
+mod m20261202_000060_create_xapi_statements;
 mod m20261202_000070_create_consents;
 mod m20261202_000071_create_disclosures;
 mod m20261202_000072_create_standing_projection;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000030_drop_job_runs::Migration),
             Box::new(m20261201_000040_create_reminder_preferences::Migration),
             Box::new(m20261202_000050_course_catalogue_and_attendance::Migration),
+            Box::new(m20261202_000060_create_xapi_statements::Migration),
             Box::new(m20261202_000070_create_consents::Migration),
             Box::new(m20261202_000071_create_disclosures::Migration),
             Box::new(m20261202_000072_create_standing_projection::Migration),

@@ -16,7 +16,7 @@ use entity::{
     audit_events, clients, consents, course_awards, courses, credit_claims, credits, cycles,
     disclosures, holdings, import_runs, job_periods, login_failures, memberships, notifications,
     one_time_tokens, organisations, professionals, providers, reminder_items, reminder_preferences,
-    scheme_versions, signing_keys, users,
+    scheme_versions, signing_keys, standing_projection, users, xapi_statements,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
@@ -52,6 +52,7 @@ const TABLES: &[&str] = &[
     "reminder_items",
     "job_periods",
     "reminder_preferences",
+    "xapi_statements",
     "consents",
     "disclosures",
     "standing_projection",
@@ -436,6 +437,9 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             accreditations: providers::Accreditations(vec![providers::Accreditation {
                 scheme_id: "cissp".into(),
                 categories: vec!["group_a".into(), "group_b".into()],
+                activity_types: vec![],
+                valid_from: None,
+                valid_until: None,
             }]),
             created_at: now,
         }
@@ -548,6 +552,8 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
                 void_reason: None,
                 recorded_by: None,
                 created_at: now,
+                completed_at: None,
+                reported_points: None,
             }
         );
         previous = Some(entry.id);
@@ -705,6 +711,26 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             judged_on: day(2026, 1, 10)?,
             recheck_at: now,
             updated_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        xapi_statements::Model {
+            id: Uuid::new_v4(),
+            provider_id: provider.id,
+            statement_id: Uuid::new_v4(),
+            statement: json!({"verb": {"id": "http://adlnet.gov/expapi/verbs/attended"}}),
+            fingerprint: "0".repeat(64),
+            verb_id: "http://adlnet.gov/expapi/verbs/attended".into(),
+            activity_id: Some("https://lms.example/courses/IR-101".into()),
+            actor_key: Some("mbox mailto:a@example.jp".into()),
+            object_agent_key: None,
+            registration: Some(Uuid::new_v4()),
+            voids_statement_id: None,
+            stored_ms: 1_780_000_000_123,
+            voided: false,
+            credit_reference: Some("xapi:1".into()),
         }
     );
 

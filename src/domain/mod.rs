@@ -12,6 +12,7 @@ pub mod registration_number;
 pub mod reminders;
 pub mod scheme;
 pub mod standing;
+pub mod xapi;
 
 pub use allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
 pub use calendar_date::{CalendarDate, CalendarDateError, parse_date};

@@ -17,6 +17,7 @@ pub mod responses;
 pub mod security_headers;
 pub mod server;
 pub mod unsubscribe;
+pub mod xapi;
 
 use std::time::Duration;
 
@@ -125,4 +126,5 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(unsubscribe::router())
+        .merge(xapi::router())
 }

@@ -32,6 +32,7 @@ use crate::services::reminder_preferences::UnsubscribeError;
 use crate::services::sign_in::LoginError;
 use crate::services::standing::StandingError;
 use crate::services::throttle::SignUpThrottled;
+use crate::services::xapi::XapiError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -408,6 +409,27 @@ impl From<OrganisationError> for Problem {
             OrganisationError::Invalid { field, message } => Problem::invalid_field(field, message),
             OrganisationError::NotFound(what) => Problem::not_found(what),
             OrganisationError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// xAPI asks for 400 on any statement or parameter that breaks its rules (not 422), naming
+/// the property; a reused id with different content is 409.
+impl From<XapiError> for Problem {
+    fn from(err: XapiError) -> Self {
+        match err {
+            XapiError::Invalid(invalid) => {
+                let mut p = Problem::new(StatusCode::BAD_REQUEST, invalid.to_string())
+                    .with_type("/problems/xapi-invalid");
+                p.errors.push(FieldError {
+                    field: invalid.field,
+                    message: invalid.message,
+                });
+                p
+            }
+            XapiError::Conflict(_) => Problem::conflict(err.to_string()),
+            XapiError::Attendance(e) => e.into(),
+            XapiError::Db(e) => e.into(),
         }
     }
 }

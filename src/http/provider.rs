@@ -43,9 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 fn provider_of(caller: &ClientCaller, write: bool) -> Result<Uuid, Problem> {
     let provider_id = caller.provider_id()?;
-    if write {
-        caller.require("provider:write")?;
-    } else if caller.require("provider:read").is_err() {
+    // Reading takes `provider:read`, or `provider:write` in its place.
+    if write || caller.require("provider:read").is_err() {
         caller.require("provider:write")?;
     }
     Ok(provider_id)

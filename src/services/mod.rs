@@ -27,6 +27,7 @@ pub mod standing;
 pub mod standing_projection;
 pub mod throttle;
 pub mod users;
+pub mod xapi;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait,

@@ -65,7 +65,12 @@ pub enum Needs {
     Browser,
     /// `python3` with jwcrypto, for the independent token check.
     Jwcrypto,
+    /// `node` and the stock xAPI client installed in `tests/xapi-client` (`npm ci`).
+    XapiClient,
 }
+
+/// The node project that drives a stock xAPI client against the ledger.
+pub const XAPI_CLIENT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/xapi-client");
 
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -106,6 +111,21 @@ async fn missing() -> &'static Missing {
             if !jwcrypto {
                 missing.push((Needs::Jwcrypto, "python3 cannot import jwcrypto".to_owned()));
             }
+            let node = std::process::Command::new("node")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            let installed = Path::new(XAPI_CLIENT_DIR)
+                .join("node_modules/@xapi/xapi/package.json")
+                .exists();
+            if !node {
+                missing.push((Needs::XapiClient, "no node".to_owned()));
+            } else if !installed {
+                missing.push((
+                    Needs::XapiClient,
+                    "tests/xapi-client has no node_modules; run npm ci there".to_owned(),
+                ));
+            }
             if !missing.is_empty() && std::env::var_os("CI").is_none() {
                 let named: Vec<String> = missing
                     .iter()
@@ -116,6 +136,7 @@ async fn missing() -> &'static Missing {
                             Needs::Server(Backend::Sqlite) => "SQLite tests",
                             Needs::Browser => "browser tests",
                             Needs::Jwcrypto => "the jwcrypto check",
+                            Needs::XapiClient => "the stock xAPI client test",
                         };
                         format!("{what} ({why})")
                     })

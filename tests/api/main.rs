@@ -46,3 +46,6 @@ mod security;
 mod standing;
 mod templates;
 mod token_suite;
+mod xapi;
+mod xapi_client;
+mod xapi_credit;
