@@ -3,7 +3,7 @@
 //! Conventions shared by every table:
 //! - `id` is a UUID (except `audit_events`, an auto-increment `i64`, and
 //!   `job_periods`, keyed by job and period, and `reminder_preferences`, keyed by
-//!   professional and reason);
+//!   professional and reason, and `webhook_watches`, keyed by subscription and holding);
 //! - instants are `DateTimeUtc` (stored as `timestamp with time zone`);
 //! - points and hours are `i64` hundredths (`150` = 1.5 points);
 //! - closed sets of values are string-backed `ActiveEnum`s (stored as
@@ -20,6 +20,7 @@ pub mod credits;
 pub mod cycles;
 pub mod holdings;
 pub mod import_runs;
+pub mod issued_credentials;
 pub mod job_periods;
 pub mod login_failures;
 pub mod memberships;
@@ -33,3 +34,5 @@ pub mod reminder_preferences;
 pub mod scheme_versions;
 pub mod signing_keys;
 pub mod users;
+pub mod webhook_subscriptions;
+pub mod webhook_watches;

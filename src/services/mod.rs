@@ -5,7 +5,10 @@ pub mod accounts;
 pub mod audit;
 pub mod bulk_write;
 pub mod clients;
+pub mod credential_disclosure;
+pub mod credentials;
 pub mod csv_text;
+pub mod holding_facts;
 pub mod holdings;
 pub mod ledger;
 pub mod links;
@@ -21,6 +24,7 @@ pub mod sign_in;
 pub mod standing;
 pub mod throttle;
 pub mod users;
+pub mod webhooks;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, TransactionOptions, TransactionTrait,

@@ -64,6 +64,17 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
             Rule::Only(&[Procurement])
         }
+        // Anyone may ask whether a credential stands (rate-limited per address).
+        ("POST", "/v1/credentials/verify") => Rule::Public,
+        ("GET" | "POST", "/v1/me/credentials") => Rule::Only(PROFESSIONALS),
+        // Object level: B revoking A's credential gets 404.
+        ("POST", "/v1/me/credentials/{id}/revoke") => Rule::Only(&[ProfessionalA]),
+        ("POST", "/v1/procurement/holdings/{scheme}/{registration_number}/credential") => {
+            Rule::Only(&[Procurement])
+        }
+        ("GET" | "POST", "/v1/procurement/webhooks") => Rule::Only(&[Procurement]),
+        // Object level: the subscription belongs to the procurement client.
+        ("DELETE", "/v1/procurement/webhooks/{id}") => Rule::Only(&[Procurement]),
         (_, p) if p.starts_with("/v1/admin/") => Rule::Only(&[Admin]),
         _ => return None,
     })
@@ -180,8 +191,38 @@ async fn seed(app: &TestApp) -> World {
     .unwrap();
     let spare_client = make_client(app, "procurement", &["procurement:read"], 10_000).await;
 
+    // A credential of A's, and a subscription of the procurement client's.
+    let holding_of_a = holding_of_a.unwrap();
+    let issued: Value = app
+        .client
+        .post(app.url("/v1/me/credentials"))
+        .bearer_auth(&tokens[&Role::ProfessionalA])
+        .json(&serde_json::json!({ "holding_id": holding_of_a }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subscription: Value = app
+        .client
+        .post(app.url("/v1/procurement/webhooks"))
+        .bearer_auth(&tokens[&Role::Procurement])
+        .json(&serde_json::json!({
+            "target_url": "https://buyer.example/hooks/status",
+            "holdings": [{ "scheme": "cissp", "registration_number": "A0001" }],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
     let mut params = BTreeMap::new();
-    params.insert("holding_of_a", holding_of_a.unwrap());
+    params.insert("holding_of_a", holding_of_a);
+    params.insert("credential_of_a", issued["id"].as_str().unwrap().to_owned());
+    params.insert("webhook", subscription["id"].as_str().unwrap().to_owned());
     params.insert("provider", spare_provider.id.to_string());
     params.insert("client_id", spare_client.client_id);
     World { tokens, params }
@@ -191,6 +232,10 @@ fn fill(path: &str, world: &World) -> String {
     let p = |k: &str| world.params[k].clone();
     let id = if path.starts_with("/v1/me/holdings/") {
         p("holding_of_a")
+    } else if path.starts_with("/v1/me/credentials/") {
+        p("credential_of_a")
+    } else if path.starts_with("/v1/procurement/webhooks/") {
+        p("webhook")
     } else {
         p("provider")
     };
@@ -288,6 +333,9 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
     Some(match (method, path) {
         ("GET", "/") | ("POST", "/logout") => PageRule::Session(USERS),
         ("GET" | "POST", "/login" | "/activate" | "/reset" | "/forgot") => PageRule::Public,
+        // A credential's verdict and the public registry are for anyone.
+        ("GET", "/verify/{token}" | "/registry") => PageRule::Public,
+        ("POST", "/credentials") => PageRule::Session(PROFESSIONALS),
         _ => return None,
     })
 }

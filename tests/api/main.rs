@@ -8,6 +8,7 @@
 mod harness;
 mod support_accounts;
 mod support_clients;
+mod support_credentials;
 
 mod accounts;
 mod admin_api;
@@ -17,6 +18,7 @@ mod bulk_write;
 mod claims;
 mod configuration;
 mod connections;
+mod credentials;
 mod health;
 mod holders_import;
 mod jwks;
@@ -27,6 +29,7 @@ mod operator_cli;
 mod operator_errors;
 mod pages;
 mod readme_walkthrough;
+mod registry_page;
 mod reminders;
 mod reminders_killed_drain;
 mod reminders_status;
@@ -36,3 +39,4 @@ mod security;
 mod standing;
 mod templates;
 mod token_suite;
+mod webhooks;
