@@ -13,6 +13,7 @@
 //!   [`TIMESTAMP_HEADER`], the delivery's id in [`DELIVERY_HEADER`] (the same on a retry).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -279,7 +280,7 @@ pub async fn detect_changes(
     let mut facts_of: HashMap<Uuid, Option<HoldingFacts>> = HashMap::new();
     let mut queued = 0;
     for watch in watches {
-        if !facts_of.contains_key(&watch.holding_id) {
+        if let Entry::Vacant(slot) = facts_of.entry(watch.holding_id) {
             let facts = match holdings::Entity::find_by_id(watch.holding_id)
                 .one(db)
                 .await?
@@ -287,7 +288,7 @@ pub async fn detect_changes(
                 Some(holding) => Some(holding_facts::of(db, catalog, &holding).await?),
                 None => None,
             };
-            facts_of.insert(watch.holding_id, facts);
+            slot.insert(facts);
         }
         let Some(Some(facts)) = facts_of.get(&watch.holding_id) else {
             continue;

@@ -281,3 +281,45 @@ db_test! {
         assert_eq!(status, 429);
     }
 }
+
+db_test! {
+    async fn the_signed_in_page_shares_a_credential_with_a_qr_code_pointing_at_its_verify_page(app: TestApp) {
+        let holder = app.seed_holder("ja").await;
+        let token = professional_token(&app, &holder).await;
+        let cookie = format!("{}={token}", cpe_ledger::http::pages::SESSION_COOKIE);
+        let home = app.client.get(app.url("/?lang=en")).header("cookie", &cookie).send().await.unwrap();
+        let html = home.text().await.unwrap();
+        assert!(html.contains("Share a status credential"), "{html}");
+        let csrf = crate::support_accounts::csrf_field(&html);
+
+        let without_csrf = app.client.post(app.url("/credentials?lang=en")).header("cookie", &cookie)
+            .form(&[("holding_id", holder.holding_id.to_string())]).send().await.unwrap();
+        assert_eq!(without_csrf.status(), 403);
+
+        let shared = app.client.post(app.url("/credentials?lang=en")).header("cookie", &cookie)
+            .form(&[("csrf", csrf.clone()), ("holding_id", holder.holding_id.to_string())])
+            .send().await.unwrap();
+        assert_eq!(shared.status(), 200);
+        let html = shared.text().await.unwrap();
+        assert!(html.contains("<figure id=\"credential-qr\"><svg"), "an inline SVG QR code: {html}");
+        let marker = "id=\"verify-link\" href=\"";
+        let start = html.find(marker).expect("the verify link") + marker.len();
+        // Attribute text, as the template escapes it.
+        let link = html[start..].split('"').next().unwrap().replace("&#x2f;", "/");
+        let prefix = format!("{}/verify/", app.state.keys.issuer());
+        assert!(link.starts_with(&prefix), "{link}");
+        let credential = link[prefix.len()..].to_owned();
+        assert_eq!(verdict_of(&app, &credential).await["verdict"], "valid");
+        let listed: Value = get_bearer(&app, "/v1/me/credentials", &token).await.json().await.unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 1, "recorded like one from the API");
+
+        // Another holder's holding is not shared from my page.
+        let other = app.seed_holder("en").await;
+        let refused = app.client.post(app.url("/credentials?lang=en")).header("cookie", &cookie)
+            .form(&[("csrf", csrf), ("holding_id", other.holding_id.to_string())])
+            .send().await.unwrap();
+        assert_eq!(refused.status(), 303, "back to the list");
+        let listed: Value = get_bearer(&app, "/v1/me/credentials", &token).await.json().await.unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+    }
+}
