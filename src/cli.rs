@@ -565,7 +565,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
         }) => {
             let app = startup::prepare(config).await?;
             let actor = services::audit::Actor::cli(&recorded_by);
-            services::ledger::void_credit(&app.db, credit_id, &reason, &actor).await?;
+            services::ledger::void_credit(&app.db, &app.schemes, credit_id, &reason, &actor)
+                .await?;
             println!("credit {credit_id} voided");
             Ok(ExitCode::SUCCESS)
         }

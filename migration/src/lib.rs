@@ -24,6 +24,9 @@ mod m20261126_000010_add_claim_activity_type;
 mod m20261126_000020_create_reminder_items_and_job_periods;
 mod m20261126_000030_drop_job_runs;
 mod m20261201_000040_create_reminder_preferences;
+mod m20261202_000070_create_consents;
+mod m20261202_000071_create_disclosures;
+mod m20261202_000072_create_standing_projection;
 mod m20261202_000080_create_issued_credentials;
 mod m20261202_000081_create_webhooks;
 
@@ -46,6 +49,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000020_create_reminder_items_and_job_periods::Migration),
             Box::new(m20261126_000030_drop_job_runs::Migration),
             Box::new(m20261201_000040_create_reminder_preferences::Migration),
+            Box::new(m20261202_000070_create_consents::Migration),
+            Box::new(m20261202_000071_create_disclosures::Migration),
+            Box::new(m20261202_000072_create_standing_projection::Migration),
             Box::new(m20261202_000080_create_issued_credentials::Migration),
             Box::new(m20261202_000081_create_webhooks::Migration),
         ]

@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, SubsecRound, Utc};
 use entity::{
-    audit_events, clients, course_awards, courses, credit_claims, credits, cycles, holdings,
-    import_runs, issued_credentials, job_periods, login_failures, memberships, notifications,
-    one_time_tokens, organisations, professionals, providers, reminder_items, reminder_preferences,
-    scheme_versions, signing_keys, users, webhook_subscriptions, webhook_watches,
+    audit_events, clients, consents, course_awards, courses, credit_claims, credits, cycles,
+    disclosures, holdings, import_runs, issued_credentials, job_periods, login_failures,
+    memberships, notifications, one_time_tokens, organisations, professionals, providers,
+    reminder_items, reminder_preferences, scheme_versions, signing_keys, users,
+    webhook_subscriptions, webhook_watches,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
@@ -52,6 +53,9 @@ const TABLES: &[&str] = &[
     "reminder_items",
     "job_periods",
     "reminder_preferences",
+    "consents",
+    "disclosures",
+    "standing_projection",
     "issued_credentials",
     "webhook_subscriptions",
     "webhook_watches",
@@ -684,6 +688,45 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             last_valid_until: Some(NaiveDate::from_ymd_opt(2026, 9, 30).expect("a date")),
             changes: 0,
             checked_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        consents::Model {
+            professional_id: professional.id,
+            audience: "procurement".into(),
+            name: true,
+            employer: false,
+            course_history: false,
+            updated_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        disclosures::Model {
+            id: Uuid::new_v4(),
+            client_id: "buyer-system".into(),
+            holding_id: holding.id,
+            fields: "scheme,registration_number,status,valid_until".into(),
+            disclosed_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        standing_projection::Model {
+            holding_id: holding.id,
+            professional_id: professional.id,
+            scheme_id: holding.scheme_id.clone(),
+            registration_number: holding.registration_number.clone(),
+            status: holding.status,
+            state: Some("on_track".into()),
+            valid_until: Some(day(2026, 9, 30)?),
+            judged_on: day(2026, 1, 10)?,
+            recheck_at: now,
+            updated_at: now,
         }
     );
 

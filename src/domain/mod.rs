@@ -6,6 +6,7 @@
 pub mod allocation;
 pub mod calendar_date;
 pub mod email;
+pub mod levels;
 pub mod points;
 pub mod registration_number;
 pub mod reminders;

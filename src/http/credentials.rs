@@ -18,7 +18,7 @@ use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
 use crate::services::credentials::{self, Issued, IssuedRecord, Requester, Verdict};
 use crate::services::holding_facts::status_str;
-use crate::services::{credential_disclosure, holdings, throttle};
+use crate::services::{credential_disclosure, disclosures, holdings, throttle};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -112,7 +112,8 @@ pub async fn issue_own(
     let holding = holdings::owned_by(&state.db, caller.professional_id, body.holding_id)
         .await?
         .ok_or_else(|| Problem::not_found("holding"))?;
-    let disclosed = credential_disclosure::for_credential(&state.db, &holding).await?;
+    let disclosed =
+        credential_disclosure::for_credential(&state.db, &state.schemes, &holding).await?;
     let issued = credentials::issue(
         &state.db,
         &state.schemes,
@@ -190,7 +191,16 @@ pub async fn issue_for_procurement(
     let holding = holdings::by_registration(&state.db, &scheme, &registration_number)
         .await?
         .ok_or_else(|| Problem::not_found("holding"))?;
-    let disclosed = credential_disclosure::for_procurement(&state.db, &holding).await?;
+    let disclosed =
+        credential_disclosure::for_procurement(&state.db, &state.schemes, &holding).await?;
+    // Like every procurement read, it goes in the holder's disclosure log.
+    disclosures::record(
+        &state.db,
+        &caller.client.client_id,
+        holding.id,
+        &disclosed.fields(),
+    )
+    .await?;
     let issued = credentials::issue(
         &state.db,
         &state.schemes,

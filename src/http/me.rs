@@ -19,8 +19,11 @@ use crate::http::problem::Problem;
 use crate::services::holdings::{self, HoldingStatus, Professional};
 use crate::services::standing::{self, HoldingStanding};
 
+mod privacy;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(privacy::router())
         .routes(routes!(profile))
         .routes(routes!(list_holdings))
         .routes(routes!(holding_standing))

@@ -46,6 +46,8 @@ use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
 use crate::services::sign_in::{self, LoginError};
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+mod privacy;
+
 pub const SESSION_COOKIE: &str = "cpe_session";
 pub const LANG_COOKIE: &str = "cpe_lang";
 
@@ -59,6 +61,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/activate", get(activate_form).post(activate_submit)),
         ("/reset", get(reset_form).post(reset_submit)),
         ("/forgot", get(forgot_form).post(forgot_submit)),
+        (
+            "/consents",
+            get(privacy::consents_form).post(privacy::consents_submit),
+        ),
+        ("/disclosures", get(privacy::disclosures_page)),
     ];
     routes.extend(crate::http::public_pages::routes());
     routes
@@ -427,6 +434,7 @@ async fn home(
             name => name,
             email => user.email,
             holdings => rows,
+            professional => user.professional_id.is_some(),
             csrf => session_csrf(&session.caller.claims.jti),
         },
     )?

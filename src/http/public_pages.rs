@@ -196,7 +196,8 @@ async fn registry_page(
         );
     };
     let facts = holding_facts::of(&state.db, &state.schemes, &holding).await?;
-    let disclosed = credential_disclosure::for_public_registry(&state.db, &holding).await?;
+    let disclosed =
+        credential_disclosure::for_public_registry(&state.db, &state.schemes, &holding).await?;
     pages::standalone_page(
         &state,
         &headers,
@@ -274,7 +275,8 @@ async fn issue_page(
     let Some(holding) = holdings::owned_by(&state.db, professional_id, holding_id).await? else {
         return Ok(Redirect::to("/").into_response());
     };
-    let disclosed = credential_disclosure::for_credential(&state.db, &holding).await?;
+    let disclosed =
+        credential_disclosure::for_credential(&state.db, &state.schemes, &holding).await?;
     let issued = credentials::issue(
         &state.db,
         &state.schemes,

@@ -206,6 +206,13 @@ pub async fn start(state: AppState) -> Result<Option<JobScheduler>, JobScheduler
             move |_, _| {
                 let state = drain_state.clone();
                 Box::pin(async move {
+                    // Status changes the writes recorded in the projection become deliveries
+                    // first, so they leave in this same pass.
+                    if let Err(e) =
+                        crate::services::webhooks::detect_changes(&state.db, &state.schemes).await
+                    {
+                        tracing::error!(error = %e, "cannot look for status changes");
+                    }
                     let sent = drain(&state).await;
                     if sent > 0 {
                         tracing::info!(sent, "outbox drained");

@@ -241,3 +241,42 @@ pub async fn list(
     }
     Ok(listed)
 }
+
+/// Changes a holding's status (a suspension by the certification body, a reinstatement),
+/// audit-logged as `holding.status_changed`, with the standing projection refreshed in the
+/// same transaction. `None` when there is no such holding.
+pub async fn set_status(
+    db: &sea_orm::DatabaseConnection,
+    catalog: &SchemeCatalog,
+    actor: &crate::services::audit::Actor,
+    holding_id: Uuid,
+    status: HoldingStatus,
+) -> Result<Option<Holding>, DbErr> {
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let txn = crate::services::begin_write(db).await?;
+    let Some(holding) = holdings::Entity::find_by_id(holding_id).one(&txn).await? else {
+        return Ok(None);
+    };
+    let before = holding.status;
+    let mut active: holdings::ActiveModel = holding.into();
+    active.status = Set(status);
+    active.updated_at = Set(chrono::Utc::now());
+    let updated = active.update(&txn).await?;
+    crate::services::audit::record(
+        &txn,
+        actor,
+        crate::services::audit::Event {
+            action: "holding.status_changed",
+            subject_kind: "holding",
+            subject_id: Some(holding_id.to_string()),
+            before: Some(serde_json::json!({ "status": before })),
+            after: Some(serde_json::json!({ "status": status })),
+        },
+    )
+    .await?;
+    crate::services::standing_projection::refresh(&txn, catalog, &[updated.professional_id])
+        .await?;
+    txn.commit().await?;
+    Ok(Some(updated))
+}

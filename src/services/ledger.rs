@@ -14,6 +14,7 @@ use crate::domain::points::Points;
 use crate::domain::scheme::{Unplaceable, normalise_scheme_id};
 use crate::services::audit::{self, Actor, Event};
 use crate::services::schemes::SchemeCatalog;
+use crate::services::standing_projection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -189,6 +190,7 @@ async fn record(
         },
     )
     .await?;
+    standing_projection::refresh(&txn, catalog, &[holding.professional_id]).await?;
     txn.commit().await?;
     Ok(credit)
 }
@@ -516,12 +518,14 @@ async fn insert_credit(
 /// `voided`, with when and why, and the audit log records the change.
 pub async fn void_credit(
     db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
     id: Uuid,
     reason: &str,
     actor: &Actor,
 ) -> Result<credits::Model, LedgerError> {
     let txn = super::begin_write(db).await?;
     let voided = void_in(&txn, id, reason, actor).await?;
+    standing_projection::refresh(&txn, catalog, &[voided.professional_id]).await?;
     txn.commit().await?;
     Ok(voided)
 }

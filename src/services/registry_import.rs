@@ -26,6 +26,7 @@ use crate::services::audit::{self, Actor, Event};
 use crate::services::bulk_write;
 use crate::services::csv_text;
 use crate::services::schemes::{self, SchemeCatalog};
+use crate::services::standing_projection;
 
 mod rows;
 use rows::RowReader;
@@ -205,6 +206,8 @@ pub async fn import_in_batches(
         }
         let txn = super::begin_write(db).await?;
         let outcome = write_batch(&txn, &batch, &version_ids).await?;
+        // The batch's new and changed holders are judged afresh, in bulk, before it commits.
+        standing_projection::refresh(&txn, catalog, &outcome.touched).await?;
         txn.commit().await?;
         summary.inserted += outcome.inserted;
         summary.updated += outcome.updated;
@@ -262,7 +265,7 @@ pub async fn import_in_batches(
 /// [`bulk_write::find_by_keys`]).
 async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE professionals, holdings, cycles")
+        db.execute_unprepared("ANALYZE professionals, holdings, cycles, standing_projection")
             .await?;
     }
     Ok(())
@@ -278,6 +281,8 @@ struct BatchOutcome {
     updated: usize,
     unchanged: usize,
     rejected: Vec<Rejection>,
+    /// The professionals whose holdings, cycles or details the batch wrote.
+    touched: Vec<Uuid>,
 }
 
 async fn write_batch(
@@ -398,6 +403,7 @@ async fn write_batch(
                     changed = true;
                 }
                 if changed {
+                    outcome.touched.push(holding.professional_id);
                     outcome.updated += 1;
                 } else {
                     outcome.unchanged += 1;
@@ -437,6 +443,7 @@ async fn write_batch(
                     updated_at: Set(now),
                 });
                 new_cycles.push(new_cycle(holding_id, row, version_id, now));
+                outcome.touched.push(professional_id);
                 outcome.inserted += 1;
             }
         }

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use entity::scheme_versions::SchemeVersionStatus;
 
+use crate::domain::levels::{Ladder, LadderError};
 use crate::domain::scheme::{
     BUILTIN_SCHEME_FILES, SchemeDefinition, SchemeError, SchemeStatus, normalise_scheme_id,
 };
@@ -29,7 +30,12 @@ pub struct LoadedScheme {
 #[derive(Debug, Clone, Default)]
 pub struct SchemeCatalog {
     by_scheme: BTreeMap<String, Vec<LoadedScheme>>,
+    /// The common ladder of levels the schemes map onto.
+    ladder: Ladder,
 }
+
+/// The file that holds the ladder of levels, built in and in an operator's folder.
+pub const LADDER_FILE: &str = "levels.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -41,12 +47,15 @@ pub enum CatalogError {
 
 impl SchemeCatalog {
     /// The built-in definitions, then every `*.toml` in `dir` (which may replace a built-in
-    /// of the same id and version).
+    /// of the same id and version). The ladder of levels is the built-in `levels.toml`,
+    /// replaced whole by a `levels.toml` in `dir`.
     pub fn load(dir: Option<&Path>) -> Result<Self, CatalogError> {
         let mut catalog = Self::default();
         for (file, text) in BUILTIN_SCHEME_FILES {
             catalog.insert(parse(text, file)?);
         }
+        catalog.ladder =
+            Ladder::parse(BUILTIN_LADDER, "schemes/levels.toml").map_err(ladder_error)?;
         if let Some(dir) = dir {
             let entries = std::fs::read_dir(dir).map_err(|e| CatalogError::File {
                 file: dir.display().to_string(),
@@ -59,10 +68,38 @@ impl SchemeCatalog {
                 .collect();
             paths.sort();
             for path in paths {
+                if path.file_name().is_some_and(|n| n == LADDER_FILE) {
+                    let text = std::fs::read_to_string(&path).map_err(|e| CatalogError::File {
+                        file: path.display().to_string(),
+                        message: format!("cannot read the file: {e}"),
+                    })?;
+                    catalog.ladder =
+                        Ladder::parse(&text, &path.display().to_string()).map_err(ladder_error)?;
+                    continue;
+                }
                 catalog.insert(check_file(&path)?);
             }
         }
+        if let Some(unknown) = catalog
+            .ladder
+            .schemes
+            .keys()
+            .find(|scheme| !catalog.by_scheme.contains_key(*scheme))
+        {
+            return Err(CatalogError::File {
+                file: LADDER_FILE.to_owned(),
+                message: format!(
+                    "places scheme '{unknown}' on the ladder, but {}",
+                    catalog.unknown(unknown)
+                ),
+            });
+        }
         Ok(catalog)
+    }
+
+    /// The common ladder of levels and where each scheme sits on it.
+    pub fn ladder(&self) -> &Ladder {
+        &self.ladder
     }
 
     fn insert(&mut self, loaded: LoadedScheme) {
@@ -109,6 +146,15 @@ impl SchemeCatalog {
             .get(&normalise_scheme_id(scheme_id))?
             .iter()
             .find(|v| v.definition.version == version)
+    }
+}
+
+const BUILTIN_LADDER: &str = include_str!("../../schemes/levels.toml");
+
+fn ladder_error(e: LadderError) -> CatalogError {
+    CatalogError::File {
+        file: e.file,
+        message: e.message,
     }
 }
 

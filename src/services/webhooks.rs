@@ -2,7 +2,8 @@
 //! POST, each time one's status, standing state or valid-until changes.
 //!
 //! - Each watch remembers what was last announced. [`detect_changes`] compares that with the
-//!   facts the standing engine gives now; a difference bumps the watch's change count and
+//!   holding's verdict in the standing projection (the engine's verdict, kept current by every
+//!   write); a difference bumps the watch's change count and
 //!   queues one delivery in the outbox, in one transaction. The delivery's dedupe key names the
 //!   subscription, the holding and that count, so two instances detecting the same change queue
 //!   it once, and each change is delivered once (at least once, with retries).
@@ -13,7 +14,6 @@
 //!   [`TIMESTAMP_HEADER`], the delivery's id in [`DELIVERY_HEADER`] (the same on a retry).
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -34,6 +34,7 @@ use crate::services::holdings as holding_service;
 use crate::services::notifications::{self, NewNotification};
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::StandingError;
+use crate::services::standing_projection;
 
 /// The outbox template of a webhook delivery.
 pub const TEMPLATE: &str = "status_webhook";
@@ -267,8 +268,11 @@ pub async fn delete(db: &DatabaseConnection, client_id: &str, id: Uuid) -> Resul
     Ok(true)
 }
 
-/// Compares every watched holding with what was last announced and queues one delivery per
-/// change. Returns how many deliveries were queued.
+/// Compares every watched holding's verdict in the standing projection (which every credit,
+/// void, correction, import and status write keeps current, and which is re-judged on read
+/// once a holder's day has moved on) with what was last announced, and queues one delivery per
+/// change. Returns how many deliveries were queued. Run by the scheduler before each outbox
+/// drain and after each daily sweep.
 pub async fn detect_changes(
     db: &DatabaseConnection,
     catalog: &SchemeCatalog,
@@ -277,23 +281,44 @@ pub async fn detect_changes(
         .order_by_asc(webhook_watches::Column::HoldingId)
         .all(db)
         .await?;
-    let mut facts_of: HashMap<Uuid, Option<HoldingFacts>> = HashMap::new();
+    if watches.is_empty() {
+        return Ok(0);
+    }
+    let mut ids: Vec<Uuid> = watches.iter().map(|w| w.holding_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut keys: HashMap<Uuid, (String, String)> = HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        for holding in holdings::Entity::find()
+            .filter(holdings::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            keys.insert(
+                holding.id,
+                (
+                    holding.scheme_id.clone(),
+                    holding.registration_number.clone(),
+                ),
+            );
+        }
+    }
+    let wanted: Vec<(String, String)> = keys.values().cloned().collect();
+    let verdicts = standing_projection::current(db, catalog, &wanted).await?;
     let mut queued = 0;
     for watch in watches {
-        if let Entry::Vacant(slot) = facts_of.entry(watch.holding_id) {
-            let facts = match holdings::Entity::find_by_id(watch.holding_id)
-                .one(db)
-                .await?
-            {
-                Some(holding) => Some(holding_facts::of(db, catalog, &holding).await?),
-                None => None,
-            };
-            slot.insert(facts);
-        }
-        let Some(Some(facts)) = facts_of.get(&watch.holding_id) else {
+        let Some(verdict) = keys.get(&watch.holding_id).and_then(|k| verdicts.get(k)) else {
             continue;
         };
-        let now_announced = announced(facts);
+        let facts = HoldingFacts {
+            scheme: verdict.scheme.clone(),
+            registration_number: verdict.registration_number.clone(),
+            status: verdict.status,
+            state: verdict.state,
+            valid_until: verdict.valid_until,
+            in_good_standing: verdict.in_good_standing(),
+        };
+        let now_announced = announced(&facts);
         let before = (
             watch.last_status.clone(),
             watch.last_state.clone(),
@@ -302,7 +327,7 @@ pub async fn detect_changes(
         if now_announced == before {
             continue;
         }
-        if announce(db, &watch, facts, now_announced).await? {
+        if announce(db, &watch, &facts, now_announced).await? {
             queued += 1;
         }
     }

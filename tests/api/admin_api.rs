@@ -149,7 +149,7 @@ db_test! {
         let body: Value = response.json().await.expect("json");
         let mut keys: Vec<&String> = body.as_object().expect("object").keys().collect();
         keys.sort();
-        assert_eq!(keys, ["in_good_standing", "registration_number", "scheme", "status", "valid_until"]);
+        assert_eq!(keys, ["answered_at", "found", "in_good_standing", "level", "registration_number", "scheme", "standing", "status", "valid_until"]);
         assert_eq!(body["scheme"], "cissp");
         assert_eq!(body["status"], "active");
         assert_eq!(body["in_good_standing"], true);

@@ -59,6 +59,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET" | "POST", "/unsubscribe") => Rule::Public,
         ("POST", "/v1/auth/logout") => Rule::Only(USERS),
         ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
+        ("GET" | "PUT", "/v1/me/consents") => Rule::Only(PROFESSIONALS),
+        ("GET", "/v1/me/disclosures") => Rule::Only(PROFESSIONALS),
         // Object level: B asking for A's holding gets 404.
         ("GET", "/v1/me/holdings/{id}/standing") => Rule::Only(&[ProfessionalA]),
         ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
@@ -75,6 +77,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET" | "POST", "/v1/procurement/webhooks") => Rule::Only(&[Procurement]),
         // Object level: the subscription belongs to the procurement client.
         ("DELETE", "/v1/procurement/webhooks/{id}") => Rule::Only(&[Procurement]),
+        // The matrix sends `{}`: a procurement client is answered 422, which is access.
+        ("POST", "/v1/procurement/verify") => Rule::Only(&[Procurement]),
         (_, p) if p.starts_with("/v1/admin/") => Rule::Only(&[Admin]),
         _ => return None,
     })
@@ -336,6 +340,8 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         // A credential's verdict and the public registry are for anyone.
         ("GET", "/verify/{token}" | "/registry") => PageRule::Public,
         ("POST", "/credentials") => PageRule::Session(PROFESSIONALS),
+        // A staff account has no holdings to share: 403.
+        ("GET" | "POST", "/consents") | ("GET", "/disclosures") => PageRule::Session(PROFESSIONALS),
         _ => return None,
     })
 }

@@ -209,7 +209,7 @@ db_test! {
         assert_eq!(standing(&app, CISSP, "2024-05-01")["counted"], 65);
 
         let id = wrong.parse().unwrap();
-        let voided = ledger::void_credit(&app.state.db, id, "reported twice", &Actor::cli("test"))
+        let voided = ledger::void_credit(&app.state.db, &app.state.schemes, id, "reported twice", &Actor::cli("test"))
             .await
             .unwrap();
         assert_eq!(voided.void_reason.as_deref(), Some("reported twice"));
@@ -222,7 +222,7 @@ db_test! {
             "{s}"
         );
 
-        let again = ledger::void_credit(&app.state.db, id, "again", &Actor::cli("test")).await;
+        let again = ledger::void_credit(&app.state.db, &app.state.schemes, id, "again", &Actor::cli("test")).await;
         assert!(matches!(again, Err(ledger::LedgerError::NotVoidable { .. })), "{again:?}");
     }
 }

@@ -89,13 +89,24 @@ fn expected_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The certification body changes the holding's status, through the service that does so.
 async fn set_status(app: &TestApp, number: &str, status: holdings::HoldingStatus) {
-    holdings::Entity::update_many()
-        .col_expr(holdings::Column::Status, Expr::value(status))
+    let holding = holdings::Entity::find()
         .filter(holdings::Column::RegistrationNumber.eq(number))
-        .exec(&app.state.db)
+        .one(&app.state.db)
         .await
+        .unwrap()
         .unwrap();
+    cpe_ledger::services::holdings::set_status(
+        &app.state.db,
+        &app.state.schemes,
+        &cpe_ledger::services::audit::Actor::cli("test"),
+        holding.id,
+        status,
+    )
+    .await
+    .unwrap()
+    .unwrap();
 }
 
 /// As if the backoff had passed: a deferred delivery is due now.
