@@ -16,8 +16,8 @@ use entity::{
     audit_events, clients, consents, course_awards, courses, credit_claims, credits, cycles,
     disclosures, holdings, import_runs, issued_credentials, job_periods, login_failures,
     memberships, notifications, one_time_tokens, organisations, professionals, providers,
-    reminder_items, reminder_preferences, scheme_versions, signing_keys, users,
-    webhook_subscriptions, webhook_watches,
+    reminder_items, reminder_preferences, scheme_versions, signing_keys, standing_projection,
+    users, webhook_subscriptions, webhook_watches,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
