@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::client_limits::ClientLimits;
+use crate::auth::credential_keys::CredentialKeys;
 use crate::auth::tokens::KeyRing;
 use crate::config::Config;
 use crate::mail::Mailer;
@@ -18,6 +19,8 @@ pub struct App {
     pub db: DatabaseConnection,
     pub schemes: SchemeCatalog,
     pub keys: KeyRing,
+    /// The RS256 key that signs status credentials.
+    pub credential_keys: CredentialKeys,
     /// Each machine client's request budget.
     pub client_limits: ClientLimits,
     pub mailer: Mailer,

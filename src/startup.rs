@@ -14,6 +14,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::net::TcpListener;
 
 use crate::app::{App, AppState};
+use crate::auth::credential_keys::CredentialKeys;
 use crate::auth::keys;
 use crate::auth::tokens::KeyRing;
 use crate::config::{Config, DatabaseKind};
@@ -78,6 +79,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     let keys = KeyRing::load(&db, config.issuer(), config.key_refresh_interval)
         .await
         .context("loading the token signing keys")?;
+    let credential_keys = CredentialKeys::load(&db, config.public_url.clone())
+        .await
+        .context("preparing the credential signing key")?;
     let templates = Templates::load(config.templates_dir.as_deref())
         .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
     let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
@@ -86,6 +90,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         db,
         schemes: catalog,
         keys,
+        credential_keys,
         client_limits: Default::default(),
         mailer,
         templates,

@@ -3,8 +3,9 @@
 //! Conventions shared by every table:
 //! - `id` is a UUID (except `audit_events`, an auto-increment `i64`,
 //!   `job_periods`, keyed by job and period, `reminder_preferences`, keyed by
-//!   professional and reason, `consents`, keyed by professional and audience, and
-//!   `standing_projection`, keyed by holding);
+//!   professional and reason, `consents`, keyed by professional and audience,
+//!   `standing_projection`, keyed by holding, and `webhook_watches`, keyed by
+//!   subscription and holding);
 //! - instants are `DateTimeUtc` (stored as `timestamp with time zone`);
 //! - points and hours are `i64` hundredths (`150` = 1.5 points);
 //! - closed sets of values are string-backed `ActiveEnum`s (stored as
@@ -23,6 +24,7 @@ pub mod cycles;
 pub mod disclosures;
 pub mod holdings;
 pub mod import_runs;
+pub mod issued_credentials;
 pub mod job_periods;
 pub mod login_failures;
 pub mod memberships;
@@ -37,4 +39,6 @@ pub mod scheme_versions;
 pub mod signing_keys;
 pub mod standing_projection;
 pub mod users;
+pub mod webhook_subscriptions;
+pub mod webhook_watches;
 pub mod xapi_statements;

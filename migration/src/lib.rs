@@ -29,6 +29,8 @@ mod m20261202_000060_create_xapi_statements;
 mod m20261202_000070_create_consents;
 mod m20261202_000071_create_disclosures;
 mod m20261202_000072_create_standing_projection;
+mod m20261202_000080_create_issued_credentials;
+mod m20261202_000081_create_webhooks;
 
 pub struct Migrator;
 
@@ -54,6 +56,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000070_create_consents::Migration),
             Box::new(m20261202_000071_create_disclosures::Migration),
             Box::new(m20261202_000072_create_standing_projection::Migration),
+            Box::new(m20261202_000080_create_issued_credentials::Migration),
+            Box::new(m20261202_000081_create_webhooks::Migration),
         ]
     }
 }

@@ -14,9 +14,10 @@ use std::time::Duration;
 use chrono::{NaiveDate, SubsecRound, Utc};
 use entity::{
     audit_events, clients, consents, course_awards, courses, credit_claims, credits, cycles,
-    disclosures, holdings, import_runs, job_periods, login_failures, memberships, notifications,
-    one_time_tokens, organisations, professionals, providers, reminder_items, reminder_preferences,
-    scheme_versions, signing_keys, standing_projection, users, xapi_statements,
+    disclosures, holdings, import_runs, issued_credentials, job_periods, login_failures,
+    memberships, notifications, one_time_tokens, organisations, professionals, providers,
+    reminder_items, reminder_preferences, scheme_versions, signing_keys, standing_projection,
+    users, webhook_subscriptions, webhook_watches, xapi_statements,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
@@ -56,6 +57,9 @@ const TABLES: &[&str] = &[
     "consents",
     "disclosures",
     "standing_projection",
+    "issued_credentials",
+    "webhook_subscriptions",
+    "webhook_watches",
 ];
 
 #[tokio::test]
@@ -672,6 +676,44 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             reason: "approaching".into(),
             subscribed: false,
             updated_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        issued_credentials::Model {
+            id: Uuid::new_v4(),
+            holding_id: holding.id,
+            professional_id: professional.id,
+            requested_by: format!("professional:{}", user.id),
+            kid: "thumbprint".into(),
+            issued_at: now,
+            expires_at: now,
+            revoked_at: Some(now),
+        }
+    );
+
+    let subscription = round_trip!(
+        db,
+        webhook_subscriptions::Model {
+            id: Uuid::new_v4(),
+            client_id: "cl_city".into(),
+            target_url: "https://buyer.example/hooks/status".into(),
+            secret: "s".repeat(43),
+            created_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        webhook_watches::Model {
+            subscription_id: subscription.id,
+            holding_id: holding.id,
+            last_status: "active".into(),
+            last_state: Some("on_track".into()),
+            last_valid_until: Some(NaiveDate::from_ymd_opt(2026, 9, 30).expect("a date")),
+            changes: 0,
+            checked_at: now,
         }
     );
 

@@ -1,5 +1,7 @@
 //! Token signing keys. Each key is an Ed25519 pair with a `kid` equal to its RFC 7638
-//! thumbprint. The newest unretired key signs. A retired key verifies access tokens only for as
+//! thumbprint. (The RS256 key that signs status credentials shares the table and the JWKS; see
+//! `credential_keys`. Everything here about signing, rotating and verifying concerns the
+//! Ed25519 token keys only.) The newest unretired key signs. A retired key verifies access tokens only for as
 //! long as the tokens it signed live (see `tokens::KeyRing`); it stays in the published JWKS
 //! until its `publish_until`, for offline verifiers of longer-lived signed statements.
 
@@ -40,11 +42,12 @@ pub async fn ensure_signing_key(
     }
 }
 
-/// The newest key that has not been retired.
+/// The newest token key that has not been retired.
 pub async fn active_key(
     db: &impl ConnectionTrait,
 ) -> Result<Option<signing_keys::Model>, KeyError> {
     Ok(signing_keys::Entity::find()
+        .filter(signing_keys::Column::Algorithm.eq(signing_keys::SigningAlgorithm::EdDsa))
         .filter(signing_keys::Column::RetiredAt.is_null())
         .order_by_desc(signing_keys::Column::CreatedAt)
         .one(db)
@@ -55,6 +58,7 @@ pub async fn active_key(
 pub async fn rotate(db: &impl ConnectionTrait) -> Result<signing_keys::Model, KeyError> {
     let now = Utc::now();
     let previous = signing_keys::Entity::find()
+        .filter(signing_keys::Column::Algorithm.eq(signing_keys::SigningAlgorithm::EdDsa))
         .filter(signing_keys::Column::RetiredAt.is_null())
         .all(db)
         .await?;
@@ -68,8 +72,13 @@ pub async fn rotate(db: &impl ConnectionTrait) -> Result<signing_keys::Model, Ke
     Ok(new_key)
 }
 
-/// Public keys to publish: the active key and retired keys still inside their window.
-pub async fn published_keys(db: &impl ConnectionTrait) -> Result<Vec<Jwk>, KeyError> {
+/// Public keys to publish: the active keys (token and credential) and retired keys still inside
+/// their window. A credential key is published under the `kid` its credentials name, a URL
+/// into this key set (see `credential_keys::kid_url`), built from `public_url`.
+pub async fn published_keys(
+    db: &impl ConnectionTrait,
+    public_url: &url::Url,
+) -> Result<Vec<Jwk>, KeyError> {
     let now = Utc::now();
     let keys = signing_keys::Entity::find()
         .order_by_desc(signing_keys::Column::CreatedAt)
@@ -77,17 +86,24 @@ pub async fn published_keys(db: &impl ConnectionTrait) -> Result<Vec<Jwk>, KeyEr
         .await?;
     keys.into_iter()
         .filter(|k| k.publish_until.is_none_or(|until| until > now))
-        .map(|k| public_jwk(&k))
+        .map(|k| {
+            let mut jwk = public_jwk(&k)?;
+            if k.algorithm == signing_keys::SigningAlgorithm::Rs256 {
+                jwk.common.key_id = Some(crate::auth::credential_keys::kid_url(public_url, &k.kid));
+            }
+            Ok(jwk)
+        })
         .collect()
 }
 
-/// Keys that may still verify something: unretired, or retired and still published. The caller
-/// narrows this to what it accepts.
+/// Token keys that may still verify something: unretired, or retired and still published. The
+/// caller narrows this to what it accepts.
 pub async fn verifying_keys(
     db: &impl ConnectionTrait,
 ) -> Result<Vec<signing_keys::Model>, KeyError> {
     let now = Utc::now();
     Ok(signing_keys::Entity::find()
+        .filter(signing_keys::Column::Algorithm.eq(signing_keys::SigningAlgorithm::EdDsa))
         .order_by_desc(signing_keys::Column::CreatedAt)
         .all(db)
         .await?

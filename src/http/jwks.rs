@@ -25,8 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A JSON Web Key Set.
 #[derive(Serialize, ToSchema)]
 pub struct JwkSet {
-    /// Ed25519 public keys (`kty: OKP`, `crv: Ed25519`, `alg: EdDSA`), each with its `kid`
-    /// (the RFC 7638 thumbprint): the signing key and retired keys whose tokens may still verify.
+    /// Ed25519 token keys (`kty: OKP`, `crv: Ed25519`, `alg: EdDSA`), each with its `kid`
+    /// (the RFC 7638 thumbprint): the signing key and retired keys whose tokens may still verify;
+    /// and the RSA key that signs status credentials (`kty: RSA`, `alg: RS256`), whose `kid` is
+    /// a URL into this set (`…/.well-known/jwks.json#<thumbprint>`), as Open Badges 3.0 asks.
     #[schema(value_type = Vec<Object>)]
     pub keys: Vec<serde_json::Value>,
 }
@@ -37,7 +39,7 @@ pub struct JwkSet {
         (status = 200, description = "The published keys; cacheable for five minutes", body = JwkSet),
     ))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, Problem> {
-    let published = keys::published_keys(&state.db)
+    let published = keys::published_keys(&state.db, &state.config.public_url)
         .await
         .map_err(|e| Problem::internal(&e))?;
     let keys = published

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod callers;
 pub mod client_ip;
+pub mod credentials;
 pub mod extract;
 pub mod health;
 pub mod jwks;
@@ -13,10 +14,12 @@ pub mod pages;
 pub mod problem;
 pub mod procurement;
 pub mod provider;
+pub mod public_pages;
 pub mod responses;
 pub mod security_headers;
 pub mod server;
 pub mod unsubscribe;
+pub mod webhooks;
 pub mod xapi;
 
 use std::time::Duration;
@@ -53,6 +56,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
         (name = "provider", description = "Accredited course providers: their catalogue and the attendance they report"),
         (name = "procurement", description = "Buyers' systems checking a professional's status"),
         (name = "reminders", description = "Reminder emails: the one-click unsubscribe link they carry"),
+        (name = "credentials", description = "Signed status credentials: checking one"),
+        (name = "webhooks", description = "Status webhooks: procurement systems told when a holding's status or standing changes"),
     )
 )]
 pub struct ApiDoc;
@@ -127,4 +132,6 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(unsubscribe::router())
         .merge(xapi::router())
+        .merge(credentials::router())
+        .merge(webhooks::router())
 }

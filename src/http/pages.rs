@@ -56,7 +56,7 @@ pub const LANG_COOKIE: &str = "cpe_lang";
 /// Every page route. The router is built from this list, and the authorization matrix test
 /// reads it, so a page added here without a rule there fails that test.
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
+    let mut routes = vec![
         ("/", get(home)),
         ("/login", get(login_form).post(login_submit)),
         ("/logout", post(logout)),
@@ -76,7 +76,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(privacy::consents_form).post(privacy::consents_submit),
         ),
         ("/disclosures", get(privacy::disclosures_page)),
-    ]
+    ];
+    routes.extend(crate::http::public_pages::routes());
+    routes
 }
 
 pub fn router() -> Router<AppState> {
@@ -165,7 +167,7 @@ fn clear_session_cookie(state: &AppState) -> HeaderValue {
 
 // --- CSRF --------------------------------------------------------------------------------------
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
@@ -192,7 +194,7 @@ fn pre_login_csrf_ok(state: &AppState, headers: &HeaderMap, submitted: &str) -> 
 }
 
 /// The synchronizer token of a signed-in session.
-fn session_csrf(jti: &str) -> String {
+pub(crate) fn session_csrf(jti: &str) -> String {
     let mut mac = match Hmac::<Sha256>::new_from_slice(jti.as_bytes()) {
         Ok(mac) => mac,
         Err(_) => return String::new(),
@@ -425,6 +427,7 @@ async fn home(
         // Enums reach the template through serde, as the snake_case names the API uses.
         for row in holdings::overview(&state.db, &state.schemes, professional_id).await? {
             rows.push(context! {
+                id => row.id.to_string(),
                 scheme => row.scheme,
                 registration_number => row.registration_number,
                 status => row.status,

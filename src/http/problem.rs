@@ -31,7 +31,7 @@ use crate::services::providers::ProviderError;
 use crate::services::reminder_preferences::UnsubscribeError;
 use crate::services::sign_in::LoginError;
 use crate::services::standing::StandingError;
-use crate::services::throttle::SignUpThrottled;
+use crate::services::throttle::{LookupThrottled, SignUpThrottled};
 use crate::services::xapi::XapiError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -306,6 +306,27 @@ impl From<SignUpThrottled> for Problem {
             "too many sign-ups",
             err.retry_after_seconds,
         )
+    }
+}
+
+impl From<LookupThrottled> for Problem {
+    fn from(err: LookupThrottled) -> Self {
+        throttled(
+            "/problems/too-many-lookups",
+            "too many lookups from this address",
+            err.retry_after_seconds,
+        )
+    }
+}
+
+impl From<crate::services::credentials::CredentialError> for Problem {
+    fn from(err: crate::services::credentials::CredentialError) -> Self {
+        use crate::services::credentials::CredentialError;
+        match err {
+            CredentialError::Db(e) => e.into(),
+            CredentialError::Standing(e) => e.into(),
+            CredentialError::Keys(_) => Problem::internal(&err),
+        }
     }
 }
 

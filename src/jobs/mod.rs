@@ -3,3 +3,4 @@
 
 pub mod outbox;
 pub mod schedule;
+pub mod webhook_delivery;

@@ -1,4 +1,5 @@
-//! The outbox worker: claims due notifications, sends them, and stamps the outcome.
+//! The outbox worker: claims due notifications, sends them (emails, and status webhooks as
+//! signed POSTs), and stamps the outcome.
 //!
 //! Claiming is safe with several instances: on PostgreSQL and MySQL/MariaDB the due rows are
 //! selected `FOR UPDATE SKIP LOCKED` and leased in the same transaction; on SQLite the
@@ -18,8 +19,9 @@ use sea_orm::{
 };
 
 use crate::app::App;
+use crate::jobs::webhook_delivery;
 use crate::mail::SendError;
-use crate::services::{self, notifications as outbox};
+use crate::services::{self, notifications as outbox, webhooks};
 
 /// Templates of account-security mail (a reset the owner is waiting for): claimed ahead of
 /// everything else, so a burst of bulk mail (invitations, sign-up activations) cannot delay them.
@@ -109,26 +111,17 @@ async fn claim(app: &App) -> Result<(Vec<notifications::Model>, chrono::DateTime
 
 /// Sends one claimed notification and records the outcome; `Ok(true)` when sent.
 async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, DbErr> {
-    let message_id = app.mailer.message_id(&notification.dedupe_key);
-    let outcome = match outbox::render(
-        &app.db,
-        &app.config,
-        &app.keys,
-        &app.templates,
-        &notification,
-    )
-    .await
-    {
-        Ok(email) => match app
-            .mailer
-            .compose(&notification.recipient, &message_id, &email)
-        {
-            Ok(message) => app.mailer.send(message).await,
-            Err(e) => Err(e),
-        },
-        Err(outbox::PrepareError::Permanent(why)) => Err(SendError::Permanent(why)),
-        Err(outbox::PrepareError::Db(e)) => Err(SendError::Transient(e.to_string())),
-        Err(outbox::PrepareError::Transient(why)) => Err(SendError::Transient(why)),
+    let (message_id, outcome) = if notification.template == webhooks::TEMPLATE {
+        // A status webhook: its id is the dedupe key, sent with every attempt.
+        (
+            notification.dedupe_key.clone(),
+            webhook_delivery::send(app, &notification).await,
+        )
+    } else {
+        (
+            app.mailer.message_id(&notification.dedupe_key),
+            send_email(app, &notification).await,
+        )
     };
     let now = Utc::now();
     let attempts = notification.attempts + 1;
@@ -168,6 +161,31 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
     row.update(&txn).await?;
     txn.commit().await?;
     Ok(sent)
+}
+
+/// Renders and sends one email notification.
+async fn send_email(app: &App, notification: &notifications::Model) -> Result<(), SendError> {
+    let message_id = app.mailer.message_id(&notification.dedupe_key);
+    match outbox::render(
+        &app.db,
+        &app.config,
+        &app.keys,
+        &app.templates,
+        notification,
+    )
+    .await
+    {
+        Ok(email) => match app
+            .mailer
+            .compose(&notification.recipient, &message_id, &email)
+        {
+            Ok(message) => app.mailer.send(message).await,
+            Err(e) => Err(e),
+        },
+        Err(outbox::PrepareError::Permanent(why)) => Err(SendError::Permanent(why)),
+        Err(outbox::PrepareError::Db(e)) => Err(SendError::Transient(e.to_string())),
+        Err(outbox::PrepareError::Transient(why)) => Err(SendError::Transient(why)),
+    }
 }
 
 /// Whether a message queued at `queued_at` and still failing at `now` is given up.

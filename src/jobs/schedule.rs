@@ -92,6 +92,7 @@ pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>
                 "reminder sweep done"
             );
             finish_period(app, SWEEP, period, None).await;
+            announce_changes(app, period).await;
             Some(report)
         }
         Ok(Err(e)) => {
@@ -106,6 +107,17 @@ pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>
         }
     };
     Ok(outcome)
+}
+
+/// Queues a status webhook for each watched holding whose status, standing or valid-until
+/// changed since it was last announced (a change of standing as days pass shows here, once a
+/// period).
+async fn announce_changes(app: &App, period: &str) {
+    match crate::services::webhooks::detect_changes(&app.db, &app.schemes).await {
+        Ok(0) => {}
+        Ok(queued) => tracing::info!(period, queued, "status webhooks queued"),
+        Err(e) => tracing::error!(period, error = %e, "cannot look for status changes"),
+    }
 }
 
 /// What `/health/ready` reports when the sweep has not run (on any instance) in either of the
@@ -194,6 +206,13 @@ pub async fn start(state: AppState) -> Result<Option<JobScheduler>, JobScheduler
             move |_, _| {
                 let state = drain_state.clone();
                 Box::pin(async move {
+                    // Status changes the writes recorded in the projection become deliveries
+                    // first, so they leave in this same pass.
+                    if let Err(e) =
+                        crate::services::webhooks::detect_changes(&state.db, &state.schemes).await
+                    {
+                        tracing::error!(error = %e, "cannot look for status changes");
+                    }
                     let sent = drain(&state).await;
                     if sent > 0 {
                         tracing::info!(sent, "outbox drained");

@@ -111,6 +111,7 @@ pub async fn of_professional(
 /// A line of the signed-in home page: a holding and, when it can be computed, its standing.
 #[derive(Debug, Clone)]
 pub struct HoldingOverview {
+    pub id: Uuid,
     pub scheme: String,
     pub registration_number: String,
     pub status: HoldingStatus,
@@ -137,6 +138,7 @@ pub async fn overview(
             Err(_) => None,
         };
         rows.push(HoldingOverview {
+            id: holding.id,
             scheme: holding.scheme_id,
             registration_number: holding.registration_number,
             status: holding.status,

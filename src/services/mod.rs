@@ -8,8 +8,11 @@ pub mod bulk_write;
 pub mod clients;
 pub mod consents;
 pub mod courses;
+pub mod credential_disclosure;
+pub mod credentials;
 pub mod csv_text;
 pub mod disclosures;
+pub mod holding_facts;
 pub mod holdings;
 pub mod ledger;
 pub mod links;
@@ -27,6 +30,7 @@ pub mod standing;
 pub mod standing_projection;
 pub mod throttle;
 pub mod users;
+pub mod webhooks;
 pub mod xapi;
 
 use sea_orm::{

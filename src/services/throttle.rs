@@ -138,6 +138,57 @@ pub async fn admit_sign_up(
     Ok(Ok(()))
 }
 
+/// Anonymous lookups (credential verification, the public registry) accepted per client host
+/// (an IPv4 address, an IPv6 /64) within [`ANONYMOUS_WINDOW`], per kind of lookup.
+pub const ANONYMOUS_LOOKUPS_PER_ADDRESS: usize = 30;
+pub const ANONYMOUS_WINDOW: TimeDelta = TimeDelta::minutes(1);
+
+/// An anonymous lookup refused for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many lookups; retry in {retry_after_seconds} s")]
+pub struct LookupThrottled {
+    pub retry_after_seconds: u64,
+}
+
+/// Counts one anonymous lookup of kind `what` (`verify`, `registry`) from `ip`, or refuses it
+/// when that host has had [`ANONYMOUS_LOOKUPS_PER_ADDRESS`] in the last minute. Counted in the
+/// same table as sign-in failures, so the limit holds across instances.
+pub async fn admit_lookup(
+    db: &impl ConnectionTrait,
+    what: &str,
+    ip: IpAddr,
+) -> Result<Result<(), LookupThrottled>, DbErr> {
+    let now = Utc::now();
+    let key = bounded(format!("{what}:ip:{}", host_key(ip)));
+    login_failures::Entity::delete_many()
+        .filter(login_failures::Column::ScopeKey.eq(key.as_str()))
+        .filter(login_failures::Column::OccurredAt.lt(now - ANONYMOUS_WINDOW))
+        .exec(db)
+        .await?;
+    if let Some(retry_after_seconds) = retry_after(
+        db,
+        &key,
+        ANONYMOUS_LOOKUPS_PER_ADDRESS,
+        ANONYMOUS_WINDOW,
+        now,
+        &[],
+    )
+    .await?
+    {
+        return Ok(Err(LookupThrottled {
+            retry_after_seconds,
+        }));
+    }
+    login_failures::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        scope_key: Set(key),
+        occurred_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(Ok(()))
+}
+
 /// Seconds until fewer than `limit` events remain under `key` in the window, if it is reached.
 /// Rows in `own` (the attempt being judged) are not counted against it.
 pub async fn retry_after(

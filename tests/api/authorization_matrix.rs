@@ -78,6 +78,17 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/v1/provider/courses/{id}" | "/v1/provider/attendance/{reference}") => {
             Rule::Only(&[ProviderX])
         }
+        // Anyone may ask whether a credential stands (rate-limited per address).
+        ("POST", "/v1/credentials/verify") => Rule::Public,
+        ("GET" | "POST", "/v1/me/credentials") => Rule::Only(PROFESSIONALS),
+        // Object level: B revoking A's credential gets 404.
+        ("POST", "/v1/me/credentials/{id}/revoke") => Rule::Only(&[ProfessionalA]),
+        ("POST", "/v1/procurement/holdings/{scheme}/{registration_number}/credential") => {
+            Rule::Only(&[Procurement])
+        }
+        ("GET" | "POST", "/v1/procurement/webhooks") => Rule::Only(&[Procurement]),
+        // Object level: the subscription belongs to the procurement client.
+        ("DELETE", "/v1/procurement/webhooks/{id}") => Rule::Only(&[Procurement]),
         // The matrix sends `{}`: a procurement client is answered 422, which is access.
         ("POST", "/v1/procurement/verify") => Rule::Only(&[Procurement]),
         (_, p) if p.starts_with("/v1/admin/") => Rule::Only(&[Admin]),
@@ -213,6 +224,34 @@ async fn seed(app: &TestApp) -> World {
     .unwrap();
     let spare_client = make_client(app, "procurement", &["procurement:read"], 10_000).await;
 
+    // A credential of A's, and a subscription of the procurement client's.
+    let holding_of_a = holding_of_a.unwrap();
+    let issued: Value = app
+        .client
+        .post(app.url("/v1/me/credentials"))
+        .bearer_auth(&tokens[&Role::ProfessionalA])
+        .json(&serde_json::json!({ "holding_id": holding_of_a }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subscription: Value = app
+        .client
+        .post(app.url("/v1/procurement/webhooks"))
+        .bearer_auth(&tokens[&Role::Procurement])
+        .json(&serde_json::json!({
+            "target_url": "https://buyer.example/hooks/status",
+            "holdings": [{ "scheme": "cissp", "registration_number": "A0001" }],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
     // Two organisations claim professional A: one claim to confirm, one to decline.
     let mut claims = Vec::new();
     for name in ["Confirmed KK", "Declined KK"] {
@@ -236,10 +275,13 @@ async fn seed(app: &TestApp) -> World {
     }
 
     let mut params = BTreeMap::new();
+    params.insert("holding_of_a", holding_of_a);
+    params.insert("credential_of_a", issued["id"].as_str().unwrap().to_owned());
+    params.insert("webhook", subscription["id"].as_str().unwrap().to_owned());
+
     params.insert("organisation", claims[0].0.to_string());
     params.insert("membership_to_confirm", claims[0].1.to_string());
     params.insert("membership_to_decline", claims[1].1.to_string());
-    params.insert("holding_of_a", holding_of_a.unwrap());
     params.insert("provider", spare_provider.id.to_string());
     params.insert("client_id", spare_client.client_id);
     params.insert("course_of_x", course["id"].as_str().unwrap().to_owned());
@@ -258,6 +300,10 @@ fn fill(path: &str, world: &World) -> String {
         p("membership_to_decline")
     } else if path.starts_with("/v1/procurement/organizations/") {
         p("organisation")
+    } else if path.starts_with("/v1/me/credentials/") {
+        p("credential_of_a")
+    } else if path.starts_with("/v1/procurement/webhooks/") {
+        p("webhook")
     } else {
         p("provider")
     };
@@ -361,6 +407,9 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         ("GET" | "POST", "/login" | "/activate" | "/reset" | "/forgot") => PageRule::Public,
         // Signed with the provider system's client secret in the form itself, not a session.
         ("GET" | "POST", "/provider/upload") => PageRule::Public,
+        // A credential's verdict and the public registry are for anyone.
+        ("GET", "/verify/{token}" | "/registry") => PageRule::Public,
+        ("POST", "/credentials") => PageRule::Session(PROFESSIONALS),
         // A staff account has no holdings to share: 403.
         ("GET" | "POST", "/consents") | ("GET", "/disclosures") => PageRule::Session(PROFESSIONALS),
         _ => return None,

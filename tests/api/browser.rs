@@ -224,3 +224,92 @@ async fn a_provider_uploads_a_csv_in_a_real_browser_and_reads_the_report_row_by_
         8
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_registry_and_a_credentials_verdict_read_right_in_a_real_browser_in_both_languages()
+ {
+    if skipped(Needs::Browser).await {
+        return;
+    }
+    let driver = ChromeDriver::start();
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.seed_holder("ja").await;
+    let token = crate::support_credentials::professional_token(&app, &holder).await;
+    let issued = crate::support_credentials::issue_own(&app, &token, &holder).await;
+    let credential = issued["credential"]
+        .as_str()
+        .expect("a credential")
+        .to_owned();
+    let number = crate::support_credentials::payload_of(&credential)["credentialSubject"]
+        ["registrationNumber"]
+        .as_str()
+        .expect("a number")
+        .to_owned();
+    let verify = app.url(&format!("/verify/{credential}"));
+
+    let browser = driver.browser().await;
+    let outcome = async {
+        let mut seen = Vec::new();
+        for lang in ["en", "ja"] {
+            // The registry: choose the scheme, type the number, submit the form.
+            browser
+                .goto(&app.url(&format!("/registry?lang={lang}")))
+                .await?;
+            browser
+                .find(Locator::Css("select[name=scheme] option[value=cissp]"))
+                .await?
+                .click()
+                .await?;
+            browser
+                .find(Locator::Css("input[name=number]"))
+                .await?
+                .send_keys(&number)
+                .await?;
+            browser
+                .find(Locator::Css("button[type=submit]"))
+                .await?
+                .click()
+                .await?;
+            browser
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Id("registry-result"))
+                .await?;
+            let found = browser
+                .find(Locator::Id("result-number"))
+                .await?
+                .text()
+                .await?;
+            let status = browser
+                .find(Locator::Id("result-status"))
+                .await?
+                .text()
+                .await?;
+            let page = browser.source().await?;
+            // The credential's verdict page.
+            browser.goto(&format!("{verify}?lang={lang}")).await?;
+            let verdict = browser.find(Locator::Id("verdict")).await?.text().await?;
+            seen.push((lang, found, status, page, verdict));
+        }
+        Ok::<_, fantoccini::error::CmdError>(seen)
+    }
+    .await;
+    let _ = browser.close().await;
+    let seen = outcome.expect("the browser flow");
+    for (lang, found, status, page, verdict) in seen {
+        assert_eq!(found, number, "{lang}");
+        assert!(!page.contains("山田"), "{lang}: no name without consent");
+        match lang {
+            "en" => {
+                assert_eq!(status, "Active");
+                assert_eq!(verdict, "Valid");
+            }
+            _ => {
+                assert_eq!(status, "有効");
+                assert_eq!(verdict, "有効");
+            }
+        }
+    }
+}

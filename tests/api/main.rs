@@ -8,6 +8,7 @@
 mod harness;
 mod support_accounts;
 mod support_clients;
+mod support_credentials;
 #[allow(
     dead_code,
     reason = "shared helpers: the provider, xAPI and page tests each use some of them"
@@ -23,6 +24,7 @@ mod bulk_write;
 mod claims;
 mod configuration;
 mod connections;
+mod credentials;
 mod health;
 mod holders_import;
 mod jwks;
@@ -37,6 +39,7 @@ mod procurement_organisations;
 mod procurement_projection;
 mod procurement_verify;
 mod readme_walkthrough;
+mod registry_page;
 mod reminders;
 mod reminders_killed_drain;
 mod reminders_status;
@@ -46,6 +49,7 @@ mod security;
 mod standing;
 mod templates;
 mod token_suite;
+mod webhooks;
 mod xapi;
 mod xapi_client;
 mod xapi_credit;

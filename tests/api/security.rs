@@ -161,7 +161,12 @@ fn kid_of(token: &str) -> String {
 
 async fn signing_key(app: &TestApp) -> entity::signing_keys::Model {
     use sea_orm::QueryOrder;
+    // The token key; the credential key (RS256) shares the table.
     entity::signing_keys::Entity::find()
+        .filter(
+            entity::signing_keys::Column::Algorithm
+                .eq(entity::signing_keys::SigningAlgorithm::EdDsa),
+        )
         .filter(entity::signing_keys::Column::RetiredAt.is_null())
         .order_by_desc(entity::signing_keys::Column::CreatedAt)
         .one(&app.state.db)

@@ -187,6 +187,7 @@ pub struct ServerKey {
 
 pub async fn server_key(app: &TestApp) -> ServerKey {
     let key = signing_keys::Entity::find()
+        .filter(signing_keys::Column::Algorithm.eq(signing_keys::SigningAlgorithm::EdDsa))
         .filter(signing_keys::Column::RetiredAt.is_null())
         .order_by_desc(signing_keys::Column::CreatedAt)
         .one(&app.state.db)
