@@ -16,7 +16,7 @@ use entity::{
     audit_events, clients, consents, course_awards, courses, credit_claims, credits, cycles,
     disclosures, holdings, import_runs, job_periods, login_failures, memberships, notifications,
     one_time_tokens, organisations, professionals, providers, reminder_items, reminder_preferences,
-    scheme_versions, signing_keys, users,
+    scheme_versions, signing_keys, standing_projection, users,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
