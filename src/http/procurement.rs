@@ -142,7 +142,8 @@ impl LevelQuery {
         reason = "Problem is what every handler answers with; boxing it here alone gains nothing"
     )]
     pub(crate) fn level(&self, state: &AppState) -> Result<Option<Level>, Problem> {
-        let Some(asked) = self.min_level.as_deref() else {
+        // An empty `min_level=` asks for no minimum.
+        let Some(asked) = self.min_level.as_deref().filter(|l| !l.trim().is_empty()) else {
             return Ok(None);
         };
         let ladder = state.schemes.ladder();

@@ -54,15 +54,18 @@ pub async fn create(
     corporate_number: Option<&str>,
 ) -> Result<Organisation, OrganisationError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 254 {
+    if name.is_empty() || name.chars().count() > 254 || name.chars().any(char::is_control) {
         return Err(invalid(
             "name",
             "must be 1 to 254 characters, not only spaces",
         ));
     }
     let corporate_number = corporate_number.map(str::trim).filter(|c| !c.is_empty());
-    if corporate_number.is_some_and(|c| c.chars().count() > 32) {
-        return Err(invalid("corporate_number", "must be at most 32 characters"));
+    if corporate_number.is_some_and(|c| c.chars().count() > 32 || c.chars().any(char::is_control)) {
+        return Err(invalid(
+            "corporate_number",
+            "must be at most 32 characters, without control characters",
+        ));
     }
     let txn = super::begin_write(db).await?;
     let created = organisations::ActiveModel {
@@ -101,8 +104,12 @@ pub async fn claim_member(
         .one(db)
         .await?
         .ok_or(OrganisationError::NotFound("organisation"))?;
+    let email = email.trim();
+    if email.chars().any(char::is_control) {
+        return Err(OrganisationError::NotFound("professional"));
+    }
     let person = professionals::Entity::find()
-        .filter(professionals::Column::Email.eq(email.trim()))
+        .filter(professionals::Column::Email.eq(email))
         .one(db)
         .await?
         .ok_or(OrganisationError::NotFound("professional"))?;

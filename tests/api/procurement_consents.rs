@@ -54,7 +54,7 @@ db_test! {
 }
 
 /// Signs in through the login page and answers the browser's cookies.
-async fn page_session(app: &TestApp, email: &str) -> Cookies {
+pub(crate) async fn page_session(app: &TestApp, email: &str) -> Cookies {
     let mut cookies = Cookies::default();
     let page = app.get("/login").await;
     cookies.absorb(&page);

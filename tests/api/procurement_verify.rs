@@ -219,6 +219,16 @@ db_test! {
         let bad = app.get_as("/v1/me/disclosures?limit=0", &mine).await;
         assert_eq!(bad.status(), 422);
 
+        // The "who looked me up" page lists the same reads, in words.
+        let cookies = crate::procurement_consents::page_session(&app, &holder.email).await;
+        for (lang, words) in [("en", "last valid day"), ("ja", "有効期限日")] {
+            let page = app.client.get(app.url(&format!("/disclosures?lang={lang}"))).header("cookie", cookies.header()).send().await.unwrap();
+            assert_eq!(page.status(), 200);
+            let html = page.text().await.unwrap();
+            assert!(html.contains(items[0]["client_name"].as_str().unwrap()), "{html}");
+            assert!(html.contains(words), "{lang}: {html}");
+        }
+
         let theirs = app.login_as(&other.email, PASSWORD).await;
         let log: Value = app.get_as("/v1/me/disclosures", &theirs).await.json().await.unwrap();
         assert_eq!(log["items"], json!([]));

@@ -25,11 +25,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganisationBody {
-    /// At most 254 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 254, pattern = r"[^\s\u0085]")]
+    /// At most 254 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 254,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Japanese corporate number (法人番号); unique when given.
-    #[schema(max_length = 32)]
+    #[schema(max_length = 32, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub corporate_number: Option<String>,
 }
 

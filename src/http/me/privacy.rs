@@ -105,9 +105,15 @@ pub async fn get_consents(
 pub async fn put_consents(
     State(state): State<AppState>,
     caller: ProfessionalCaller,
-    body: Result<Json<ConsentsUpdate>, Problem>,
+    body: Result<Json<serde_json::Value>, Problem>,
 ) -> Result<Json<ConsentsView>, Problem> {
-    let Json(update) = body?;
+    let Json(body) = body?;
+    // serde reads a struct from an array too; the document promises an object.
+    if !body.is_object() {
+        return Err(Problem::invalid_field("body", "must be a JSON object"));
+    }
+    let update: ConsentsUpdate =
+        serde_json::from_value(body).map_err(|e| Problem::invalid_field("body", e.to_string()))?;
     let actor = Actor::user(caller.user.id);
     for (audience, choice) in [
         (Audience::Procurement, update.procurement),
