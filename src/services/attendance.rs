@@ -109,8 +109,8 @@ fn rejected(field: &str, reason: impl Into<String>) -> RowOutcome {
     })
 }
 
-/// Judges and writes one batch in its own transaction, refreshing the standing projection of
-/// everyone it credited in the same transaction. `rows` are in request order, refused
+/// Judges and writes one batch in its own transaction, marking the standing projection of
+/// everyone it credited out of date in the same transaction. `rows` are in request order, refused
 /// ones included, and the answer has one outcome per row in the same order.
 pub async fn ingest(
     db: &DatabaseConnection,
@@ -185,7 +185,9 @@ pub async fn ingest_in(
     if created > 0 {
         bulk_write::insert(conn, judge.credits).await?;
         bulk_write::insert(conn, judge.claims).await?;
-        standing_projection::refresh(conn, catalog, &professionals).await?;
+        // Judging thousands of people inside the write would cost more than the write: their
+        // verdicts are marked out of date instead, and the next read judges them again.
+        standing_projection::invalidate(conn, &professionals).await?;
         let count = |pick: fn(&RowOutcome) -> bool| outcomes.iter().filter(|o| pick(o)).count();
         audit::record(
             conn,

@@ -198,6 +198,26 @@ impl From<Projection> for Verdict {
     }
 }
 
+/// Marks the verdicts of every holding of `professionals` out of date, in one statement per
+/// thousand people, so that the next read ([`current`]) judges them again before answering.
+/// For bulk writes (a provider's batch of attendance), where judging thousands of people inside
+/// the write would cost more than the write itself; a stale row is never served.
+pub async fn invalidate(conn: &impl ConnectionTrait, professionals: &[Uuid]) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let long_ago = DateTime::<Utc>::UNIX_EPOCH;
+    for chunk in professionals.chunks(PEOPLE_PER_SLICE) {
+        standing_projection::Entity::update_many()
+            .col_expr(
+                standing_projection::Column::RecheckAt,
+                Expr::value(long_ago),
+            )
+            .filter(standing_projection::Column::ProfessionalId.is_in(chunk.to_vec()))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The current verdicts of the holdings named by (scheme id, registration number), keyed the
 /// same way; a key no holding has is absent. A few statements however many keys: one read of
 /// the projection, and only when some rows are missing or out of date, one read of the

@@ -262,7 +262,7 @@ fn every_line_of_the_readme_command_section_runs_when_pasted_after_the_walkthrou
     let reached = stdout
         .lines()
         .filter_map(|l| l.strip_prefix(MARK))
-        .last()
+        .next_back()
         .and_then(|i| i.trim().parse::<usize>().ok());
     assert!(
         succeeded && stdout.contains(&format!("{MARK} end")),
