@@ -204,7 +204,8 @@ impl From<Projection> for Verdict {
 /// the write would cost more than the write itself; a stale row is never served.
 pub async fn invalidate(conn: &impl ConnectionTrait, professionals: &[Uuid]) -> Result<(), DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
-    let long_ago = DateTime::<Utc>::UNIX_EPOCH;
+    // Any instant already past will do; MariaDB's TIMESTAMP starts after 1970-01-01 00:00:00.
+    let long_ago = Utc::now() - chrono::Days::new(1);
     for chunk in professionals.chunks(PEOPLE_PER_SLICE) {
         standing_projection::Entity::update_many()
             .col_expr(
