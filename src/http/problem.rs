@@ -419,6 +419,9 @@ impl From<AttendanceError> for Problem {
             AttendanceError::UnknownReference(_) => Problem::not_found("attendance"),
             e @ AttendanceError::AlreadyVoided(_) => Problem::conflict(e.to_string()),
             AttendanceError::Provider(e) => e.into(),
+            // The credit was found as the provider's own and approved: the ledger refusing it
+            // now means it changed under us.
+            e @ AttendanceError::Ledger(_) => Problem::conflict(e.to_string()),
             AttendanceError::Db(e) => e.into(),
         }
     }

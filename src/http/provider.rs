@@ -518,8 +518,8 @@ pub struct AttendanceView {
     pub voided_at: Option<DateTime<Utc>>,
 }
 
-impl From<attendance::Reported> for AttendanceView {
-    fn from(r: attendance::Reported) -> Self {
+impl From<attendance::ReportedAttendance> for AttendanceView {
+    fn from(r: attendance::ReportedAttendance) -> Self {
         Self {
             reference: r.credit.provider_reference.unwrap_or_default(),
             course: r.course_code,

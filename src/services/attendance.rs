@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::domain::points::Points;
 use crate::services::audit::{self, Actor, Event};
 use crate::services::courses::{Award, awards_of};
+use crate::services::ledger::LedgerError;
 use crate::services::providers::{self, ProviderError, ProviderStatus, award_refusal};
 use crate::services::schemes::SchemeCatalog;
 use crate::services::{begin_write, bulk_write, standing_projection};
@@ -98,8 +99,20 @@ pub enum AttendanceError {
     AlreadyVoided(String),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The ledger refused the void (a database error stays [`AttendanceError::Db`]).
+    #[error(transparent)]
+    Ledger(LedgerError),
     #[error(transparent)]
     Db(#[from] DbErr),
+}
+
+impl From<LedgerError> for AttendanceError {
+    fn from(err: LedgerError) -> Self {
+        match err {
+            LedgerError::Db(e) => Self::Db(e),
+            other => Self::Ledger(other),
+        }
+    }
 }
 
 fn rejected(field: &str, reason: impl Into<String>) -> RowOutcome {
@@ -211,13 +224,20 @@ pub async fn ingest_in(
     Ok(outcomes)
 }
 
-/// What a batch refers to, looked up once for all its rows.
+/// A person a row names, as far as judging the row needs them.
+struct Person {
+    id: Uuid,
+    time_zone: chrono_tz::Tz,
+}
+
+/// What a batch refers to, looked up once for all its rows. Only the columns judging needs are
+/// read: a batch of thousands reads thousands of people, holdings and cycles.
 struct Known {
     courses: HashMap<String, courses::Model>,
     awards: HashMap<Uuid, Vec<Award>>,
     by_registration: HashMap<(String, String), Uuid>,
     by_email: HashMap<String, Uuid>,
-    professionals: HashMap<Uuid, professionals::Model>,
+    people: HashMap<Uuid, Person>,
     /// Each professional's holdings: (scheme, first day of its first cycle on record).
     holdings: HashMap<Uuid, Vec<(String, Option<NaiveDate>)>>,
     earlier: HashMap<String, credits::Model>,
@@ -267,17 +287,22 @@ impl Known {
                 .collect(),
         );
         let by_registration: HashMap<(String, String), Uuid> =
-            bulk_write::find_by_keys::<holdings::Entity>(
+            bulk_write::find_columns_by_keys::<holdings::Entity, (String, String, Uuid)>(
                 conn,
                 &[
                     holdings::Column::SchemeId,
                     holdings::Column::RegistrationNumber,
                 ],
                 registration_keys,
+                &[
+                    holdings::Column::SchemeId,
+                    holdings::Column::RegistrationNumber,
+                    holdings::Column::ProfessionalId,
+                ],
             )
             .await?
             .into_iter()
-            .map(|h| ((h.scheme_id, h.registration_number), h.professional_id))
+            .map(|(scheme, number, professional)| ((scheme, number), professional))
             .collect();
         let email_keys = distinct(
             valid()
@@ -287,15 +312,17 @@ impl Known {
                 })
                 .collect(),
         );
-        let by_email: HashMap<String, Uuid> = bulk_write::find_by_keys::<professionals::Entity>(
-            conn,
-            &[professionals::Column::Email],
-            email_keys,
-        )
-        .await?
-        .into_iter()
-        .filter_map(|p| p.email.map(|e| (e, p.id)))
-        .collect();
+        let by_email: HashMap<String, Uuid> =
+            bulk_write::find_columns_by_keys::<professionals::Entity, (Option<String>, Uuid)>(
+                conn,
+                &[professionals::Column::Email],
+                email_keys,
+                &[professionals::Column::Email, professionals::Column::Id],
+            )
+            .await?
+            .into_iter()
+            .filter_map(|(email, id)| email.map(|e| (e, id)))
+            .collect();
 
         let mut people: HashSet<Uuid> = by_registration.values().copied().collect();
         people.extend(by_email.values().copied());
@@ -304,42 +331,53 @@ impl Known {
             _ => None,
         }));
         let people: Vec<Vec<Value>> = people.into_iter().map(|id| vec![id.into()]).collect();
-        let professionals: HashMap<Uuid, professionals::Model> =
-            bulk_write::find_by_keys::<professionals::Entity>(
+        let found_people: HashMap<Uuid, Person> =
+            bulk_write::find_columns_by_keys::<professionals::Entity, (Uuid, String)>(
                 conn,
                 &[professionals::Column::Id],
                 people.clone(),
+                &[professionals::Column::Id, professionals::Column::TimeZone],
             )
             .await?
             .into_iter()
-            .map(|p| (p.id, p))
+            .map(|(id, time_zone)| {
+                let time_zone = time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+                (id, Person { id, time_zone })
+            })
             .collect();
-        let held = bulk_write::find_by_keys::<holdings::Entity>(
-            conn,
-            &[holdings::Column::ProfessionalId],
-            people,
-        )
-        .await?;
-        let cycle_keys: Vec<Vec<Value>> = held.iter().map(|h| vec![h.id.into()]).collect();
+        let held: Vec<(Uuid, Uuid, String)> =
+            bulk_write::find_columns_by_keys::<holdings::Entity, _>(
+                conn,
+                &[holdings::Column::ProfessionalId],
+                people,
+                &[
+                    holdings::Column::Id,
+                    holdings::Column::ProfessionalId,
+                    holdings::Column::SchemeId,
+                ],
+            )
+            .await?;
+        let cycle_keys: Vec<Vec<Value>> =
+            held.iter().map(|(id, _, _)| vec![(*id).into()]).collect();
         let mut first_start: HashMap<Uuid, NaiveDate> = HashMap::new();
-        for cycle in bulk_write::find_by_keys::<cycles::Entity>(
-            conn,
-            &[cycles::Column::HoldingId],
-            cycle_keys,
-        )
-        .await?
+        for (holding_id, starts_on) in
+            bulk_write::find_columns_by_keys::<cycles::Entity, (Uuid, NaiveDate)>(
+                conn,
+                &[cycles::Column::HoldingId],
+                cycle_keys,
+                &[cycles::Column::HoldingId, cycles::Column::StartsOn],
+            )
+            .await?
         {
-            let start = first_start
-                .entry(cycle.holding_id)
-                .or_insert(cycle.starts_on);
-            *start = (*start).min(cycle.starts_on);
+            let start = first_start.entry(holding_id).or_insert(starts_on);
+            *start = (*start).min(starts_on);
         }
         let mut holdings: HashMap<Uuid, Vec<(String, Option<NaiveDate>)>> = HashMap::new();
-        for h in held {
+        for (holding_id, professional_id, scheme_id) in held {
             holdings
-                .entry(h.professional_id)
+                .entry(professional_id)
                 .or_default()
-                .push((h.scheme_id, first_start.get(&h.id).copied()));
+                .push((scheme_id, first_start.get(&holding_id).copied()));
         }
 
         let reference_keys = distinct(
@@ -364,7 +402,7 @@ impl Known {
             awards,
             by_registration,
             by_email,
-            professionals,
+            people: found_people,
             holdings,
             earlier,
         })
@@ -438,7 +476,7 @@ impl Judge<'_> {
         };
         let course = self.known.courses.get(&row.course);
         let professional = self.person(&row.person);
-        let completed_on = professional.map(|p| day_of(row.completed, &p.time_zone));
+        let completed_on = professional.map(|p| day_of(row.completed, p.time_zone));
         let content = Content {
             course_id: course.map(|c| c.id),
             professional_id: professional.map(|p| p.id),
@@ -485,7 +523,7 @@ impl Judge<'_> {
         };
         let today = day_of(
             Completion::At(self.now.fixed_offset()),
-            &professional.time_zone,
+            professional.time_zone,
         );
         if completed_on > today {
             return rejected(
@@ -635,7 +673,7 @@ impl Judge<'_> {
         Ok(claims)
     }
 
-    fn person(&self, person: &PersonRef) -> Option<&professionals::Model> {
+    fn person(&self, person: &PersonRef) -> Option<&Person> {
         let id = match person {
             PersonRef::Registration {
                 scheme,
@@ -647,7 +685,7 @@ impl Judge<'_> {
             PersonRef::Email(email) => self.known.by_email.get(email)?,
             PersonRef::Professional(id) => id,
         };
-        self.known.professionals.get(id)
+        self.known.people.get(id)
     }
 
     fn person_field(&self, person: &PersonRef) -> &'static str {
@@ -696,20 +734,17 @@ fn compare(credit_id: Uuid, earlier: &Content, now: &Content) -> RowOutcome {
     }
 }
 
-/// The day of a completion in the professional's time zone (Asia/Tokyo when it is not one).
-fn day_of(completed: Completion, time_zone: &str) -> NaiveDate {
+/// The day of a completion in the professional's time zone (Asia/Tokyo when theirs is not one).
+fn day_of(completed: Completion, time_zone: chrono_tz::Tz) -> NaiveDate {
     match completed {
         Completion::On(day) => day,
-        Completion::At(at) => {
-            let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
-            at.with_timezone(&tz).date_naive()
-        }
+        Completion::At(at) => at.with_timezone(&time_zone).date_naive(),
     }
 }
 
 /// One reported attendance as its provider reads it back.
 #[derive(Debug, Clone)]
-pub struct Reported {
+pub struct ReportedAttendance {
     pub credit: credits::Model,
     pub course_code: Option<String>,
     pub claims: Vec<credit_claims::Model>,
@@ -740,7 +775,7 @@ pub async fn get(
     conn: &impl ConnectionTrait,
     provider_id: Uuid,
     reference: &str,
-) -> Result<Reported, AttendanceError> {
+) -> Result<ReportedAttendance, AttendanceError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let credit = own_credit(conn, provider_id, reference).await?;
     let course_code = match credit.course_id {
@@ -755,7 +790,7 @@ pub async fn get(
         .order_by_asc(credit_claims::Column::SchemeId)
         .all(conn)
         .await?;
-    Ok(Reported {
+    Ok(ReportedAttendance {
         credit,
         course_code,
         claims,
@@ -769,7 +804,7 @@ pub async fn list(
     provider_id: Uuid,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<Reported>, AttendanceError> {
+) -> Result<Vec<ReportedAttendance>, AttendanceError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     let mut query = credits::Entity::find()
         .filter(credits::Column::ProviderId.eq(provider_id))
@@ -807,7 +842,7 @@ pub async fn list(
         .map(|credit| {
             let mut own = claims.remove(&credit.id).unwrap_or_default();
             own.sort_by(|a, b| a.scheme_id.cmp(&b.scheme_id));
-            Reported {
+            ReportedAttendance {
                 course_code: credit.course_id.and_then(|id| codes.get(&id).cloned()),
                 claims: own,
                 credit,
@@ -824,7 +859,7 @@ pub async fn void(
     provider_id: Uuid,
     reference: &str,
     actor: &Actor,
-) -> Result<Reported, AttendanceError> {
+) -> Result<ReportedAttendance, AttendanceError> {
     let txn = begin_write(db).await?;
     void_in(
         &txn,
@@ -853,12 +888,7 @@ pub async fn void_in(
     if credit.state == CreditState::Voided {
         return Err(AttendanceError::AlreadyVoided(reference.to_owned()));
     }
-    let voided = crate::services::ledger::void_in(conn, credit.id, reason, actor)
-        .await
-        .map_err(|e| match e {
-            crate::services::ledger::LedgerError::Db(e) => AttendanceError::Db(e),
-            other => AttendanceError::Db(DbErr::Custom(other.to_string())),
-        })?;
+    let voided = crate::services::ledger::void_in(conn, credit.id, reason, actor).await?;
     standing_projection::refresh(conn, catalog, &[voided.professional_id]).await?;
     Ok(voided)
 }

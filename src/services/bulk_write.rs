@@ -18,11 +18,12 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Alias, Query, SimpleExpr, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
-    IdenStatic, Iterable, QueryFilter, Statement,
+    FromQueryResult, IdenStatic, Iterable, Statement, TryGetableMany,
 };
 
-/// Bound parameters one SQLite statement may carry (`SQLITE_MAX_VARIABLE_NUMBER` since 3.32).
-const SQLITE_MAX_PARAMETERS: usize = 32_766;
+/// Rows per SQLite statement: their JSON text stays a few megabytes, far below SQLite's limit
+/// on the length of a value.
+const SQLITE_ROWS_PER_STATEMENT: usize = 10_000;
 /// Placeholders one MySQL/MariaDB prepared statement may carry.
 const MYSQL_MAX_PARAMETERS: usize = 65_535;
 /// Rows per PostgreSQL statement: arrays this long bind in well under a second and keep the
@@ -80,7 +81,7 @@ async fn insert_rows(
     let rows_per_statement = match backend {
         DbBackend::Postgres => POSTGRES_ROWS_PER_STATEMENT,
         DbBackend::MySql => MYSQL_MAX_PARAMETERS / columns.len(),
-        _ => SQLITE_MAX_PARAMETERS / columns.len(),
+        _ => SQLITE_ROWS_PER_STATEMENT,
     }
     .max(1);
     let mut inserted = 0;
@@ -89,6 +90,7 @@ async fn insert_rows(
         let chunk: Vec<Vec<Value>> = rows.by_ref().take(rows_per_statement).collect();
         let statement = match backend {
             DbBackend::Postgres => unnest_statement(table, columns, chunk)?,
+            DbBackend::Sqlite => json_each_statement(table, columns, chunk)?,
             _ => values_statement(backend, table, columns, chunk)?,
         };
         inserted += db.execute_raw(statement).await?.rows_affected();
@@ -234,6 +236,185 @@ fn postgres_text(value: &Value) -> Result<Option<String>, DbErr> {
     })
 }
 
+/// On SQLite, the rows as one JSON text bound as a single parameter and unpacked by SQLite
+/// itself: `INSERT … SELECT unhex(value->>0), value->>1, … FROM json_each(?)`. Binding tens of
+/// thousands of parameters one by one costs more than SQLite's own writing of the rows.
+///
+/// Each value is written as the driver would bind it, so a row stored this way reads back, and
+/// compares in SQL, exactly like one the ORM inserts: uuids and bytes as blobs (hex in the
+/// text, turned back by `unhex`), dates and times as the driver's text forms, JSON as its text.
+fn json_each_statement(
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<Statement, DbErr> {
+    let mut text = String::with_capacity(rows.len() * columns.len() * 16);
+    let mut blobs = vec![false; columns.len()];
+    text.push('[');
+    for (i, row) in rows.iter().enumerate() {
+        if row.len() != columns.len() {
+            return Err(DbErr::Custom(
+                "bulk write: rows of unequal length".to_owned(),
+            ));
+        }
+        if i > 0 {
+            text.push(',');
+        }
+        text.push('[');
+        for (column, value) in row.iter().enumerate() {
+            if column > 0 {
+                text.push(',');
+            }
+            let blob = sqlite_json(value, &mut text)?;
+            if let Some(seen) = blobs.get_mut(column) {
+                *seen |= blob;
+            }
+        }
+        text.push(']');
+    }
+    text.push(']');
+    let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    let picked: Vec<String> = blobs
+        .iter()
+        .enumerate()
+        .map(|(i, blob)| {
+            if *blob {
+                format!("unhex(value->>{i})")
+            } else {
+                format!("value->>{i}")
+            }
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO \"{table}\" ({}) SELECT {} FROM json_each(?)",
+        quoted.join(", "),
+        picked.join(", ")
+    );
+    Ok(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        sql,
+        [Value::from(text)],
+    ))
+}
+
+/// Writes `value` into `out` as a JSON value holding what the SQLite driver binds for it, and
+/// answers whether it is a blob written as hex.
+fn sqlite_json(value: &Value, out: &mut String) -> Result<bool, DbErr> {
+    use std::fmt::Write;
+    fn number<T: std::fmt::Display>(v: &Option<T>, out: &mut String) {
+        match v {
+            Some(v) => {
+                let _ = write!(out, "{v}");
+            }
+            None => out.push_str("null"),
+        }
+    }
+    fn string(v: Option<&str>, out: &mut String) -> Result<(), DbErr> {
+        match v {
+            Some(v) => {
+                let quoted = serde_json::to_string(v)
+                    .map_err(|e| DbErr::Custom(format!("bulk write: {e}")))?;
+                out.push_str(&quoted);
+            }
+            None => out.push_str("null"),
+        }
+        Ok(())
+    }
+    fn hex(bytes: Option<&[u8]>, out: &mut String) {
+        match bytes {
+            Some(bytes) => {
+                out.push('"');
+                for b in bytes {
+                    let _ = write!(out, "{b:02x}");
+                }
+                out.push('"');
+            }
+            None => out.push_str("null"),
+        }
+    }
+    fn float(v: Option<f64>, out: &mut String) -> Result<(), DbErr> {
+        match v {
+            Some(v) if v.is_finite() => {
+                let _ = write!(out, "{v:?}");
+            }
+            Some(v) => {
+                return Err(DbErr::Custom(format!(
+                    "bulk write: {v} cannot be stored through JSON"
+                )));
+            }
+            None => out.push_str("null"),
+        }
+        Ok(())
+    }
+    match value {
+        Value::Bool(v) => number(&v.map(i64::from), out),
+        Value::TinyInt(v) => number(v, out),
+        Value::SmallInt(v) => number(v, out),
+        Value::Int(v) => number(v, out),
+        Value::BigInt(v) => number(v, out),
+        Value::TinyUnsigned(v) => number(v, out),
+        Value::SmallUnsigned(v) => number(v, out),
+        Value::Unsigned(v) => number(v, out),
+        Value::BigUnsigned(v) => {
+            let v = v
+                .map(i64::try_from)
+                .transpose()
+                .map_err(|e| DbErr::Custom(format!("bulk write: {e}")))?;
+            number(&v, out);
+        }
+        Value::Float(v) => float(v.map(f64::from), out)?,
+        Value::Double(v) => float(*v, out)?,
+        Value::String(v) => string(v.as_deref(), out)?,
+        Value::Char(v) => string(v.map(|c| c.to_string()).as_deref(), out)?,
+        Value::Enum(v) => match v {
+            sea_orm::sea_query::OptionEnum::Some(v) => string(Some(&v.value), out)?,
+            sea_orm::sea_query::OptionEnum::None(_) => out.push_str("null"),
+        },
+        Value::Bytes(v) => {
+            hex(v.as_deref(), out);
+            return Ok(true);
+        }
+        Value::Uuid(v) => {
+            hex(v.as_ref().map(|u| &u.as_bytes()[..]), out);
+            return Ok(true);
+        }
+        Value::Json(v) => {
+            let text = v
+                .as_deref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| DbErr::Custom(format!("bulk write: {e}")))?;
+            string(text.as_deref(), out)?;
+        }
+        Value::ChronoDate(v) => string(v.map(|d| d.format("%F").to_string()).as_deref(), out)?,
+        Value::ChronoTime(v) => string(v.map(|t| t.format("%T%.f").to_string()).as_deref(), out)?,
+        Value::ChronoDateTime(v) => {
+            string(v.map(|d| d.format("%F %T%.f").to_string()).as_deref(), out)?;
+        }
+        Value::ChronoDateTimeUtc(v) => string(
+            v.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+                .as_deref(),
+            out,
+        )?,
+        Value::ChronoDateTimeLocal(v) => string(
+            v.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+                .as_deref(),
+            out,
+        )?,
+        Value::ChronoDateTimeWithTimeZone(v) => string(
+            v.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+                .as_deref(),
+            out,
+        )?,
+        other => {
+            return Err(DbErr::Custom(format!(
+                "bulk write: no SQLite JSON form for {other:?}"
+            )));
+        }
+    }
+    Ok(false)
+}
+
 fn values_statement(
     backend: DbBackend,
     table: &str,
@@ -271,12 +452,61 @@ pub async fn find_by_keys<E>(
 where
     E: EntityTrait,
 {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let backend = db.get_database_backend();
-    let table = E::default().table_name().to_owned();
+    let every: Vec<E::Column> = E::Column::iter().collect();
     let mut found = Vec::new();
+    for statement in lookup_statements::<E>(db.get_database_backend(), columns, &every, keys)? {
+        for row in db.query_all_raw(statement).await? {
+            found.push(E::Model::from_query_result(&row, "")?);
+        }
+    }
+    Ok(found)
+}
+
+/// [`find_by_keys`] reading only the `selected` columns, as a tuple of their values in that
+/// order: a batch that needs two columns of thousands of rows does not decode all of them.
+pub async fn find_columns_by_keys<E, T>(
+    db: &impl ConnectionTrait,
+    columns: &[E::Column],
+    keys: Vec<Vec<Value>>,
+    selected: &[E::Column],
+) -> Result<Vec<T>, DbErr>
+where
+    E: EntityTrait,
+    T: TryGetableMany,
+{
+    let mut found = Vec::new();
+    for statement in lookup_statements::<E>(db.get_database_backend(), columns, selected, keys)? {
+        for row in db.query_all_raw(statement).await? {
+            found.push(row.try_get_many_by_index::<T>()?);
+        }
+    }
+    Ok(found)
+}
+
+/// The statements [`find_by_keys`] runs: `selected` columns of the rows whose key `columns`
+/// equal one of `keys`.
+fn lookup_statements<E>(
+    backend: DbBackend,
+    columns: &[E::Column],
+    selected: &[E::Column],
+    keys: Vec<Vec<Value>>,
+) -> Result<Vec<Statement>, DbErr>
+where
+    E: EntityTrait,
+{
+    let table = E::default().table_name().to_owned();
+    let mut statements = Vec::new();
+    if keys.is_empty() {
+        return Ok(statements);
+    }
+    let select = |filter: sea_orm::Condition| {
+        let mut query = Query::select();
+        query
+            .columns(selected.iter().map(|c| Alias::new(c.as_str())))
+            .from(Alias::new(&table))
+            .cond_where(filter);
+        backend.build(&query)
+    };
     match (backend, columns) {
         (DbBackend::Postgres, _) => {
             let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
@@ -284,13 +514,18 @@ where
                 .iter()
                 .map(|c| format!("t.\"{c}\" = k.\"{c}\""))
                 .collect();
+            let picked: Vec<String> = selected
+                .iter()
+                .map(|c| format!("t.\"{}\"", c.as_str()))
+                .collect();
             let mut keys = keys.into_iter().peekable();
             while keys.peek().is_some() {
                 let chunk: Vec<Vec<Value>> =
                     keys.by_ref().take(POSTGRES_ROWS_PER_STATEMENT).collect();
                 let arrays = PostgresArrays::of(chunk)?;
                 let sql = format!(
-                    "SELECT t.* FROM \"{table}\" AS t JOIN unnest({}) AS k({}) ON {}",
+                    "SELECT {} FROM \"{table}\" AS t JOIN unnest({}) AS k({}) ON {}",
+                    picked.join(", "),
                     arrays.parameters(),
                     names
                         .iter()
@@ -299,8 +534,11 @@ where
                         .join(", "),
                     join.join(" AND ")
                 );
-                let statement = Statement::from_sql_and_values(backend, sql, arrays.literals);
-                found.extend(E::find().from_raw_sql(statement).all(db).await?);
+                statements.push(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    arrays.literals,
+                ));
             }
         }
         (_, [only]) => {
@@ -309,12 +547,9 @@ where
                 .filter_map(|k| k.into_iter().next())
                 .collect();
             for chunk in values.chunks(LOOKUP_KEYS_PER_STATEMENT) {
-                found.extend(
-                    E::find()
-                        .filter(only.is_in(chunk.iter().cloned()))
-                        .all(db)
-                        .await?,
-                );
+                statements.push(select(
+                    sea_orm::Condition::all().add(only.is_in(chunk.iter().cloned())),
+                ));
             }
         }
         (_, [first, second]) => {
@@ -332,13 +567,11 @@ where
             }
             for (a, bs) in groups.into_values() {
                 for chunk in bs.chunks(LOOKUP_KEYS_PER_STATEMENT) {
-                    found.extend(
-                        E::find()
-                            .filter(first.eq(a.clone()))
-                            .filter(second.is_in(chunk.iter().cloned()))
-                            .all(db)
-                            .await?,
-                    );
+                    statements.push(select(
+                        sea_orm::Condition::all()
+                            .add(first.eq(a.clone()))
+                            .add(second.is_in(chunk.iter().cloned())),
+                    ));
                 }
             }
         }
@@ -349,7 +582,7 @@ where
             )));
         }
     }
-    Ok(found)
+    Ok(statements)
 }
 
 #[cfg(test)]

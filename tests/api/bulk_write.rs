@@ -141,3 +141,77 @@ db_test! {
         );
     }
 }
+
+db_test! {
+    async fn a_row_written_in_bulk_is_stored_exactly_as_the_orm_stores_it(app: TestApp) {
+        use entity::credits::{self, CreditSource, CreditState};
+        use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, Statement};
+
+        let db = &app.state.db;
+        let owner = person("記 録", None, None);
+        let owner_id = owner.id.clone().unwrap();
+        bulk_write::insert(db, vec![owner]).await.unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T09:15:42.123456+09:00")
+            .unwrap()
+            .to_utc();
+        let credit = |id: Uuid, reference: &str| credits::ActiveModel {
+            id: Set(id),
+            professional_id: Set(owner_id),
+            course_id: Set(None),
+            provider_id: Set(None),
+            provider_reference: Set(Some(reference.to_owned())),
+            activity_type: Set("education".to_owned()),
+            title: Set("\"引用\" \\ and\nnewline, NULL".to_owned()),
+            completed_on: Set(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()),
+            completed_at: Set(Some(at)),
+            hours: Set(-250),
+            source: Set(CreditSource::SelfReported),
+            reported_points: Set(None),
+            state: Set(CreditState::Approved),
+            evidence: Set(Some(serde_json::json!({"file": "証明.pdf", "pages": [1, 2.5], "ok": true}))),
+            replaces_credit_id: Set(None),
+            voided_at: Set(None),
+            void_reason: Set(None),
+            recorded_by: Set(Some("test".to_owned())),
+            created_at: Set(at),
+        };
+        let (by_orm, in_bulk) = (Uuid::now_v7(), Uuid::now_v7());
+        credit(by_orm, "R-1").insert(db).await.unwrap();
+        bulk_write::insert(db, vec![credit(in_bulk, "R-1-bulk")]).await.unwrap();
+
+        let read = |id| credits::Entity::find_by_id(id).one(db);
+        let (mut a, mut b) = (read(by_orm).await.unwrap().unwrap(), read(in_bulk).await.unwrap().unwrap());
+        (a.id, a.provider_reference) = (b.id, b.provider_reference.clone());
+        assert_eq!(a, b, "the two rows read back alike");
+        b.id = in_bulk;
+
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // Byte for byte: the same storage class and the same text, so SQL compares and
+            // orders the two rows alike too.
+            let columns = [
+                "id", "professional_id", "course_id", "title", "completed_on", "completed_at",
+                "hours", "source", "reported_points", "evidence", "created_at",
+            ];
+            let stored = |id: Uuid| {
+                let sql = format!(
+                    "SELECT {} FROM credits WHERE id = ?",
+                    columns
+                        .iter()
+                        .map(|c| format!("typeof({c}) || ':' || quote({c})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                db.query_one_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [id.into()]))
+            };
+            let (orm, bulk) = (stored(by_orm).await.unwrap().unwrap(), stored(in_bulk).await.unwrap().unwrap());
+            for (i, column) in columns.iter().enumerate() {
+                let (x, y): (String, String) = (orm.try_get_by_index(i).unwrap(), bulk.try_get_by_index(i).unwrap());
+                if *column == "id" {
+                    assert!(x.starts_with("blob:") && y.starts_with("blob:"), "{column}: {x} / {y}");
+                } else {
+                    assert_eq!(x, y, "column {column}");
+                }
+            }
+        }
+    }
+}
