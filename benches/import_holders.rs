@@ -403,6 +403,10 @@ async fn postgres_settings() -> anyhow::Result<String> {
     Ok(out.join(" "))
 }
 
+/// The allocator the server binary runs with (src/main.rs), so the figures are its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let value = support::args::flag;

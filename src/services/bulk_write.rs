@@ -237,8 +237,9 @@ fn postgres_text(value: &Value) -> Result<Option<String>, DbErr> {
 }
 
 /// On SQLite, the rows as one JSON text bound as a single parameter and unpacked by SQLite
-/// itself: `INSERT … SELECT unhex(value->>0), value->>1, … FROM json_each(?)`. Binding tens of
-/// thousands of parameters one by one costs more than SQLite's own writing of the rows.
+/// itself: `INSERT … SELECT unhex(value->>0), value->>1, … FROM jsonb_each(?)`. Binding tens of
+/// thousands of parameters one by one costs more than SQLite's own writing of the rows; the
+/// binary form (`jsonb_each`) hands each row to `->>` already parsed.
 ///
 /// Each value is written as the driver would bind it, so a row stored this way reads back, and
 /// compares in SQL, exactly like one the ORM inserts: uuids and bytes as blobs (hex in the
@@ -286,7 +287,7 @@ fn json_each_statement(
         })
         .collect();
     let sql = format!(
-        "INSERT INTO \"{table}\" ({}) SELECT {} FROM json_each(?)",
+        "INSERT INTO \"{table}\" ({}) SELECT {} FROM jsonb_each(?)",
         quoted.join(", "),
         picked.join(", ")
     );
