@@ -253,7 +253,8 @@ impl KeyRing {
     }
 }
 
-/// Re-reads the key set every `refresh` interval, for as long as the server runs.
+/// Re-reads the key set, token and credential keys both, every `refresh` interval, for as long
+/// as the server runs.
 pub async fn refresh_periodically(state: crate::app::AppState) {
     let mut ticker = tokio::time::interval(state.keys.refresh_every());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -262,6 +263,9 @@ pub async fn refresh_periodically(state: crate::app::AppState) {
         ticker.tick().await;
         if let Err(e) = state.keys.reload(&state.db).await {
             tracing::warn!(error = %e, "re-reading the signing keys failed; keeping the ones loaded");
+        }
+        if let Err(e) = state.credential_keys.reload(&state.db).await {
+            tracing::warn!(error = %e, "re-reading the credential keys failed; keeping the ones loaded");
         }
     }
 }
