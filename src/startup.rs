@@ -85,8 +85,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     let templates = Templates::load(config.templates_dir.as_deref())
         .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
     let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
+    let disclosure_log = crate::services::disclosures::DisclosureLog::start(db.clone());
     Ok(App {
         config,
+        disclosure_log,
         db,
         schemes: catalog,
         keys,
