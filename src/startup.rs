@@ -43,9 +43,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(30));
     match config.database_kind {
         DatabaseKind::Sqlite => {
+            // A local file has no server or network that could drop a connection, so a pooled
+            // connection is never pinged before use (the ping costs a thread hop per query).
             options
                 .max_connections(8)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
@@ -55,7 +58,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 });
         }
         DatabaseKind::Postgres | DatabaseKind::MySql => {
-            options.max_connections(16).min_connections(1);
+            // Ping a pooled connection only when it has been idle long enough for the server,
+            // a proxy or a firewall to have dropped it; a hot connection goes straight through.
+            options
+                .max_connections(16)
+                .min_connections(1)
+                .test_before_acquire_if_idle_for(Duration::from_secs(30));
         }
     }
     Database::connect(options)
