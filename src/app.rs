@@ -21,6 +21,8 @@ pub struct App {
     pub keys: KeyRing,
     /// The RS256 key that signs status credentials.
     pub credential_keys: CredentialKeys,
+    /// The writer procurement reads record their disclosures through.
+    pub disclosure_log: crate::services::disclosures::DisclosureLog,
     /// Each machine client's request budget.
     pub client_limits: ClientLimits,
     pub mailer: Mailer,

@@ -154,12 +154,17 @@ pub enum AdminCommand {
         /// The client's `client_id` (`cl_…`).
         client_id: String,
     },
-    /// Add a new signing key and retire the current one. Running servers sign with the new key
-    /// within CPE_LEDGER_KEY_REFRESH_INTERVAL (default 60 s). The retired key verifies access
+    /// Rotate every signing key: a new token key and a new credential key, each retiring the
+    /// current one. Running servers sign with the new keys within
+    /// CPE_LEDGER_KEY_REFRESH_INTERVAL (default 60 s). The retired token key verifies access
     /// tokens only until the last it can have signed expire (15 minutes plus that interval and
-    /// 30 s of clock leeway); its public half stays in the JWKS for 400 days, for offline
-    /// verifiers of signed statements only.
+    /// 30 s of clock leeway); the retired credential key keeps verifying the credentials it
+    /// signed. Both public halves stay in the JWKS for 400 days.
     RotateKeys,
+    /// Rotate only the RS256 key that signs status credentials. Credentials signed with the
+    /// retired key still verify (route, page and JWKS) for 400 days, far longer than any of
+    /// them lives.
+    RotateCredentialKey,
     /// Give every imported holder with an email and no account an account and queue an
     /// emailed activation link (the outbox of `serve` sends them). Running it again invites
     /// nobody twice.
@@ -751,6 +756,13 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
         AdminCommand::RotateKeys => {
             let key = crate::auth::keys::rotate(&app.db).await?;
             println!("new signing key {} is active", key.kid);
+            let credential = crate::auth::credential_keys::rotate(&app.db).await?;
+            println!("new credential key {} is active", credential.kid);
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::RotateCredentialKey => {
+            let credential = crate::auth::credential_keys::rotate(&app.db).await?;
+            println!("new credential key {} is active", credential.kid);
             Ok(ExitCode::SUCCESS)
         }
         AdminCommand::InviteHolders => {

@@ -43,9 +43,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(30));
     match config.database_kind {
         DatabaseKind::Sqlite => {
+            // A local file has no server or network that could drop a connection, so a pooled
+            // connection is never pinged before use (the ping costs a thread hop per query).
             options
                 .max_connections(8)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
@@ -55,7 +58,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 });
         }
         DatabaseKind::Postgres | DatabaseKind::MySql => {
-            options.max_connections(16).min_connections(1);
+            // Ping a pooled connection only when it has been idle long enough for the server,
+            // a proxy or a firewall to have dropped it; a hot connection goes straight through.
+            options
+                .max_connections(16)
+                .min_connections(1)
+                .test_before_acquire_if_idle_for(Duration::from_secs(30));
         }
     }
     Database::connect(options)
@@ -85,8 +93,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     let templates = Templates::load(config.templates_dir.as_deref())
         .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
     let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
+    let disclosure_log = crate::services::disclosures::DisclosureLog::start(db.clone());
     Ok(App {
         config,
+        disclosure_log,
         db,
         schemes: catalog,
         keys,

@@ -1,8 +1,12 @@
 //! The key that signs status credentials: RSA 2048 with RS256, the algorithm every Open Badges
 //! 3.0 verifier must accept, beside the Ed25519 keys that sign access tokens.
 //!
-//! It lives in `signing_keys` (algorithm `RS256`) and is generated once, on the first run
-//! against a database. Its stored `kid` is the RFC 7638 thumbprint; credentials and the JWKS
+//! It lives in `signing_keys` (algorithm `RS256`) and is generated on the first run against a
+//! database. [`rotate`] adds a new one and retires the previous: the new key signs from then on
+//! (every serving instance re-reads the keys with the token keys, see
+//! `tokens::refresh_periodically`), and a retired key stays published in the JWKS, and keeps
+//! verifying here, for [`keys::PUBLISH_AFTER_RETIREMENT`], far beyond the life of any credential
+//! it signed. Its stored `kid` is the RFC 7638 thumbprint; credentials and the JWKS
 //! name it by a URL into the key set, `<public URL>/.well-known/jwks.json#<thumbprint>`, so the
 //! `kid` dereferences to the key.
 
@@ -18,7 +22,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -55,6 +60,31 @@ pub async fn ensure_credential_key(
         .await
         .map_err(|e| KeyError::Encode(e.to_string()))??;
     Ok(model.insert(db).await?)
+}
+
+/// Adds a new credential key (2048-bit RSA) and retires every previous one, in one
+/// transaction. Retired keys stay published, and verify the credentials they signed, for
+/// [`keys::PUBLISH_AFTER_RETIREMENT`].
+pub async fn rotate(db: &DatabaseConnection) -> Result<signing_keys::Model, KeyError> {
+    let model = tokio::task::spawn_blocking(new_key)
+        .await
+        .map_err(|e| KeyError::Encode(e.to_string()))??;
+    let txn = crate::services::begin_write(db).await?;
+    let now = Utc::now();
+    let previous = signing_keys::Entity::find()
+        .filter(signing_keys::Column::Algorithm.eq(SigningAlgorithm::Rs256))
+        .filter(signing_keys::Column::RetiredAt.is_null())
+        .all(&txn)
+        .await?;
+    let created = model.insert(&txn).await?;
+    for key in previous {
+        let mut retired: signing_keys::ActiveModel = key.into();
+        retired.retired_at = Set(Some(now));
+        retired.publish_until = Set(Some(now + keys::PUBLISH_AFTER_RETIREMENT));
+        retired.update(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(created)
 }
 
 async fn active_credential_key(
@@ -126,6 +156,22 @@ fn new_key() -> Result<signing_keys::ActiveModel, KeyError> {
     })
 }
 
+async fn loaded(db: &impl ConnectionTrait) -> Result<Loaded, KeyError> {
+    let active = ensure_credential_key(db).await?;
+    let signing = EncodingKey::from_rsa_pem(active.private_key_pem.as_bytes()).map_err(|e| {
+        KeyError::Stored {
+            kid: active.kid.clone(),
+            reason: e.to_string(),
+        }
+    })?;
+    let verifying = verifying_credential_keys(db).await?;
+    Ok(Loaded {
+        kid: active.kid,
+        signing,
+        verifying,
+    })
+}
+
 struct Loaded {
     /// Thumbprint of the signing key.
     kid: String,
@@ -144,23 +190,19 @@ pub struct CredentialKeys {
 impl CredentialKeys {
     /// Makes sure a credential key exists (creating it on first run) and loads the keys.
     pub async fn load(db: &impl ConnectionTrait, public_url: url::Url) -> Result<Self, KeyError> {
-        let active = ensure_credential_key(db).await?;
-        let signing =
-            EncodingKey::from_rsa_pem(active.private_key_pem.as_bytes()).map_err(|e| {
-                KeyError::Stored {
-                    kid: active.kid.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-        let verifying = verifying_credential_keys(db).await?;
         Ok(Self {
             public_url,
-            loaded: RwLock::new(Loaded {
-                kid: active.kid,
-                signing,
-                verifying,
-            }),
+            loaded: RwLock::new(loaded(db).await?),
         })
+    }
+
+    /// Re-reads the keys (after a rotation): the newest unretired key signs from now on.
+    pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), KeyError> {
+        let fresh = loaded(db).await?;
+        if let Ok(mut guard) = self.loaded.write() {
+            *guard = fresh;
+        }
+        Ok(())
     }
 
     /// The thumbprint of the key new credentials are signed with.

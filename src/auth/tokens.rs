@@ -7,13 +7,15 @@
 //! must match what the route expects.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
+
+use sha2::Digest;
 
 use crate::auth::keys::{self, KeyError};
 
@@ -97,7 +99,21 @@ pub struct KeyRing {
     issuer: String,
     refresh: Duration,
     loaded: RwLock<Loaded>,
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
+
+/// A token whose signature and claims were checked, remembered by its SHA-256 so that a
+/// client sending the same token again (as it does for its token's whole life) is not checked
+/// from scratch. What can change after the first check is checked again on every use: the
+/// expiry (with the leeway) and whether the signing key still verifies access tokens.
+#[derive(Clone)]
+struct Verified {
+    kid: String,
+    claims: AccessClaims,
+}
+
+/// Verified tokens remembered at once; the memory is emptied when it is full.
+const VERIFIED_TOKENS: usize = 4_096;
 
 /// An unknown `kid` triggers at most one reload per this interval.
 const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
@@ -114,6 +130,7 @@ impl KeyRing {
             issuer,
             refresh,
             loaded: RwLock::new(loaded),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -215,6 +232,10 @@ impl KeyRing {
             // The background refresh has not run (a process that does not serve): catch up.
             self.reload(db).await?;
         }
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        if let Some(claims) = self.remembered(&digest) {
+            return Ok(claims);
+        }
         let key = match self.verifying_key(&kid) {
             Some(key) => key,
             None => {
@@ -232,7 +253,38 @@ impl KeyRing {
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        self.remember(digest, &kid, &data.claims);
         Ok(data.claims)
+    }
+
+    /// The claims of a token verified before, if it has not expired since and its key still
+    /// verifies access tokens.
+    fn remembered(&self, digest: &[u8; 32]) -> Option<AccessClaims> {
+        let found = self.verified.lock().ok()?.get(digest).cloned()?;
+        let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(0);
+        if found.claims.exp + leeway <= Utc::now().timestamp() {
+            if let Ok(mut verified) = self.verified.lock() {
+                verified.remove(digest);
+            }
+            return None;
+        }
+        self.verifying_key(&found.kid)?;
+        Some(found.claims)
+    }
+
+    fn remember(&self, digest: [u8; 32], kid: &str, claims: &AccessClaims) {
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+            verified.insert(
+                digest,
+                Verified {
+                    kid: kid.to_owned(),
+                    claims: claims.clone(),
+                },
+            );
+        }
     }
 
     /// The key for `kid`, if it may still verify access tokens now.
@@ -253,7 +305,8 @@ impl KeyRing {
     }
 }
 
-/// Re-reads the key set every `refresh` interval, for as long as the server runs.
+/// Re-reads the key set, token and credential keys both, every `refresh` interval, for as long
+/// as the server runs.
 pub async fn refresh_periodically(state: crate::app::AppState) {
     let mut ticker = tokio::time::interval(state.keys.refresh_every());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -262,6 +315,9 @@ pub async fn refresh_periodically(state: crate::app::AppState) {
         ticker.tick().await;
         if let Err(e) = state.keys.reload(&state.db).await {
             tracing::warn!(error = %e, "re-reading the signing keys failed; keeping the ones loaded");
+        }
+        if let Err(e) = state.credential_keys.reload(&state.db).await {
+            tracing::warn!(error = %e, "re-reading the credential keys failed; keeping the ones loaded");
         }
     }
 }

@@ -2,7 +2,8 @@
 //! thousand at a time.
 //!
 //! An active holding answers its status, standing state, last valid day and level, plus the
-//! holder's name and employers only where the holder consented. A holding that is not active
+//! holder's name, employers and course history only where the holder consented (course
+//! history in a batch only on request: `?include=course_history`). A holding that is not active
 //! answers its status and nothing more; an unknown number answers "not found" and nothing
 //! more. Every answer about a holding is in the holder's disclosure log.
 
@@ -16,12 +17,14 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::levels::Level;
+use crate::domain::points::Points;
 use crate::domain::standing::StandingState;
 use crate::http::callers::ClientCaller;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::problem::Problem;
+use crate::services::course_history::CourseEntry;
 use crate::services::holdings::HoldingStatus;
-use crate::services::procurement::{self, Answer, Lookup, MAX_BATCH};
+use crate::services::procurement::{self, Answer, Ask, Lookup, MAX_BATCH};
 
 mod organisations;
 
@@ -57,6 +60,32 @@ impl From<Level> for LevelView {
             rank: l.rank,
             en: l.en,
             ja: l.ja,
+        }
+    }
+}
+
+/// One course of the holder's current cycle.
+#[derive(Serialize, ToSchema)]
+pub struct CourseView {
+    /// The course or activity as it was recorded.
+    pub title: String,
+    /// The provider that reported it; absent for a self-reported or staff-recorded activity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The day it was completed.
+    pub completed_on: NaiveDate,
+    /// The points it claims in the holding's scheme.
+    #[schema(value_type = f64, multiple_of = 0.01, example = 8)]
+    pub points: Points,
+}
+
+impl From<CourseEntry> for CourseView {
+    fn from(e: CourseEntry) -> Self {
+        Self {
+            title: e.title,
+            provider: e.provider,
+            completed_on: e.completed_on,
+            points: e.points,
         }
     }
 }
@@ -99,6 +128,12 @@ pub struct HoldingAnswer {
     /// The organisations whose membership the holder confirmed; only with consent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub employers: Option<Vec<String>>,
+    /// The approved credits of the cycle being judged that count in this scheme, most recent
+    /// first (at most 100); only with the holder's consent, and in a batch only when asked
+    /// for with `include=course_history`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 100)]
+    pub course_history: Option<Vec<CourseView>>,
 }
 
 impl From<Answer> for HoldingAnswer {
@@ -119,7 +154,10 @@ impl From<Answer> for HoldingAnswer {
                 .map(LevelView::from),
             meets_min_level: found.as_ref().and_then(|d| d.meets_min_level),
             name: found.as_ref().and_then(|d| d.name.clone()),
-            employers: found.and_then(|d| d.employers),
+            employers: found.as_ref().and_then(|d| d.employers.clone()),
+            course_history: found
+                .and_then(|d| d.course_history)
+                .map(|h| h.into_iter().map(CourseView::from).collect()),
         }
     }
 }
@@ -159,7 +197,41 @@ impl LevelQuery {
     }
 }
 
-/// Check one holding by scheme and registration number (scope `procurement:read`).
+/// `?include=`: what a batch answer carries beyond its usual fields.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncludeQuery {
+    /// `course_history`: the course history of each holder who consented to show it. Left out
+    /// unless asked for: it is read from the ledger, not the standing projection.
+    #[param(example = "course_history")]
+    include: Option<String>,
+}
+
+impl IncludeQuery {
+    #[allow(
+        clippy::result_large_err,
+        reason = "Problem is what every handler answers with; boxing it here alone gains nothing"
+    )]
+    fn course_history(&self) -> Result<bool, Problem> {
+        let mut wanted = false;
+        for part in self.include.as_deref().unwrap_or("").split(',') {
+            match part.trim() {
+                "" => {}
+                "course_history" => wanted = true,
+                _ => {
+                    return Err(Problem::invalid_field(
+                        "include",
+                        "the one thing a batch may include is course_history",
+                    ));
+                }
+            }
+        }
+        Ok(wanted)
+    }
+}
+
+/// Check one holding by scheme and registration number (scope `procurement:read`). The
+/// holder's course history is included when they consented to show it.
 #[utoipa::path(get, path = "/v1/procurement/holdings/{scheme}/{registration_number}",
     tag = "procurement",
     params(
@@ -192,9 +264,13 @@ pub async fn holding(
     let answer = procurement::verify(
         &state.db,
         &state.schemes,
+        &state.disclosure_log,
         &caller.client.client_id,
         std::slice::from_ref(&lookup),
-        min_level.as_ref(),
+        Ask {
+            min_level: min_level.as_ref(),
+            course_history: true,
+        },
     )
     .await?
     .into_iter()
@@ -230,24 +306,27 @@ pub struct VerifyResponse {
 
 /// Check up to 1,000 holdings in one request (scope `procurement:read`).
 #[utoipa::path(post, path = "/v1/procurement/verify", tag = "procurement",
-    params(LevelQuery),
+    params(LevelQuery, IncludeQuery),
     request_body = VerifyRequest,
     security(("bearer" = ["procurement:read"])),
     responses(
         (status = 200, description = "One answer per pair, in order", body = VerifyResponse),
         (status = 400, description = "No pairs, or more than 1,000", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `procurement:read`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body is not a list of pairs, or `min_level` is not a level", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is not a list of pairs, `min_level` is not a level, or `include` names something a batch cannot include", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify(
     State(state): State<AppState>,
     caller: ClientCaller,
     query: Result<Query<LevelQuery>, Problem>,
+    include: Result<Query<IncludeQuery>, Problem>,
     body: Result<Json<VerifyRequest>, Problem>,
 ) -> Result<Json<VerifyResponse>, Problem> {
     caller.require("procurement:read")?;
     let Query(query) = query?;
     let min_level = query.level(&state)?;
+    let Query(include) = include?;
+    let course_history = include.course_history()?;
     let Json(request) = body?;
     let count = request.holdings.len();
     if count == 0 || count > MAX_BATCH {
@@ -270,9 +349,13 @@ pub async fn verify(
     let answers = procurement::verify(
         &state.db,
         &state.schemes,
+        &state.disclosure_log,
         &caller.client.client_id,
         &lookups,
-        min_level.as_ref(),
+        Ask {
+            min_level: min_level.as_ref(),
+            course_history,
+        },
     )
     .await?;
     Ok(Json(VerifyResponse {

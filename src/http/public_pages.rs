@@ -4,7 +4,8 @@
 //!   malformed) in ja or en, with what it states once its signature verifies;
 //! - `GET /registry`: the public registry, in the manner of IPA's RISS search: a form, and with
 //!   `?scheme=…&number=…` the answer: the always-public fields (scheme, number, status, valid
-//!   until) and only what the holder consented to show the public;
+//!   until) and only what the holder consented to show the public (name, employer, the
+//!   courses of the current cycle);
 //! - `POST /credentials` (signed in, CSRF-checked): issues a credential for one of the caller's
 //!   holdings and shows it with a QR code that points at its `/verify/…` page.
 //!
@@ -213,6 +214,17 @@ async fn registry_page(
                 valid_until => facts.valid_until.map(|d| d.to_string()),
                 name => disclosed.name,
                 employer => disclosed.employer,
+                course_history => disclosed.course_history.map(|entries| {
+                    entries
+                        .into_iter()
+                        .map(|e| context! {
+                            title => e.title,
+                            provider => e.provider,
+                            completed_on => e.completed_on.to_string(),
+                            points => e.points.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                }),
             },
             ..form
         },

@@ -5,6 +5,7 @@
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::services::consents::{self, Audience};
+use crate::services::course_history::{self, CourseEntry};
 use crate::services::holdings::{self, Holding, HoldingStatus};
 use crate::services::procurement;
 use crate::services::schemes::SchemeCatalog;
@@ -27,6 +28,9 @@ pub struct Disclosed {
     pub employer: Option<String>,
     /// The holding's level on the common ladder, when known.
     pub level: Option<String>,
+    /// The credits of the current cycle, with consent; on the public registry page only (a
+    /// credential states standing, not history).
+    pub course_history: Option<Vec<CourseEntry>>,
 }
 
 /// For a credential the holder asks for themselves, to hand to a buyer.
@@ -82,12 +86,29 @@ async fn disclosed(
         });
     }
     let chosen = consents::of(db, holding.professional_id, audience).await?;
-    let name = if chosen.name {
-        holdings::professional(db, holding.professional_id)
-            .await?
-            .map(|p| p.legal_name)
+    let history_shown = chosen.course_history && reader == Reader::PublicRegistry;
+    let person = if chosen.name || history_shown {
+        holdings::professional(db, holding.professional_id).await?
     } else {
         None
+    };
+    let name = person
+        .as_ref()
+        .filter(|_| chosen.name)
+        .map(|p| p.legal_name.clone());
+    let course_history = match person.as_ref().filter(|_| history_shown) {
+        Some(person) => course_history::of_holdings(
+            db,
+            &[course_history::Of {
+                holding_id: holding.id,
+                professional_id: holding.professional_id,
+                scheme_id: holding.scheme_id.clone(),
+                as_of: crate::services::standing::today_for(person),
+            }],
+        )
+        .await?
+        .remove(&holding.id),
+        None => None,
     };
     let employer = if chosen.employer {
         procurement::employers_of(db, &[holding.professional_id])
@@ -102,6 +123,7 @@ async fn disclosed(
         name,
         employer,
         level,
+        course_history,
     })
 }
 
@@ -118,6 +140,9 @@ impl Disclosed {
         }
         if self.employer.is_some() {
             fields.push("employer");
+        }
+        if self.course_history.is_some() {
+            fields.push("course_history");
         }
         fields
     }

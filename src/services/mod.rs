@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bulk_write;
 pub mod clients;
 pub mod consents;
+pub mod course_history;
 pub mod courses;
 pub mod credential_disclosure;
 pub mod credentials;

@@ -1,11 +1,13 @@
 //! What a procurement system may learn about holdings, one or a thousand at a time.
 //!
 //! Always disclosed for an active holding: scheme, registration number, status, standing
-//! state, last valid day and level. Name and employer only where the holder consented
-//! ([`Audience::Procurement`]). A holding that is not active (suspended, lapsed, revoked)
+//! state, last valid day and level. Name, employer and course history only where the holder
+//! consented ([`Audience::Procurement`]); course history only when the buyer also asks for it
+//! ([`Ask::course_history`]), since it is read from the ledger rather than the projection. A holding that is not active (suspended, lapsed, revoked)
 //! answers its status and nothing more; an unknown number answers "not found" and nothing
 //! more. Verdicts come from the standing projection, and every answer about a holding is
-//! written to the disclosure log, with the fields it carried, before it is returned.
+//! written to the disclosure log, with the fields it carried, before it is returned (through
+//! the log's group commit, [`disclosures::DisclosureLog`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,6 +21,7 @@ use crate::domain::scheme::normalise_scheme_id;
 use crate::domain::standing::StandingState;
 use crate::services::bulk_write;
 use crate::services::consents::{self, Audience};
+use crate::services::course_history::{self, CourseEntry};
 use crate::services::disclosures;
 use crate::services::holdings::HoldingStatus;
 use crate::services::schemes::SchemeCatalog;
@@ -62,8 +65,19 @@ pub struct Disclosed {
     pub employers: Option<Vec<String>>,
     /// Whether the holding is at the asked-for minimum level or above (when one was asked).
     pub meets_min_level: Option<bool>,
+    /// The credits of the cycle being judged; only with consent, and only when asked for.
+    pub course_history: Option<Vec<CourseEntry>>,
     /// The field names this answer carried, as the disclosure log records them.
     pub fields: Vec<&'static str>,
+}
+
+/// What a buyer asks for beyond the lookups themselves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ask<'a> {
+    /// Answer, per holding, whether it is at this level or above.
+    pub min_level: Option<&'a Level>,
+    /// Include the course history of holders who consented to show it.
+    pub course_history: bool,
 }
 
 /// Answers every lookup, in the order asked, and logs each answer about a holding as
@@ -71,10 +85,12 @@ pub struct Disclosed {
 pub async fn verify(
     db: &impl ConnectionTrait,
     catalog: &SchemeCatalog,
+    disclosure_log: &disclosures::DisclosureLog,
     client_id: &str,
     lookups: &[Lookup],
-    min_level: Option<&Level>,
+    ask: Ask<'_>,
 ) -> Result<Vec<Answer>, DbErr> {
+    let min_level = ask.min_level;
     let keys: Vec<(String, String)> = lookups
         .iter()
         .map(|l| {
@@ -115,6 +131,25 @@ pub async fn verify(
         .collect();
     let names = names_of(db, &named).await?;
     let employers = employers_of(db, &employed).await?;
+    let histories = if ask.course_history {
+        let shown: Vec<course_history::Of> = active
+            .iter()
+            .filter(|v| {
+                consented
+                    .get(&v.professional_id)
+                    .is_some_and(|c| c.course_history)
+            })
+            .map(|v| course_history::Of {
+                holding_id: v.holding_id,
+                professional_id: v.professional_id,
+                scheme_id: v.scheme.clone(),
+                as_of: v.judged_on,
+            })
+            .collect();
+        course_history::of_holdings(db, &shown).await?
+    } else {
+        HashMap::new()
+    };
 
     let ladder = catalog.ladder();
     let answered_at = Utc::now();
@@ -137,6 +172,7 @@ pub async fn verify(
                         name: None,
                         employers: None,
                         meets_min_level: None,
+                        course_history: None,
                         fields,
                     };
                 }
@@ -154,6 +190,10 @@ pub async fn verify(
                 if employers.is_some() {
                     fields.push("employer");
                 }
+                let course_history = histories.get(&v.holding_id).cloned();
+                if course_history.is_some() {
+                    fields.push("course_history");
+                }
                 Disclosed {
                     holding_id: v.holding_id,
                     status: v.status,
@@ -164,6 +204,7 @@ pub async fn verify(
                     name,
                     employers,
                     meets_min_level: min_level.map(|m| ladder.meets(&v.scheme, m)),
+                    course_history,
                     fields,
                 }
             });
@@ -180,7 +221,7 @@ pub async fn verify(
         });
     }
     let entries: Vec<(Uuid, &[&str])> = log.iter().map(|(h, f)| (*h, f.as_slice())).collect();
-    disclosures::record_many(db, client_id, &entries).await?;
+    disclosure_log.record_many(client_id, &entries).await?;
     Ok(answers)
 }
 

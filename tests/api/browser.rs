@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
+use sea_orm::EntityTrait;
 
 use crate::harness::{Backend, CHROMEDRIVER, Needs, TestApp, skipped};
 use crate::support_accounts::PASSWORD;
@@ -312,4 +313,162 @@ async fn the_public_registry_and_a_credentials_verdict_read_right_in_a_real_brow
             }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_professional_changes_a_consent_on_the_page_sees_it_on_the_registry_and_reads_who_looked_them_up_in_both_languages()
+ {
+    if skipped(Needs::Browser).await {
+        return;
+    }
+    let driver = ChromeDriver::start();
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    let holding = entity::holdings::Entity::find_by_id(holder.holding_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let number = holding.registration_number.clone();
+    // A buyer looks the holder up once, so the disclosure page has a read to show.
+    let client = crate::support_clients::make_client(&app, "procurement", &[], 100).await;
+    let token = crate::support_clients::token_for(&app, &client).await;
+    let looked_up = crate::support_clients::get_bearer(
+        &app,
+        &format!("/v1/procurement/holdings/cissp/{number}"),
+        &token,
+    )
+    .await;
+    assert_eq!(looked_up.status(), 200);
+    let registry = app.url(&format!("/registry?scheme=cissp&number={number}&lang=en"));
+
+    let browser = driver.browser().await;
+    let outcome = async {
+        // Signed in through the login page.
+        browser.goto(&app.url("/login?lang=en")).await?;
+        browser
+            .find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys(&holder.email)
+            .await?;
+        browser
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        browser
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("signed-in"))
+            .await?;
+
+        // Before: the public registry shows no name.
+        browser.goto(&registry).await?;
+        let before = browser.source().await?;
+
+        // Tick "my name" for the public registry and save.
+        browser.goto(&app.url("/consents?lang=en")).await?;
+        let heading = browser.find(Locator::Css("h1")).await?.text().await?;
+        browser
+            .find(Locator::Css("input[name=public_registry_name]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .find(Locator::Css("form[action='/consents'] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("consents-saved"))
+            .await?;
+        let ticked = browser
+            .find(Locator::Css("input[name=public_registry_name]"))
+            .await?
+            .prop("checked")
+            .await?;
+        let buyers_ticked = browser
+            .find(Locator::Css("input[name=procurement_name]"))
+            .await?
+            .prop("checked")
+            .await?;
+
+        // After: the registry shows the name.
+        browser.goto(&registry).await?;
+        let name = browser
+            .find(Locator::Id("result-name"))
+            .await?
+            .text()
+            .await?;
+
+        // Who looked me up, in each language.
+        let mut logs = Vec::new();
+        for lang in ["ja", "en"] {
+            browser
+                .goto(&app.url(&format!("/disclosures?lang={lang}")))
+                .await?;
+            let title = browser.find(Locator::Css("h1")).await?.text().await?;
+            let rows = browser
+                .find(Locator::Css("#disclosures tbody"))
+                .await?
+                .text()
+                .await?;
+            logs.push((lang, title, rows));
+        }
+        Ok::<_, fantoccini::error::CmdError>((before, heading, ticked, buyers_ticked, name, logs))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (before, heading, ticked, buyers_ticked, name, logs) = outcome.expect("the browser flow");
+    assert!(
+        !before.contains("result-name"),
+        "no name before consent: {before}"
+    );
+    assert_eq!(heading, "What others may see");
+    assert_eq!(
+        ticked.as_deref(),
+        Some("true"),
+        "the saved choice is shown ticked"
+    );
+    assert_eq!(
+        buyers_ticked.as_deref(),
+        Some("false"),
+        "buyers' choice untouched"
+    );
+    assert_eq!(name, "山田 太郎");
+    for (lang, title, rows) in logs {
+        assert!(rows.contains(&number), "{lang}: {rows}");
+        assert!(
+            rows.contains(&client.client_id) || rows.contains("procurement client"),
+            "{lang}: {rows}"
+        );
+        match lang {
+            "en" => {
+                assert_eq!(title, "Who looked me up");
+                assert!(rows.contains("last valid day"), "{rows}");
+                assert!(!rows.contains("name"), "the buyer was told no name: {rows}");
+            }
+            _ => {
+                assert_eq!(title, "照会履歴");
+                assert!(rows.contains("有効期限日"), "{rows}");
+                assert!(!rows.contains("氏名"), "{rows}");
+            }
+        }
+    }
+    // The change went through the one consent service, audit log and all.
+    assert_eq!(
+        crate::support_clients::audit_events_named(&app, "consents.set")
+            .await
+            .len(),
+        1
+    );
 }

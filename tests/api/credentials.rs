@@ -323,3 +323,139 @@ db_test! {
         assert_eq!(listed.as_array().unwrap().len(), 1);
     }
 }
+
+/// The `kid` a compact JWS names in its header.
+fn kid_in(token: &str) -> String {
+    jsonwebtoken::decode_header(token)
+        .unwrap()
+        .kid
+        .expect("a kid")
+}
+
+/// The `kid`s of the RS256 keys the JWKS publishes.
+async fn published_credential_kids(app: &TestApp) -> Vec<String> {
+    let body: Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["alg"] == "RS256")
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A credential rotation run from the command line reaches the running server through its key
+/// refresh (every half second here): a credential issued before it still verifies, on the
+/// route and offline with the JWKS, and the next ones carry the new key's `kid`.
+async fn rotating_the_credential_key_keeps_earlier_credentials_verifying(app: TestApp) {
+    let holder = app.seed_holder("ja").await;
+    let token = professional_token(&app, &holder).await;
+    let before = issue_own(&app, &token, &holder).await["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_kid = kid_in(&before);
+    assert_eq!(
+        published_credential_kids(&app).await,
+        std::slice::from_ref(&old_kid)
+    );
+
+    let out = crate::harness::stdout_of(&app.cli(&["admin", "rotate-credential-key"]));
+    let thumbprint = out
+        .trim()
+        .strip_prefix("new credential key ")
+        .and_then(|rest| rest.strip_suffix(" is active"))
+        .unwrap_or_else(|| panic!("unexpected output: {out}"))
+        .to_owned();
+    let new_kid = cpe_ledger::auth::credential_keys::kid_url(&app.config.public_url, &thumbprint);
+    assert_ne!(new_kid, old_kid);
+
+    let started = std::time::Instant::now();
+    let after = loop {
+        let issued = issue_own(&app, &token, &holder).await["credential"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if kid_in(&issued) != old_kid {
+            break issued;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the server still signs with the retired key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        kid_in(&after),
+        new_kid,
+        "signed with the key the rotation created"
+    );
+
+    let mut kids = published_credential_kids(&app).await;
+    kids.sort();
+    let mut expected = vec![old_kid.clone(), new_kid.clone()];
+    expected.sort();
+    assert_eq!(
+        kids, expected,
+        "the retired key stays published beside the new one"
+    );
+    for credential in [&before, &after] {
+        let verdict = verdict_of(&app, credential).await;
+        assert_eq!(verdict["verdict"], "valid", "{verdict}");
+    }
+    let (status, html) = page(&app, &format!("/verify/{before}"), "en").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-verdict=\"valid\""), "{html}");
+    if !skipped(Needs::Jwcrypto).await {
+        for credential in [&before, &after] {
+            let (code, _, stderr) = jwcrypto(&app, credential).await;
+            assert_eq!(
+                code,
+                Some(0),
+                "jwcrypto refused a credential after rotation: {stderr}"
+            );
+        }
+    }
+
+    // `rotate-keys` rotates every key, the credential key among them.
+    let out = crate::harness::stdout_of(&app.cli(&["admin", "rotate-keys"]));
+    assert!(out.contains("new signing key "), "{out}");
+    assert!(out.contains("new credential key "), "{out}");
+    assert_eq!(published_credential_kids(&app).await.len(), 3);
+    assert_eq!(verdict_of(&app, &before).await["verdict"], "valid");
+}
+
+mod rotating_the_credential_key {
+    use super::*;
+    use crate::harness::Backend;
+
+    async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |s| s.key_refresh_interval = Some("0.5".to_owned())).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        if let Some(app) = spawn(Backend::Sqlite).await {
+            rotating_the_credential_key_keeps_earlier_credentials_verifying(app).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) = spawn(Backend::Postgres).await {
+            rotating_the_credential_key_keeps_earlier_credentials_verifying(app).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        if let Some(app) = spawn(Backend::MySql).await {
+            rotating_the_credential_key_keeps_earlier_credentials_verifying(app).await;
+        }
+    }
+}

@@ -35,6 +35,7 @@ mod operator_cli;
 mod operator_errors;
 mod pages;
 mod procurement_consents;
+mod procurement_course_history;
 mod procurement_organisations;
 mod procurement_projection;
 mod procurement_verify;
