@@ -51,6 +51,10 @@ struct Plan {
     batch_connections: usize,
 }
 
+/// The allocator the server binary runs with (src/main.rs), so the figures are its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let value = support::args::flag;
