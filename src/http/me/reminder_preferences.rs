@@ -64,7 +64,20 @@ pub struct ReminderPreferencesUpdate {
     pub slot: Option<bool>,
     pub complete: Option<bool>,
     /// Only `true` is accepted: the lapse notice is always sent.
+    #[schema(schema_with = always_true)]
     pub lapsed: Option<bool>,
+}
+
+/// `lapsed` in an update: `true` or left out, as the document states it.
+fn always_true() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([true]))
+        .description(Some(
+            "Only `true`: the notice that a certification has lapsed cannot be turned off",
+        ))
+        .build()
 }
 
 impl ReminderPreferencesUpdate {
