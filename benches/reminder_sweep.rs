@@ -19,6 +19,10 @@ mod support {
 
 use std::time::Instant;
 
+/// The allocator the `cpe-ledger` binary runs with, so the sweep is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{Days, NaiveDate, Utc};
 use cpe_ledger::config::{Config, Settings};
 use cpe_ledger::services::reminders::{self, SweepOptions};

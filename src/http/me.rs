@@ -21,11 +21,13 @@ use crate::services::standing::{self, HoldingStanding};
 
 mod memberships;
 mod privacy;
+mod reminder_preferences;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(privacy::router())
         .merge(memberships::router())
+        .merge(reminder_preferences::router())
         .routes(routes!(profile))
         .routes(routes!(list_holdings))
         .routes(routes!(holding_standing))

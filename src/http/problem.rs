@@ -28,7 +28,7 @@ use crate::services::courses::CourseError;
 use crate::services::links::{LinkError, LinkProblem};
 use crate::services::organisations::OrganisationError;
 use crate::services::providers::ProviderError;
-use crate::services::reminder_preferences::UnsubscribeError;
+use crate::services::reminder_preferences::{PreferenceError, UnsubscribeError};
 use crate::services::sign_in::LoginError;
 use crate::services::standing::StandingError;
 use crate::services::throttle::{LookupThrottled, SignUpThrottled};
@@ -366,6 +366,18 @@ impl From<UnsubscribeError> for Problem {
             }
             UnsubscribeError::Db(e) => e.into(),
             UnsubscribeError::Keys(e) => Problem::internal(&e),
+        }
+    }
+}
+
+/// A preference that cannot be set names the reason at fault.
+impl From<PreferenceError> for Problem {
+    fn from(err: PreferenceError) -> Self {
+        match err {
+            PreferenceError::AlwaysSent(reason) => {
+                Problem::invalid_field(reason.as_str(), err.to_string())
+            }
+            PreferenceError::Db(e) => e.into(),
         }
     }
 }

@@ -5,7 +5,9 @@
 //!   the confirmation page when a browser asks for HTML (the page's own button).
 //! - `GET` is what a reader who opens the link sees: what the link stops, and a button that
 //!   posts. Opening the link changes nothing, so a mail scanner that follows links cannot
-//!   unsubscribe anyone.
+//!   unsubscribe anyone. Once its reasons are stopped, the page says so and offers to take it
+//!   back.
+//! - `POST /resubscribe` with the same token takes it back: those reasons are sent again.
 //!
 //! A token that does not verify (altered, of another kind, for someone who is gone) is a 404:
 //! there is no such link. A missing token is a 400 naming `token`.
@@ -29,7 +31,9 @@ use crate::services::reminder_preferences::{self, ALWAYS_SENT, UnsubscribeError}
 use crate::templates::supported_locale;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(show, unsubscribe))
+    OpenApiRouter::new()
+        .routes(routes!(show, unsubscribe))
+        .routes(routes!(resubscribe))
 }
 
 /// The link's parameters.
@@ -51,6 +55,14 @@ pub struct Unsubscribed {
     /// Reasons that are always sent, whatever the preferences.
     #[schema(example = json!(["lapsed"]))]
     pub always_sent: Vec<String>,
+}
+
+/// What taking an unsubscribe back resumed.
+#[derive(Serialize, ToSchema)]
+pub struct Resubscribed {
+    /// The reminder reasons sent to this person again.
+    #[schema(example = json!(["approaching"]))]
+    pub resumed: Vec<String>,
 }
 
 fn names(reasons: &[Reason]) -> Vec<&'static str> {
@@ -75,7 +87,7 @@ fn invalid_page(state: &AppState, headers: &HeaderMap, lang: Option<&str>) -> Re
 /// The confirmation page of an unsubscribe link.
 #[utoipa::path(get, path = "/unsubscribe", tag = "reminders", params(UnsubscribeQuery),
     responses(
-        (status = 200, description = "What the link stops, with a button that posts to this same URL", content_type = "text/html", body = String),
+        (status = 200, description = "What the link stops, with a button that posts to this same URL; once they are stopped, a button that takes it back (`POST /resubscribe`)", content_type = "text/html", body = String),
         (status = 404, description = "The link is not valid (altered, or for someone who is gone)", content_type = "text/html", body = String),
     ))]
 pub async fn show(
@@ -93,24 +105,57 @@ pub async fn show(
         }
         Err(e) => return Err(e.into()),
     };
-    pages::standalone_page(
+    // A link whose reasons are all stopped already offers to take that back.
+    let preferences = reminder_preferences::of(&state.db, link.professional_id).await?;
+    let stopped = link
+        .reasons
+        .iter()
+        .all(|r| preferences.get(r) == Some(&false));
+    link_page(
         &state,
         &headers,
+        &query,
+        if stopped { "done" } else { "confirm" },
+        &link.reasons,
+    )
+}
+
+/// The page of a valid link in one of its states: `confirm` (a button that stops), `done`
+/// (stopped, with a button that takes it back) or `resubscribed` (sent again, with the button
+/// that stops).
+fn link_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &UnsubscribeQuery,
+    page_state: &str,
+    reasons: &[Reason],
+) -> Result<Response, Problem> {
+    let lang = query.lang.as_deref();
+    pages::standalone_page(
+        state,
+        headers,
         lang,
         StatusCode::OK,
         "unsubscribe",
         context! {
-            state => "confirm",
-            reasons => names(&link.reasons),
-            // The language switch links back here with the same token.
+            state => page_state,
+            reasons => names(reasons),
+            // The language switch links back to the page of the same token.
             keep_query => format!(
                 "&token={}",
                 url::form_urlencoded::byte_serialize(query.token.as_bytes()).collect::<String>()
             ),
-            token => query.token,
+            token => query.token.clone(),
             lang_param => lang.map(supported_locale).unwrap_or(""),
         },
     )
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// One-click unsubscribe (RFC 8058): stops the reminder reasons the link names for its
@@ -132,19 +177,8 @@ pub async fn unsubscribe(
 ) -> Result<Response, Problem> {
     let link =
         reminder_preferences::unsubscribe(&state.db, state.keys.issuer(), &query.token).await?;
-    let wants_html = headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html {
-        return pages::standalone_page(
-            &state,
-            &headers,
-            query.lang.as_deref(),
-            StatusCode::OK,
-            "unsubscribe",
-            context! { state => "done", reasons => names(&link.reasons) },
-        );
+    if wants_html(&headers) {
+        return link_page(&state, &headers, &query, "done", &link.reasons);
     }
     Ok(Json(Unsubscribed {
         stopped: names(&link.reasons)
@@ -152,6 +186,36 @@ pub async fn unsubscribe(
             .map(str::to_owned)
             .collect(),
         always_sent: vec![ALWAYS_SENT.as_str().to_owned()],
+    })
+    .into_response())
+}
+
+/// Takes an unsubscribe back: the reminder reasons the same signed link stopped are sent to
+/// its recipient again. No login; the token is the authority, as for unsubscribing. Repeating
+/// it changes nothing. The confirmation page of an unsubscribe offers it as a button.
+#[utoipa::path(post, path = "/resubscribe", tag = "reminders", params(UnsubscribeQuery),
+    responses(
+        (status = 200, description = "Subscribed again; a browser asking for HTML gets the page, with the button that stops them", content(
+            (Resubscribed = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 404, description = "The link is not valid (altered, or for someone who is gone)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resubscribe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<UnsubscribeQuery>,
+) -> Result<Response, Problem> {
+    let link =
+        reminder_preferences::resubscribe(&state.db, state.keys.issuer(), &query.token).await?;
+    if wants_html(&headers) {
+        return link_page(&state, &headers, &query, "resubscribed", &link.reasons);
+    }
+    Ok(Json(Resubscribed {
+        resumed: names(&link.reasons)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
     })
     .into_response())
 }

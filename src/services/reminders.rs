@@ -10,6 +10,7 @@
 //! only when that meets a key another sweep took is each digest of the page written alone.
 //!
 //! People are read in pages ordered by id (keyset), so memory stays flat however many there are.
+//! Reading the next page, judging this one and writing the last overlap (see [`sweep`]).
 
 use std::collections::HashSet;
 
@@ -84,9 +85,23 @@ pub enum SweepError {
     Db(#[from] DbErr),
     #[error("cannot store a reminder: {0}")]
     Payload(#[from] serde_json::Error),
+    #[error("a stage of the sweep stopped: {0}")]
+    Stage(String),
+}
+
+impl From<tokio::task::JoinError> for SweepError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        Self::Stage(err.to_string())
+    }
 }
 
 /// Runs one sweep over every professional with an active holding.
+///
+/// Pages move through three stages at once: while one page is judged and its digests built,
+/// the next is read, and the one before is written. Each stage keeps at most one page in
+/// hand, so memory stays flat; the pages are written in order and the sweep stops at the
+/// first error of any stage (a write under way when another stage fails still ends, committed
+/// or rolled back, on its own).
 pub async fn sweep(
     db: &DatabaseConnection,
     catalog: &SchemeCatalog,
@@ -94,64 +109,140 @@ pub async fn sweep(
     options: SweepOptions,
 ) -> Result<SweepReport, SweepError> {
     let mut report = SweepReport::default();
-    let mut after: Option<Uuid> = None;
+    let mut next = Stage::start(read_page(db.clone(), None));
+    // A write is never stopped half-way: dropped on an error elsewhere, it runs to its end.
+    let mut writing: Option<tokio::task::JoinHandle<Result<Queued, SweepError>>> = None;
     loop {
-        let mut query = professionals::Entity::find()
-            .order_by_asc(professionals::Column::Id)
-            .limit(PAGE);
-        if let Some(last) = after {
-            query = query.filter(professionals::Column::Id.gt(last));
-        }
-        let people = query.all(db).await?;
-        let Some(last) = people.last() else {
+        let Some(page) = next.finish().await?? else {
             break;
         };
-        after = Some(last.id);
-        let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
-        let stopped = reminder_preferences::stopped_reasons(db, &ids).await?;
-        let stops_nothing = HashSet::new();
-        let slice = LedgerSlice::load(db, &ids).await?;
-        let mut due = Vec::new();
-        for person in &people {
-            let held: Vec<&holdings::Model> = slice
-                .holdings_of(person.id)
-                .into_iter()
-                .filter(|h| h.status == holdings::HoldingStatus::Active)
-                .collect();
-            if held.is_empty() {
-                continue;
-            }
-            let judging = Judging {
-                catalog,
-                slice: &slice,
-                as_of: options.as_of.unwrap_or_else(|| standing::today_for(person)),
-                stopped: stopped.get(&person.id).unwrap_or(&stops_nothing),
-            };
-            let judged = judge_person(&judging, options, &held, &mut report)?;
-            if !judged.is_empty() {
-                due.push((person, judged));
-            }
+        let after = page.people.last().map(|p| p.id);
+        next = Stage::start(read_page(db.clone(), after));
+        let digests = judge_page(db, catalog, config, options, &page, &mut report).await?;
+        drop(page);
+        if let Some(previous) = writing.take() {
+            previous.await??.add_to(&mut report);
         }
-        // Drop what an earlier sweep already queued: one lookup for the page.
-        let known = already_queued(db, &due).await?;
-        let mut digests = Vec::new();
-        for (person, mut judged) in due {
-            for j in &mut judged {
-                j.items.retain(|(_, key)| !known.contains(key));
-            }
-            judged.retain(|j| !j.items.is_empty());
-            if judged.is_empty() {
-                continue;
-            }
-            if let Some(digest) =
-                remind_person(db, catalog, config, options, person, &judged, &mut report).await?
-            {
-                digests.push(digest);
-            }
+        if !digests.is_empty() {
+            writing = Some(tokio::spawn(queue_page(db.clone(), digests)));
         }
-        queue_page(db, digests, &mut report).await?;
+    }
+    if let Some(last) = writing {
+        last.await??.add_to(&mut report);
     }
     Ok(report)
+}
+
+/// A read of the sweep running on its own task; dropped unfinished (when another stage
+/// failed), it is stopped.
+struct Stage<T: Send + 'static>(Option<tokio::task::JoinHandle<T>>);
+
+impl<T: Send + 'static> Stage<T> {
+    fn start(work: impl std::future::Future<Output = T> + Send + 'static) -> Self {
+        Self(Some(tokio::spawn(work)))
+    }
+
+    async fn finish(mut self) -> Result<T, SweepError> {
+        match self.0.take() {
+            Some(handle) => Ok(handle.await?),
+            None => Err(SweepError::Stage(
+                "a sweep stage was finished twice".to_owned(),
+            )),
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for Stage<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// A page of people with what the sweep judges them by.
+struct Page {
+    people: Vec<professionals::Model>,
+    stopped: std::collections::HashMap<Uuid, HashSet<Reason>>,
+    slice: LedgerSlice,
+}
+
+/// The page of people after `after` (keyset, by id), with their preferences and ledger;
+/// `None` past the last one.
+async fn read_page(
+    db: DatabaseConnection,
+    after: Option<Uuid>,
+) -> Result<Option<Page>, SweepError> {
+    let mut query = professionals::Entity::find()
+        .order_by_asc(professionals::Column::Id)
+        .limit(PAGE);
+    if let Some(last) = after {
+        query = query.filter(professionals::Column::Id.gt(last));
+    }
+    let people = query.all(&db).await?;
+    if people.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+    let stopped = reminder_preferences::stopped_reasons(&db, &ids).await?;
+    let slice = LedgerSlice::load(&db, &ids).await?;
+    Ok(Some(Page {
+        people,
+        stopped,
+        slice,
+    }))
+}
+
+/// Judges every active holding of a page and answers the digests of what is newly due.
+async fn judge_page(
+    db: &DatabaseConnection,
+    catalog: &SchemeCatalog,
+    config: &Config,
+    options: SweepOptions,
+    page: &Page,
+    report: &mut SweepReport,
+) -> Result<Vec<QueuedDigest>, SweepError> {
+    let stops_nothing = HashSet::new();
+    let mut due = Vec::new();
+    for person in &page.people {
+        let held: Vec<&holdings::Model> = page
+            .slice
+            .holdings_of(person.id)
+            .into_iter()
+            .filter(|h| h.status == holdings::HoldingStatus::Active)
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let judging = Judging {
+            catalog,
+            slice: &page.slice,
+            as_of: options.as_of.unwrap_or_else(|| standing::today_for(person)),
+            stopped: page.stopped.get(&person.id).unwrap_or(&stops_nothing),
+        };
+        let judged = judge_person(&judging, options, &held, report)?;
+        if !judged.is_empty() {
+            due.push((person, judged));
+        }
+    }
+    // Drop what an earlier sweep already queued: one lookup for the page.
+    let known = already_queued(db, &due).await?;
+    let mut digests = Vec::new();
+    for (person, mut judged) in due {
+        for j in &mut judged {
+            j.items.retain(|(_, key)| !known.contains(key));
+        }
+        judged.retain(|j| !j.items.is_empty());
+        if judged.is_empty() {
+            continue;
+        }
+        if let Some(digest) =
+            remind_person(db, catalog, config, options, person, &judged, report).await?
+        {
+            digests.push(digest);
+        }
+    }
+    Ok(digests)
 }
 
 /// One certification's standing with what it newly calls for.
@@ -350,35 +441,47 @@ fn digest(
     })
 }
 
+/// What writing a page queued.
+#[derive(Debug, Default)]
+struct Queued {
+    notifications: usize,
+    items: usize,
+}
+
+impl Queued {
+    fn add_to(self, report: &mut SweepReport) {
+        report.notifications += self.notifications;
+        report.items += self.items;
+    }
+}
+
 /// Writes a page's digests through the bulk path, all in one transaction. When another sweep
 /// queued one of the items first, the page is rolled back and each digest is written on its
 /// own, so that only the digests that raced are dropped.
 async fn queue_page(
-    db: &DatabaseConnection,
+    db: DatabaseConnection,
     digests: Vec<QueuedDigest>,
-    report: &mut SweepReport,
-) -> Result<(), SweepError> {
+) -> Result<Queued, SweepError> {
+    let mut queued = Queued::default();
     if digests.is_empty() {
-        return Ok(());
+        return Ok(queued);
     }
-    let count = |d: &[QueuedDigest]| (d.len(), d.iter().map(|d| d.items.len()).sum::<usize>());
-    let txn = super::begin_write(db).await?;
+    let txn = super::begin_write(&db).await?;
     let written = write_digests(&txn, digests.iter().collect()).await;
     if super::commit_unless_duplicate(txn, written).await? {
-        let (notifications, items) = count(&digests);
-        report.notifications += notifications;
-        report.items += items;
-        return Ok(());
+        queued.notifications = digests.len();
+        queued.items = digests.iter().map(|d| d.items.len()).sum();
+        return Ok(queued);
     }
     for digest in &digests {
-        let txn = super::begin_write(db).await?;
+        let txn = super::begin_write(&db).await?;
         let written = write_digests(&txn, vec![digest]).await;
         if super::commit_unless_duplicate(txn, written).await? {
-            report.notifications += 1;
-            report.items += digest.items.len();
+            queued.notifications += 1;
+            queued.items += digest.items.len();
         }
     }
-    Ok(())
+    Ok(queued)
 }
 
 async fn write_digests(

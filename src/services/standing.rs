@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use chrono::{NaiveDate, Utc};
 use entity::credits::CreditState as StoredState;
 use entity::{credit_claims, credits, cycles, holdings, professionals};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -69,9 +71,9 @@ pub fn today_for(professional: &professionals::Model) -> NaiveDate {
 /// The cycle being judged on `as_of` (the latest that has started; the first when none has)
 /// and the one before it.
 fn current_and_previous(
-    cycles: &[cycles::Model],
+    cycles: &[LedgerCycle],
     as_of: NaiveDate,
-) -> Option<(&cycles::Model, Option<&cycles::Model>)> {
+) -> Option<(&LedgerCycle, Option<&LedgerCycle>)> {
     let index = cycles
         .iter()
         .rposition(|c| c.starts_on <= as_of)
@@ -81,7 +83,7 @@ fn current_and_previous(
     Some((current, previous))
 }
 
-fn period(cycle: &cycles::Model) -> CyclePeriod {
+fn period(cycle: &LedgerCycle) -> CyclePeriod {
     CyclePeriod {
         starts_on: cycle.starts_on,
         ends_on: cycle.ends_on,
@@ -114,13 +116,71 @@ pub struct LedgerSlice {
     /// Every holding of each professional, whatever its status.
     holdings: HashMap<Uuid, Vec<holdings::Model>>,
     /// Each holding's cycles, oldest first.
-    cycles: HashMap<Uuid, Vec<cycles::Model>>,
+    cycles: HashMap<Uuid, Vec<LedgerCycle>>,
     /// (scheme, version) of each recorded scheme version.
     versions: HashMap<Uuid, (String, String)>,
     /// Each professional's credits.
-    credits: HashMap<Uuid, Vec<credits::Model>>,
+    credits: HashMap<Uuid, Vec<LedgerCredit>>,
     /// Each credit's claims, in every scheme.
-    claims: HashMap<Uuid, Vec<credit_claims::Model>>,
+    claims: HashMap<Uuid, Vec<LedgerClaim>>,
+}
+
+// What the engine reads of cycles, credits and claims: only these columns are fetched, since
+// each value a row carries is copied and allocated on its way from the database.
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct LedgerCycle {
+    holding_id: Uuid,
+    scheme_version_id: Uuid,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct LedgerCredit {
+    id: Uuid,
+    professional_id: Uuid,
+    activity_type: String,
+    completed_on: NaiveDate,
+    state: StoredState,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct LedgerClaim {
+    credit_id: Uuid,
+    scheme_id: String,
+    activity_type: String,
+    category: String,
+    points: i64,
+}
+
+/// Keys one lookup of the slice binds: well under every engine's limit on parameters.
+const KEYS_PER_LOOKUP: usize = 1_000;
+
+/// The rows of `E` whose `key` is one of `ids`, as `M` made of `columns` only.
+async fn lookup<E, M>(
+    db: &impl ConnectionTrait,
+    columns: &[E::Column],
+    key: E::Column,
+    ids: &[Uuid],
+) -> Result<Vec<M>, DbErr>
+where
+    E: EntityTrait,
+    M: FromQueryResult,
+{
+    let mut found = Vec::new();
+    for chunk in ids.chunks(KEYS_PER_LOOKUP) {
+        found.extend(
+            E::find()
+                .select_only()
+                .columns(columns.iter().copied())
+                .filter(key.is_in(chunk.iter().copied()))
+                .into_model::<M>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
 }
 
 impl LedgerSlice {
@@ -142,11 +202,17 @@ impl LedgerSlice {
                 .or_default()
                 .push(holding);
         }
-        let holding_ids = slice.holdings.values().flatten().map(|h| h.id);
-        for cycle in bulk_write::find_by_keys::<cycles::Entity>(
+        let holding_ids: Vec<Uuid> = slice.holdings.values().flatten().map(|h| h.id).collect();
+        for cycle in lookup::<cycles::Entity, LedgerCycle>(
             db,
-            &[cycles::Column::HoldingId],
-            keys(&mut holding_ids.into_iter()),
+            &[
+                cycles::Column::HoldingId,
+                cycles::Column::SchemeVersionId,
+                cycles::Column::StartsOn,
+                cycles::Column::EndsOn,
+            ],
+            cycles::Column::HoldingId,
+            &holding_ids,
         )
         .await?
         {
@@ -165,10 +231,17 @@ impl LedgerSlice {
             .into_iter()
             .map(|v| (v.id, (v.scheme_id, v.version)))
             .collect();
-        for credit in bulk_write::find_by_keys::<credits::Entity>(
+        for credit in lookup::<credits::Entity, LedgerCredit>(
             db,
-            &[credits::Column::ProfessionalId],
-            keys(&mut professionals.iter().copied()),
+            &[
+                credits::Column::Id,
+                credits::Column::ProfessionalId,
+                credits::Column::ActivityType,
+                credits::Column::CompletedOn,
+                credits::Column::State,
+            ],
+            credits::Column::ProfessionalId,
+            professionals,
         )
         .await?
         {
@@ -178,11 +251,18 @@ impl LedgerSlice {
                 .or_default()
                 .push(credit);
         }
-        let credit_ids = slice.credits.values().flatten().map(|c| c.id);
-        for claim in bulk_write::find_by_keys::<credit_claims::Entity>(
+        let credit_ids: Vec<Uuid> = slice.credits.values().flatten().map(|c| c.id).collect();
+        for claim in lookup::<credit_claims::Entity, LedgerClaim>(
             db,
-            &[credit_claims::Column::CreditId],
-            keys(&mut credit_ids.into_iter()),
+            &[
+                credit_claims::Column::CreditId,
+                credit_claims::Column::SchemeId,
+                credit_claims::Column::ActivityType,
+                credit_claims::Column::Category,
+                credit_claims::Column::Points,
+            ],
+            credit_claims::Column::CreditId,
+            &credit_ids,
         )
         .await?
         {

@@ -57,10 +57,12 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("POST", "/oauth/token") => Rule::Public,
         ("POST", "/v1/auth/login" | "/v1/auth/signup" | "/v1/auth/password-reset") => Rule::Public,
         // The signed link is the authority (RFC 8058 one-click), not the caller.
-        ("GET" | "POST", "/unsubscribe") => Rule::Public,
+        ("GET" | "POST", "/unsubscribe") | ("POST", "/resubscribe") => Rule::Public,
         ("POST", "/v1/auth/logout") => Rule::Only(USERS),
         ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
         ("GET" | "PUT", "/v1/me/consents") => Rule::Only(PROFESSIONALS),
+        // Only the caller's own: there is no id to name anyone else's.
+        ("GET" | "PUT", "/v1/me/reminder-preferences") => Rule::Only(PROFESSIONALS),
         ("GET", "/v1/me/disclosures" | "/v1/me/memberships") => Rule::Only(PROFESSIONALS),
         // Object level: B answering A's membership gets 404.
         ("POST", "/v1/me/memberships/{id}/confirm" | "/v1/me/memberships/{id}/decline") => {

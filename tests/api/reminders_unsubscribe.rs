@@ -320,3 +320,163 @@ db_test! {
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// The `action` of the first form in `html`, as a path on the test server.
+fn form_action(html: &str) -> String {
+    html.split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a form in {html}"))
+        .replace("&amp;", "&")
+}
+
+/// A browser's form POST, asking for HTML.
+async fn browser_post(app: &TestApp, url: &str) -> reqwest::Response {
+    app.client
+        .post(url)
+        .header("accept", "text/html,application/xhtml+xml")
+        .form(&[("List-Unsubscribe", "One-Click")])
+        .send()
+        .await
+        .unwrap()
+}
+
+db_test! {
+    async fn subscribing_again_by_the_same_link_restores_that_reason_in_the_next_sweep_and_nothing_else(app: TestApp) {
+        use crate::support_clients::audit_events_named;
+        let (returning, other) = (unique_email("resub-returning"), unique_email("resub-other"));
+        import(&app, &[("710101", &returning, "en"), ("710102", &other, "en")]);
+        sweep_on(&app, "2026-04-15").await;
+        assert_eq!(app.dispatch_pending_emails().await, 2);
+        let link = header_link(&app.only_email_to(&returning));
+
+        // Stopped from the page's button: the answer offers the way back.
+        let done = browser_post(&app, &app.local_link(&link)).await;
+        assert_eq!(done.status(), 200);
+        let html = done.text().await.unwrap();
+        assert!(html.contains("Reminders stopped"), "{html}");
+        assert!(html.contains("Receive these reminders again"), "{html}");
+        let resubscribe = form_action(&html);
+        assert!(resubscribe.starts_with("/resubscribe?token="), "{resubscribe}");
+        // Opening the link again shows the same offer, not a second confirmation.
+        let reopened = app.client.get(app.local_link(&link)).send().await.unwrap().text().await.unwrap();
+        assert!(reopened.contains("Receive these reminders again"), "{reopened}");
+        assert!(!reopened.contains("Stop these reminders?"), "{reopened}");
+
+        let again = browser_post(&app, &app.url(&resubscribe)).await;
+        assert_eq!(again.status(), 200);
+        let html = again.text().await.unwrap();
+        assert!(html.contains("Reminders resumed"), "{html}");
+        assert!(html.contains("The renewal deadline is approaching"), "{html}");
+        assert!(form_action(&html).starts_with("/unsubscribe?token="), "it offers to stop them again: {html}");
+
+        // The next threshold comes for both people alike.
+        let next = sweep_on(&app, "2026-08-20").await;
+        assert_eq!((next.notifications, next.items), (2, 4), "{next:?}");
+        let expected = ["approaching 180", "approaching 90", "year_minimum year3"];
+        assert_eq!(queued_reasons(&app, &returning).await, expected);
+        assert_eq!(queued_reasons(&app, &other).await, expected);
+        assert_eq!(app.dispatch_pending_emails().await, 2);
+        let resumed = app.emails_to(&returning);
+        assert!(resumed[1].text().contains("The renewal deadline is"), "{}", resumed[1].text());
+
+        // Two changes, each logged with what it changed and nothing else.
+        let events = audit_events_named(&app, "reminder_preferences.set").await;
+        assert_eq!(events.len(), 2, "{events:?}");
+        let person = person(&app, &returning).await;
+        let all_on = json!({"lapsed": true, "due": true, "approaching": true, "year_minimum": true, "slot": true, "complete": true});
+        let mut approaching_off = all_on.clone();
+        approaching_off["approaching"] = json!(false);
+        for (event, (before, after)) in events.iter().zip([(&all_on, &approaching_off), (&approaching_off, &all_on)]) {
+            assert_eq!(event.subject_id.as_deref(), Some(person.id.to_string().as_str()));
+            assert_eq!(event.before.as_ref(), Some(before));
+            assert_eq!(event.after.as_ref(), Some(after));
+        }
+
+        // Once more by a mail client: it answers what it resumed and changes nothing.
+        let repeat = app.client.post(app.url(&resubscribe)).send().await.unwrap();
+        assert_eq!(repeat.status(), 200);
+        assert_eq!(repeat.json::<Value>().await.unwrap(), json!({"resumed": ["approaching"]}));
+        assert_eq!(audit_events_named(&app, "reminder_preferences.set").await.len(), 2);
+
+        let forged = app.client.post(app.url("/resubscribe?token=abc")).send().await.unwrap();
+        assert_eq!(forged.status(), 404);
+        let body: Value = forged.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], "token", "{body}");
+    }
+}
+
+async fn put_preferences(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .put(app.url("/v1/me/reminder-preferences"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+db_test! {
+    async fn a_professional_sets_only_their_own_reminder_preferences_and_cannot_turn_off_the_lapse_notice(app: TestApp) {
+        use crate::support_accounts::PASSWORD;
+        use crate::support_clients::audit_events_named;
+        let a = app.active_holder().await;
+        let b = app.active_holder().await;
+        let (token_a, token_b) = (app.login_as(&a.email, PASSWORD).await, app.login_as(&b.email, PASSWORD).await);
+        let all_on = json!({"approaching": true, "due": true, "year_minimum": true, "slot": true, "complete": true, "lapsed": true});
+        let read = |token: String| {
+            let app = &app;
+            async move { app.get_as("/v1/me/reminder-preferences", &token).await.json::<Value>().await.unwrap() }
+        };
+        assert_eq!(read(token_a.clone()).await, all_on);
+
+        let changed = put_preferences(&app, &token_a, &json!({"approaching": false, "complete": false})).await;
+        assert_eq!(changed.status(), 200);
+        let mut a_choice = all_on.clone();
+        a_choice["approaching"] = json!(false);
+        a_choice["complete"] = json!(false);
+        assert_eq!(changed.json::<Value>().await.unwrap(), a_choice);
+        assert_eq!(read(token_a.clone()).await, a_choice);
+
+        // B sees and changes only B's own.
+        assert_eq!(read(token_b.clone()).await, all_on);
+        assert_eq!(put_preferences(&app, &token_b, &json!({"slot": false})).await.status(), 200);
+        assert_eq!(read(token_a.clone()).await, a_choice, "B's change is not A's");
+
+        // The lapse notice stays on, and the refusal says why, naming the field.
+        let refused = put_preferences(&app, &token_a, &json!({"lapsed": false, "due": false})).await;
+        assert_eq!(refused.status(), 422);
+        assert_eq!(refused.headers()["content-type"], "application/problem+json");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], "lapsed", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("always sent and cannot be turned off"), "{body}");
+        assert_eq!(read(token_a.clone()).await, a_choice, "a refused request changes nothing");
+        for wrong in [json!({"lapsed": "no"}), json!([]), json!({"everything": false})] {
+            let response = put_preferences(&app, &token_a, &wrong).await;
+            assert_eq!(response.status(), 422, "{wrong}");
+        }
+        assert_eq!(put_preferences(&app, &token_a, &json!({"lapsed": true})).await.status(), 200);
+
+        let events = audit_events_named(&app, "reminder_preferences.set").await;
+        let subjects: Vec<String> = events.iter().filter_map(|e| e.subject_id.clone()).collect();
+        assert_eq!(subjects, [a.professional_id.to_string(), b.professional_id.to_string()], "one event per change");
+        assert_eq!(events[0].after.as_ref(), Some(&a_choice));
+
+        // 100 days before the holders' expiry: the 180-day reminder, for B only while A's is off.
+        let cycle = entity::cycles::Entity::find()
+            .filter(entity::cycles::Column::HoldingId.eq(a.holding_id))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let as_of = (cycle.ends_on - chrono::Days::new(100)).to_string();
+        sweep_on(&app, &as_of).await;
+        let approaching = |reasons: Vec<String>| reasons.iter().any(|r| r.starts_with("approaching"));
+        assert!(!approaching(queued_reasons(&app, &a.email).await));
+        assert!(approaching(queued_reasons(&app, &b.email).await));
+        assert_eq!(put_preferences(&app, &token_a, &json!({"approaching": true})).await.status(), 200);
+        sweep_on(&app, &as_of).await;
+        assert!(approaching(queued_reasons(&app, &a.email).await), "turned on again, it comes in the next sweep");
+        app.dispatch_pending_emails().await;
+    }
+}
