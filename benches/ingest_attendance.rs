@@ -14,24 +14,23 @@ mod support {
     pub mod args;
     pub mod databases;
     pub mod registry;
+    pub mod served;
 }
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{Days, Utc};
-use cpe_ledger::config::{Config, Settings};
 use cpe_ledger::services::audit::Actor;
 use cpe_ledger::services::clients::{self, NewClient};
 use cpe_ledger::services::providers::{self, Accreditation, NewProvider};
 use cpe_ledger::services::{bulk_write, registry_import};
-use cpe_ledger::startup::Application;
 use entity::credits::{CreditSource, CreditState};
 use entity::{courses, credit_claims, credits};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::{Value, json};
-use support::databases::{create_database, drop_database};
 use support::registry::{Record, csv, peak_rss_mib, records, reset_peak_rss};
+use support::served::Served;
 use uuid::Uuid;
 
 const BATCH: usize = 5_000;
@@ -77,27 +76,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(backend: &str, rows: usize) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let url = match backend {
-        "postgres" => {
-            Some(create_database("postgres://postgres@127.0.0.1:5432", "postgres").await?)
-        }
-        _ => None,
-    };
-    let config = Config::from_settings(&Settings {
-        database_url: url.clone(),
-        data_dir: Some(dir.path().display().to_string()),
-        listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-        scheduler: Some(false),
-        ..Default::default()
-    })?;
-    let app = Application::build(config).await?;
-    let address = app.local_addr()?;
-    let state = app.state();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(backend, |_| {}).await?;
+    let (address, state) = (served.address, served.state.clone());
 
     let registry = records(rows);
     let text = csv(&registry);
@@ -185,12 +165,7 @@ async fn run(backend: &str, rows: usize) -> anyhow::Result<()> {
         "{created} of {rows} rows were created through the API"
     );
 
-    let _ = stop.send(());
-    server.await??;
-    state.db.clone().close().await?;
-    if let Some(url) = url {
-        drop_database(&url).await?;
-    }
+    served.finish().await?;
     Ok(())
 }
 

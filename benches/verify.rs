@@ -19,6 +19,7 @@ mod support {
     pub mod args;
     pub mod databases;
     pub mod registry;
+    pub mod served;
 }
 
 use std::sync::Arc;
@@ -29,17 +30,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use cpe_ledger::app::AppState;
-use cpe_ledger::config::{Config, Settings};
 use cpe_ledger::services::audit::Actor;
 use cpe_ledger::services::clients::{self, NewClient};
 use cpe_ledger::services::{bulk_write, registry_import, standing_projection};
-use cpe_ledger::startup::Application;
 use entity::standing_projection as projection;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Value as DbValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::databases::{create_database, drop_database};
 use support::registry::{Record, csv, peak_rss_mib, records};
+use support::served::Served;
 
 /// Pairs in one batch request.
 const BATCH: usize = 1_000;
@@ -98,28 +97,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(backend: &str, settings: &Plan) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let url = match backend {
-        "postgres" => {
-            Some(create_database("postgres://postgres@127.0.0.1:5432", "postgres").await?)
-        }
-        _ => None,
-    };
-    let config = Config::from_settings(&Settings {
-        database_url: url.clone(),
-        data_dir: Some(dir.path().display().to_string()),
-        listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-        scheduler: Some(false),
-        max_connections_per_address: Some("100000".to_owned()),
-        ..Default::default()
-    })?;
-    let app = Application::build(config).await?;
-    let address = app.local_addr()?;
-    let state = app.state();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(backend, |s| {
+        s.max_connections_per_address = Some("100000".to_owned());
+    })
+    .await?;
+    let (address, state) = (served.address, served.state.clone());
 
     let registry = records(settings.holders);
     let text = csv(&registry);
@@ -233,12 +215,7 @@ async fn run(backend: &str, settings: &Plan) -> anyhow::Result<()> {
 
     eprintln!("{backend}: peak memory {:.0} MiB", peak_rss_mib());
     bare_server.abort();
-    let _ = stop.send(());
-    server.await??;
-    state.db.clone().close().await?;
-    if let Some(url) = url {
-        drop_database(&url).await?;
-    }
+    served.finish().await?;
     Ok(())
 }
 
