@@ -249,6 +249,7 @@ pub struct VerifyAnswer {
     responses(
         (status = 200, description = "The verdict (a refused credential is still a 200: the answer is the verdict)", body = VerifyAnswer),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`credential` is missing, not a string, or too long", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many lookups from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json",

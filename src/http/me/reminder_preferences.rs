@@ -68,12 +68,15 @@ pub struct ReminderPreferencesUpdate {
     pub lapsed: Option<bool>,
 }
 
-/// `lapsed` in an update: `true` or left out, as the document states it.
+/// `lapsed` in an update: `true`, `null` or left out (both keep it on), as the document states it.
 fn always_true() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
     ObjectBuilder::new()
-        .schema_type(Type::Boolean)
-        .enum_values(Some([true]))
+        .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null]))
+        .enum_values(Some([
+            serde_json::Value::Bool(true),
+            serde_json::Value::Null,
+        ]))
         .description(Some(
             "Only `true`: the notice that a certification has lapsed cannot be turned off",
         ))
