@@ -58,13 +58,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let value = support::args::flag;
     let rows: usize = value("--rows").map_or(Ok(100_000), |v| v.parse())?;
-    let backend = value("--backend").unwrap_or_else(|| "all".to_owned());
-    let backends: Vec<&str> = match backend.as_str() {
-        "all" => vec!["sqlite", "postgres"],
-        "sqlite" => vec!["sqlite"],
-        "postgres" => vec!["postgres"],
-        other => anyhow::bail!("unknown backend {other}"),
-    };
+    let backends = support::args::backends()?;
     println!(
         "{:<10} {:<30} {:>8} {:>9} {:>10} {:>7} {:>9}",
         "database", "run", "rows", "seconds", "rows/s", "ratio", "peak MiB"

@@ -63,13 +63,7 @@ async fn main() -> anyhow::Result<()> {
         connections: value("--connections").map_or(Ok(32), |v| v.parse())?,
         batch_connections: value("--batch-connections").map_or(Ok(4), |v| v.parse())?,
     };
-    let backend = value("--backend").unwrap_or_else(|| "all".to_owned());
-    let backends: Vec<&str> = match backend.as_str() {
-        "all" => vec!["sqlite", "postgres"],
-        "sqlite" => vec!["sqlite"],
-        "postgres" => vec!["postgres"],
-        other => anyhow::bail!("unknown backend {other}"),
-    };
+    let backends = support::args::backends()?;
     println!(
         "{} holders, {} s per target after 1 s of warm-up, {} connections (single), {} (batch of {BATCH}), {} cores",
         settings.holders,
