@@ -85,6 +85,11 @@ impl Templates {
         let mut words = Vec::new();
         for file in embedded_files() {
             let name = relative_name(file);
+            let words_file = name.starts_with(PAGE_WORDS_DIR) && name.ends_with(".toml");
+            if !name.ends_with(".j2") && !words_file {
+                // Not a template: the transcript's font and its licence, read by their users.
+                continue;
+            }
             let source = source_of(file, &name, overrides)?;
             let failed = |reason: String| TemplateError {
                 name: name.clone(),
@@ -140,6 +145,12 @@ impl Templates {
 }
 
 /// Every file under `templates/`, depth first.
+/// A file shipped under `templates/` that is not a template (the transcript's font), by its
+/// path there.
+pub fn embedded_file(path: &str) -> Option<&'static [u8]> {
+    EMBEDDED.get_file(path).map(File::contents)
+}
+
 fn embedded_files() -> Vec<&'static File<'static>> {
     fn walk(dir: &'static Dir<'static>, out: &mut Vec<&'static File<'static>>) {
         out.extend(dir.files());

@@ -4,7 +4,8 @@
 //! - `id` is a UUID (except `audit_events`, an auto-increment `i64`,
 //!   `job_periods`, keyed by job and period, `reminder_preferences`, keyed by
 //!   professional and reason, `consents`, keyed by professional and audience,
-//!   `standing_projection`, keyed by holding, and `webhook_watches`, keyed by
+//!   `standing_projection`, keyed by holding, `calendar_feeds`, keyed by
+//!   professional, and `webhook_watches`, keyed by
 //!   subscription and holding);
 //! - instants are `DateTimeUtc` (stored as `timestamp with time zone`);
 //! - points and hours are `i64` hundredths (`150` = 1.5 points);
@@ -14,6 +15,7 @@
 pub mod prelude;
 
 pub mod audit_events;
+pub mod calendar_feeds;
 pub mod clients;
 pub mod consents;
 pub mod course_awards;

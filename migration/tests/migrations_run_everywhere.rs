@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, SubsecRound, Utc};
 use entity::{
-    audit_events, clients, consents, course_awards, courses, credit_claims, credits, cycles,
-    disclosures, holdings, import_runs, issued_credentials, job_periods, login_failures,
-    memberships, notifications, one_time_tokens, organisations, professionals, providers,
-    reminder_items, reminder_preferences, scheme_versions, signing_keys, standing_projection,
-    users, webhook_subscriptions, webhook_watches, xapi_statements,
+    audit_events, calendar_feeds, clients, consents, course_awards, courses, credit_claims,
+    credits, cycles, disclosures, holdings, import_runs, issued_credentials, job_periods,
+    login_failures, memberships, notifications, one_time_tokens, organisations, professionals,
+    providers, reminder_items, reminder_preferences, scheme_versions, signing_keys,
+    standing_projection, users, webhook_subscriptions, webhook_watches, xapi_statements,
 };
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::sea_query::{Alias, Query};
@@ -60,6 +60,7 @@ const TABLES: &[&str] = &[
     "issued_credentials",
     "webhook_subscriptions",
     "webhook_watches",
+    "calendar_feeds",
 ];
 
 #[tokio::test]
@@ -726,6 +727,15 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             employer: false,
             course_history: false,
             updated_at: now,
+        }
+    );
+
+    round_trip!(
+        db,
+        calendar_feeds::Model {
+            professional_id: professional.id,
+            secret_sha256: "ab".repeat(32),
+            created_at: now,
         }
     );
 

@@ -21,6 +21,7 @@ use crate::services::standing::{self, HoldingStanding};
 
 mod memberships;
 mod privacy;
+pub(crate) mod records;
 mod reminder_preferences;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -28,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(privacy::router())
         .merge(memberships::router())
         .merge(reminder_preferences::router())
+        .merge(records::router())
         .routes(routes!(profile))
         .routes(routes!(list_holdings))
         .routes(routes!(holding_standing))

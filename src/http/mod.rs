@@ -130,6 +130,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(provider::router())
         .merge(auth::router())
         .merge(me::router())
+        .merge(me::records::feed_router())
         .merge(unsubscribe::router())
         .merge(xapi::router())
         .merge(credentials::router())

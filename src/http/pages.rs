@@ -49,6 +49,7 @@ use crate::templates::{LOCALES, Templates, supported_locale};
 
 mod privacy;
 mod provider_upload;
+mod records;
 
 pub const SESSION_COOKIE: &str = "cpe_session";
 pub const LANG_COOKIE: &str = "cpe_lang";
@@ -76,6 +77,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(privacy::consents_form).post(privacy::consents_submit),
         ),
         ("/disclosures", get(privacy::disclosures_page)),
+        (
+            "/calendar-feed",
+            get(records::calendar_feed_form).post(records::calendar_feed_submit),
+        ),
+        ("/transcript/{holding_id}", get(records::transcript)),
     ];
     routes.extend(crate::http::public_pages::routes());
     routes

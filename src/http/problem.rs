@@ -32,6 +32,7 @@ use crate::services::reminder_preferences::{PreferenceError, UnsubscribeError};
 use crate::services::sign_in::LoginError;
 use crate::services::standing::StandingError;
 use crate::services::throttle::{LookupThrottled, SignUpThrottled};
+use crate::services::transcript::TranscriptError;
 use crate::services::xapi::XapiError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -252,6 +253,21 @@ impl From<StandingError> for Problem {
             }
             StandingError::Db(e) => e.into(),
             StandingError::UnknownVersion { .. } => Problem::internal(&err),
+        }
+    }
+}
+
+impl From<TranscriptError> for Problem {
+    fn from(err: TranscriptError) -> Self {
+        match err {
+            TranscriptError::UnknownCycle(_) => Problem::invalid_field(
+                "cycle",
+                format!(
+                    "{err}; give the first day of one of its cycles, or leave it out for the current one"
+                ),
+            ),
+            TranscriptError::Standing(e) => e.into(),
+            TranscriptError::Db(e) => e.into(),
         }
     }
 }

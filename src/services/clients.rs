@@ -83,12 +83,14 @@ fn parse_kind(kind: &str) -> Option<(ClientKind, Vec<String>)> {
     Some((kind, scopes.iter().map(|s| (*s).to_owned()).collect()))
 }
 
-/// Client secrets are 256 random bits, so a fast hash is enough: nobody can guess one.
-pub fn hash_client_secret(secret: &str) -> String {
+/// Secrets made by [`new_secret`] are 256 random bits, so a fast hash is enough: nobody can
+/// guess one.
+pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn new_secret() -> String {
+/// 256 random bits, URL-safe base64: a client secret, or the secret in a calendar feed's URL.
+pub fn new_secret() -> String {
     let bytes: [u8; 32] = rand::random();
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -180,7 +182,7 @@ pub async fn create_client(
     let model = clients::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(format!("cl_{}", hex::encode(id_bytes))),
-        secret_hash: Set(hash_client_secret(&secret)),
+        secret_hash: Set(hash_secret(&secret)),
         name: Set(name.to_owned()),
         kind: Set(kind),
         provider_id: Set(new.provider_id),
@@ -331,7 +333,7 @@ pub async fn rotate_secret(
     let before = public_view(&client);
     let secret = new_secret();
     let mut active: clients::ActiveModel = client.into();
-    active.secret_hash = Set(hash_client_secret(&secret));
+    active.secret_hash = Set(hash_secret(&secret));
     active.secret_rotated_at = Set(Some(rotation_instant(Utc::now())));
     let client = active.update(&txn).await?;
     audit::record(
@@ -379,7 +381,7 @@ pub async fn authenticate(
         .filter(clients::Column::ClientId.eq(client_id))
         .one(db)
         .await?;
-    let presented = hash_client_secret(secret);
+    let presented = hash_secret(secret);
     let stored = found
         .as_ref()
         .map_or_else(|| "0".repeat(presented.len()), |c| c.secret_hash.clone());

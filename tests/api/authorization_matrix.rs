@@ -70,7 +70,13 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         }
         ("GET", "/v1/procurement/organizations/{id}/standing") => Rule::Only(&[Procurement]),
         // Object level: B asking for A's holding gets 404.
-        ("GET", "/v1/me/holdings/{id}/standing") => Rule::Only(&[ProfessionalA]),
+        ("GET", "/v1/me/holdings/{id}/standing" | "/v1/me/holdings/{id}/transcript") => {
+            Rule::Only(&[ProfessionalA])
+        }
+        // Each caller's own feed: created before it is stopped (deletions run last).
+        ("GET" | "POST" | "DELETE", "/v1/me/calendar-feed") => Rule::Only(PROFESSIONALS),
+        // Calendar programs cannot sign in: the secret in the address is the authority.
+        ("GET", "/v1/calendar/{secret}") => Rule::Public,
         ("GET", "/v1/procurement/holdings/{scheme}/{registration_number}") => {
             Rule::Only(&[Procurement])
         }
@@ -413,7 +419,11 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         ("GET", "/verify/{token}" | "/registry") => PageRule::Public,
         ("POST", "/credentials") => PageRule::Session(PROFESSIONALS),
         // A staff account has no holdings to share: 403.
-        ("GET" | "POST", "/consents") | ("GET", "/disclosures") => PageRule::Session(PROFESSIONALS),
+        ("GET" | "POST", "/consents" | "/calendar-feed") | ("GET", "/disclosures") => {
+            PageRule::Session(PROFESSIONALS)
+        }
+        // Object level: B asking for A's transcript is not found.
+        ("GET", "/transcript/{holding_id}") => PageRule::Session(&[Role::ProfessionalA]),
         _ => return None,
     })
 }
@@ -473,7 +483,8 @@ db_test! {
                         csrf = crate::support_accounts::csrf_field(&home.text().await.unwrap());
                     }
                 }
-                let mut request = app.client.request(method.parse().unwrap(), app.url(path));
+                let filled = path.replace("{holding_id}", &world.params["holding_of_a"]);
+                let mut request = app.client.request(method.parse().unwrap(), app.url(&filled));
                 if let Some(cookie) = session(role) {
                     request = request.header("cookie", cookie);
                 }
@@ -490,7 +501,7 @@ db_test! {
                 }
                 if let PageRule::Session(allowed) = &rule {
                     let admitted = !to_login && status < 400;
-                    let refused = to_login || matches!(status, 401 | 403);
+                    let refused = to_login || matches!(status, 401 | 403 | 404);
                     let expected = allowed.contains(&role);
                     if (expected && !admitted) || (!expected && !refused) {
                         failures.push(format!(

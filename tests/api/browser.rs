@@ -472,3 +472,113 @@ async fn a_professional_changes_a_consent_on_the_page_sees_it_on_the_registry_an
         1
     );
 }
+
+/// Signs `email` in through the login page (in English) and waits for the signed-in page.
+async fn sign_in(
+    browser: &fantoccini::Client,
+    app: &TestApp,
+    email: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    browser.goto(&app.url("/login?lang=en")).await?;
+    browser
+        .find(Locator::Css("input[name=email]"))
+        .await?
+        .send_keys(email)
+        .await?;
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("signed-in"))
+        .await?;
+    Ok(())
+}
+
+/// What the browser fetched from `path` with its own cookies: status, content type, and the
+/// body (text, or its first bytes as a string for binary files).
+const FETCH: &str = "const [path, done] = arguments;
+fetch(path, { credentials: 'same-origin' }).then(async (r) => {
+  const bytes = new Uint8Array(await r.arrayBuffer());
+  done([r.status, r.headers.get('content-type'), new TextDecoder().decode(bytes), bytes.length]);
+}).catch((e) => done([0, String(e), '', 0]));";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_professional_downloads_a_transcript_and_subscribes_to_a_calendar_feed_in_a_real_browser()
+{
+    if skipped(Needs::Browser).await {
+        return;
+    }
+    let driver = ChromeDriver::start();
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    let browser = driver.browser().await;
+    let outcome = async {
+        sign_in(&browser, &app, &holder.email).await?;
+        let fetch = |path: String| {
+            let browser = browser.clone();
+            async move {
+                browser
+                    .execute_async(FETCH, vec![serde_json::Value::from(path)])
+                    .await
+            }
+        };
+        let pdf = fetch(format!("/transcript/{}?format=pdf", holder.holding_id)).await?;
+        let csv = fetch(format!(
+            "/transcript/{}?format=csv&lang=en",
+            holder.holding_id
+        ))
+        .await?;
+
+        browser.goto(&app.url("/calendar-feed?lang=en")).await?;
+        let before = browser
+            .find(Locator::Id("calendar-feed-status"))
+            .await?
+            .text()
+            .await?;
+        browser
+            .find(Locator::Id("calendar-feed-create"))
+            .await?
+            .click()
+            .await?;
+        let link = browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("calendar-feed-url"))
+            .await?
+            .text()
+            .await?;
+        let path = url::Url::parse(&link)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        let feed = fetch(path).await?;
+        Ok::<_, fantoccini::error::CmdError>((before, pdf, csv, link, feed))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (before, pdf, csv, link, feed) = outcome.expect("the browser flow");
+    assert_eq!(pdf[0], 200, "{pdf:?}");
+    assert_eq!(pdf[1], "application/pdf");
+    assert!(pdf[2].as_str().unwrap().starts_with("%PDF-"));
+    assert_eq!(csv[0], 200, "{csv:?}");
+    assert!(
+        csv[2].as_str().unwrap().contains("Holder,山田 太郎"),
+        "{csv:?}"
+    );
+    assert_eq!(before, "You have no calendar feed.");
+    assert!(link.contains("/v1/calendar/"), "{link}");
+    assert_eq!(feed[0], 200, "{feed:?}");
+    let ics = feed[2].as_str().unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR"), "{ics}");
+    assert!(ics.contains("BEGIN:VEVENT"), "{ics}");
+}

@@ -67,6 +67,8 @@ pub enum Needs {
     Jwcrypto,
     /// `node` and the stock xAPI client installed in `tests/xapi-client` (`npm ci`).
     XapiClient,
+    /// `pdftotext` (Debian's poppler-utils), to read back a PDF transcript.
+    Pdftotext,
 }
 
 /// The node project that drives a stock xAPI client against the ledger.
@@ -126,6 +128,13 @@ async fn missing() -> &'static Missing {
                     "tests/xapi-client has no node_modules; run npm ci there".to_owned(),
                 ));
             }
+            let pdftotext = std::process::Command::new("pdftotext")
+                .arg("-v")
+                .output()
+                .is_ok();
+            if !pdftotext {
+                missing.push((Needs::Pdftotext, "no pdftotext (poppler-utils)".to_owned()));
+            }
             if !missing.is_empty() && std::env::var_os("CI").is_none() {
                 let named: Vec<String> = missing
                     .iter()
@@ -137,6 +146,7 @@ async fn missing() -> &'static Missing {
                             Needs::Browser => "browser tests",
                             Needs::Jwcrypto => "the jwcrypto check",
                             Needs::XapiClient => "the stock xAPI client test",
+                            Needs::Pdftotext => "the PDF transcript's text check",
                         };
                         format!("{what} ({why})")
                     })

@@ -40,6 +40,7 @@ mod procurement_organisations;
 mod procurement_projection;
 mod procurement_verify;
 mod readme_walkthrough;
+mod records;
 mod registry_page;
 mod reminders;
 mod reminders_killed_drain;

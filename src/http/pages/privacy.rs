@@ -21,7 +21,7 @@ use crate::services::disclosures;
 const DISCLOSURES_SHOWN: u64 = 100;
 
 /// The professional behind the session, or the page that refuses a staff account.
-fn professional_of(
+pub(super) fn professional_of(
     state: &AppState,
     session: &PageSession,
     locale: &str,
