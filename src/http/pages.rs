@@ -45,8 +45,10 @@ use crate::services::accounts;
 use crate::services::holdings;
 use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
 use crate::services::sign_in::{self, LoginError};
+use crate::services::standing;
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+pub mod dashboard;
 mod privacy;
 mod provider_upload;
 
@@ -415,24 +417,22 @@ async fn home(
     let (locale, lang_cookie) = page_locale(&state, &headers, &query);
     let user = &session.caller.user;
     // People are greeted by the name they chose; staff accounts (no professional) by email.
-    let name = match user.professional_id {
-        Some(id) => holdings::professional(&state.db, id)
-            .await?
-            .map(|p| p.display_name.unwrap_or(p.legal_name)),
+    let person = match user.professional_id {
+        Some(id) => holdings::professional(&state.db, id).await?,
         None => None,
-    }
-    .unwrap_or_else(|| user.email.clone());
+    };
+    let name = person
+        .as_ref()
+        .map(|p| {
+            p.display_name
+                .clone()
+                .unwrap_or_else(|| p.legal_name.clone())
+        })
+        .unwrap_or_else(|| user.email.clone());
     let mut rows = Vec::new();
-    if let Some(professional_id) = user.professional_id {
-        // Enums reach the template through serde, as the snake_case names the API uses.
-        for row in holdings::overview(&state.db, &state.schemes, professional_id).await? {
-            rows.push(context! {
-                id => row.id.to_string(),
-                scheme => row.scheme,
-                registration_number => row.registration_number,
-                status => row.status,
-                state => row.state,
-            });
+    if let Some(person) = &person {
+        for (holding, found) in standing::dashboards_of(&state.db, &state.schemes, person).await? {
+            rows.push(dashboard::card(&holding, found.as_ref(), locale));
         }
     }
     let page = Page::render(

@@ -25,6 +25,7 @@ mod claims;
 mod configuration;
 mod connections;
 mod credentials;
+mod dashboard;
 mod health;
 mod holders_import;
 mod jwks;
