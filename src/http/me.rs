@@ -22,12 +22,14 @@ use crate::services::standing::{self, HoldingDashboard};
 mod memberships;
 mod privacy;
 mod reminder_preferences;
+mod settings;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(privacy::router())
         .merge(memberships::router())
         .merge(reminder_preferences::router())
+        .merge(settings::router())
         .routes(routes!(profile))
         .routes(routes!(list_holdings))
         .routes(routes!(holding_standing))

@@ -1,5 +1,6 @@
 //! The professional's dashboard over HTTP: the worked examples of the schemes read through
-//! `GET /v1/me/holdings/{id}/standing` and on the signed-in page, in both languages.
+//! `GET /v1/me/holdings/{id}/standing` and on the signed-in page, in both languages, and
+//! the language and password settings through the API.
 //!
 //! The standing is computed for today (in the holder's time zone), so every fixture is dated
 //! from today.
@@ -13,6 +14,8 @@ use serde_json::Value;
 
 use crate::db_test;
 use crate::harness::TestApp;
+use crate::support_accounts::PASSWORD;
+use crate::support_clients::audit_events_named;
 
 const HEADER: &str = "scheme,registration_number,email,legal_name,legal_name_kana,display_name,certified_on,cycle_start";
 
@@ -93,6 +96,7 @@ pub async fn token_of(app: &TestApp, email: &str) -> String {
         disabled_at: Set(None),
         sessions_revoked_at: Set(None),
         created_at: Set(Utc::now()),
+        locale: Set(None),
     }
     .insert(&app.state.db)
     .await
@@ -288,5 +292,107 @@ db_test! {
         let unknown = app.get_as(&format!("/v1/me/holdings/{}/standing", uuid::Uuid::now_v7()), &b).await;
         assert_eq!(unknown.status(), 404, "the same answer as for no such holding");
         assert!(!dashboard_page(&app, &b, "en").await.contains("OWN-A"), "nor is it on B's page");
+    }
+}
+
+db_test! {
+    async fn a_professional_sets_their_language_through_the_api_and_an_unknown_one_is_refused_naming_the_field(app: TestApp) {
+        let holder = app.active_holder().await;
+        let token = app.login_as(&holder.email, PASSWORD).await;
+        let put = |body: Value| {
+            app.client.put(app.url("/v1/me/locale")).bearer_auth(&token).json(&body).send()
+        };
+        let response = put(serde_json::json!({"locale": "en"})).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.json::<Value>().await.unwrap(), serde_json::json!({"locale": "en"}));
+        let profile: Value = app.get_as("/v1/me", &token).await.json().await.unwrap();
+        assert_eq!(profile["locale"], "en", "emails follow it too");
+
+        let refused = put(serde_json::json!({"locale": "fr"})).await.unwrap();
+        assert_eq!(refused.status(), 422);
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "locale", "{problem}");
+        let profile: Value = app.get_as("/v1/me", &token).await.json().await.unwrap();
+        assert_eq!(profile["locale"], "en", "unchanged by the refused one");
+
+        let changes = audit_events_named(&app, "locale.changed").await;
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].before, Some(serde_json::json!({"locale": "ja"})));
+        assert_eq!(changes[0].after, Some(serde_json::json!({"locale": "en"})));
+
+        // Signed in without a language in the address, the page speaks the chosen one.
+        let page = dashboard_page_without_lang(&app, &token).await;
+        assert!(page.contains("Sign out"), "{page}");
+    }
+}
+
+async fn dashboard_page_without_lang(app: &TestApp, token: &str) -> String {
+    app.client
+        .get(app.url("/"))
+        .header(
+            "cookie",
+            format!("{}={token}", cpe_ledger::http::pages::SESSION_COOKIE),
+        )
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+db_test! {
+    async fn a_staff_account_keeps_its_own_language(app: TestApp) {
+        let admin = cpe_ledger::services::accounts::create_user(&app.state.db, "staff-lang@example.jp", "admin", PASSWORD)
+            .await
+            .unwrap();
+        let token = app.login_as("staff-lang@example.jp", PASSWORD).await;
+        let response = app.client.put(app.url("/v1/me/locale")).bearer_auth(&token)
+            .json(&serde_json::json!({"locale": "en"})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let stored = users::Entity::find_by_id(admin.id).one(&app.state.db).await.unwrap().unwrap();
+        assert_eq!(stored.locale.as_deref(), Some("en"));
+        let page = dashboard_page_without_lang(&app, &token).await;
+        assert!(page.contains("Sign out"), "the account's language beats Accept-Language: {page}");
+    }
+}
+
+db_test! {
+    async fn a_password_change_needs_the_current_password_and_ends_every_other_session(app: TestApp) {
+        let holder = app.active_holder().await;
+        let this = app.login_as(&holder.email, PASSWORD).await;
+        let other = app.login_as(&holder.email, PASSWORD).await;
+        let change = |current: &str, new: &str| {
+            app.client
+                .post(app.url("/v1/me/password"))
+                .bearer_auth(&this)
+                .json(&serde_json::json!({"current_password": current, "new_password": new}))
+                .send()
+        };
+        const NEW: &str = "a brand new passphrase";
+
+        let wrong = change("not my password at all", NEW).await.unwrap();
+        assert_eq!(wrong.status(), 422);
+        let problem: Value = wrong.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "current_password", "{problem}");
+        let short = change(PASSWORD, "short").await.unwrap();
+        assert_eq!(short.status(), 422);
+        let problem: Value = short.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "new_password", "{problem}");
+        assert_eq!(app.get_as("/v1/me", &other).await.status(), 200, "nothing changed yet");
+
+        let changed = change(PASSWORD, NEW).await.unwrap();
+        assert_eq!(changed.status(), 200);
+        let fresh: Value = changed.json().await.unwrap();
+        let fresh = fresh["access_token"].as_str().unwrap();
+        assert_eq!(app.get_as("/v1/me", &other).await.status(), 401, "the other session ended");
+        assert_eq!(app.get_as("/v1/me", &this).await.status(), 401, "and the one that asked");
+        assert_eq!(app.get_as("/v1/me", fresh).await.status(), 200, "the answer's token works");
+
+        let old = app.post_json("/v1/auth/login", &serde_json::json!({"email": holder.email, "password": PASSWORD})).await;
+        assert_eq!(old.status(), 401, "the old password no longer signs in");
+        app.login_as(&holder.email, NEW).await;
+        assert_eq!(audit_events_named(&app, "password.changed").await.len(), 1);
     }
 }
