@@ -20,6 +20,7 @@ mod admin_api;
 mod attendance;
 mod authorization_matrix;
 mod browser;
+mod browser_dashboard;
 mod bulk_write;
 mod claims;
 mod configuration;
