@@ -34,6 +34,10 @@ pub struct Model {
     /// Tokens issued at or before this instant are void (logout, password change).
     pub sessions_revoked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The language of a staff account (`ja` or `en`); `None`: not chosen. A professional's
+    /// language is `professionals.locale`.
+    #[sea_orm(column_type = "String(StringLen::N(8))", nullable)]
+    pub locale: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

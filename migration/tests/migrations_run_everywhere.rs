@@ -402,6 +402,7 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             disabled_at: None,
             sessions_revoked_at: None,
             created_at: now,
+            locale: Some("en".into()),
         }
     );
 

@@ -5,6 +5,7 @@
 
 pub mod allocation;
 pub mod calendar_date;
+pub mod dashboard;
 pub mod email;
 pub mod levels;
 pub mod points;

@@ -124,7 +124,8 @@ pub enum SchemeStatus {
     Proposal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A name in English and Japanese.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocalizedName {
     pub en: String,

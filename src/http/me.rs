@@ -17,12 +17,13 @@ use crate::http::callers::ProfessionalCaller;
 use crate::http::extract::{Json, Path};
 use crate::http::problem::Problem;
 use crate::services::holdings::{self, HoldingStatus, Professional};
-use crate::services::standing::{self, HoldingStanding};
+use crate::services::standing::{self, HoldingDashboard};
 
 mod memberships;
 mod privacy;
 pub(crate) mod records;
 mod reminder_preferences;
+mod settings;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(memberships::router())
         .merge(reminder_preferences::router())
         .merge(records::router())
+        .merge(settings::router())
         .routes(routes!(profile))
         .routes(routes!(list_holdings))
         .routes(routes!(holding_standing))
@@ -128,23 +130,29 @@ pub async fn list_holdings(
     Ok(Json(summaries))
 }
 
-/// Where one of the caller's holdings stands toward renewal today.
+/// Where one of the caller's holdings stands toward renewal today: everything the dashboard
+/// shows. The standing (points counted against the requirement, by category with minimums
+/// and caps, by cycle year with the per-year minimum; the slots, and the unmet ones named in
+/// Japanese and English; pending points; the last valid day, the deadline, the days left to
+/// it, the state and its reasons), the scheme's name, the counted points over the cycle as a
+/// series for a chart, and the recent credits with what each counted here and its source
+/// (`provider` report, `self` report, or `admin` for the certification body's staff).
 #[utoipa::path(get, path = "/v1/me/holdings/{id}/standing", tag = "me", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The holding's id")),
     responses(
-        (status = 200, description = "The standing, computed now from the ledger", body = HoldingStanding),
+        (status = 200, description = "The standing, computed now from the ledger", body = HoldingDashboard),
         (status = 404, description = "No such holding among the caller's", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn holding_standing(
     State(state): State<AppState>,
     caller: ProfessionalCaller,
     Path(id): Path<Uuid>,
-) -> Result<Json<HoldingStanding>, Problem> {
+) -> Result<Json<HoldingDashboard>, Problem> {
     // Someone else's holding is simply not found.
     let holding = holdings::owned_by(&state.db, caller.professional_id, id)
         .await?
         .ok_or_else(|| Problem::not_found("holding"))?;
     Ok(Json(
-        standing::for_holding(&state.db, &state.schemes, &holding, None).await?,
+        standing::dashboard_for_holding(&state.db, &state.schemes, &holding).await?,
     ))
 }

@@ -16,7 +16,10 @@
 //!   nor compute it, and it changes with every sign-in.
 //!
 //! Language: `?lang=ja|en` (remembered in the `cpe_lang` cookie), else that cookie, else the
-//! first of `Accept-Language` we have words for, else Japanese.
+//! account's own setting (signed-in pages), else the first of `Accept-Language` we have words
+//! for, else Japanese. Signing in, and saving the language on `/settings`, set the cookie to
+//! the account's setting, so a `?lang=` choice lasts until the next sign-in and the setting
+//! decides from then on.
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -41,15 +44,19 @@ use crate::http::callers::UserCaller;
 use crate::http::client_ip::ClientIp;
 use crate::http::extract::{Form, Query};
 use crate::http::problem::Problem;
+use crate::services::account_settings;
 use crate::services::accounts;
 use crate::services::holdings;
 use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
 use crate::services::sign_in::{self, LoginError};
+use crate::services::standing;
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+pub mod dashboard;
 mod privacy;
 mod provider_upload;
 mod records;
+mod settings;
 
 pub const SESSION_COOKIE: &str = "cpe_session";
 pub const LANG_COOKIE: &str = "cpe_lang";
@@ -82,6 +89,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(records::calendar_feed_form).post(records::calendar_feed_submit),
         ),
         ("/transcript/{holding_id}", get(records::transcript)),
+        ("/settings", get(settings::settings_form)),
+        ("/settings/language", post(settings::language_submit)),
+        ("/settings/password", post(settings::password_submit)),
     ];
     routes.extend(crate::http::public_pages::routes());
     routes
@@ -223,21 +233,36 @@ fn page_locale(
     headers: &HeaderMap,
     query: &PageQuery,
 ) -> (&'static str, Option<HeaderValue>) {
+    page_locale_for(state, headers, query, None)
+}
+
+/// The cookie that remembers a language.
+fn lang_cookie(state: &AppState, locale: &str) -> HeaderValue {
+    set_cookie(
+        state,
+        LANG_COOKIE,
+        supported_locale(locale),
+        Some(365 * 24 * 3600),
+        SameSite::Lax,
+    )
+}
+
+/// [`page_locale`] for a signed-in page: the account's setting comes before the browser's.
+fn page_locale_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &PageQuery,
+    account: Option<&str>,
+) -> (&'static str, Option<HeaderValue>) {
     if let Some(lang) = query.lang.as_deref() {
         let locale = supported_locale(lang);
-        return (
-            locale,
-            Some(set_cookie(
-                state,
-                LANG_COOKIE,
-                locale,
-                Some(365 * 24 * 3600),
-                SameSite::Lax,
-            )),
-        );
+        return (locale, Some(lang_cookie(state, locale)));
     }
     if let Some(lang) = cookie(headers, LANG_COOKIE) {
         return (supported_locale(&lang), None);
+    }
+    if let Some(chosen) = account {
+        return (supported_locale(chosen), None);
     }
     let accepted = headers
         .get(ACCEPT_LANGUAGE)
@@ -418,27 +443,29 @@ async fn home(
     Query(query): Query<PageQuery>,
     session: PageSession,
 ) -> PageResult {
-    let (locale, lang_cookie) = page_locale(&state, &headers, &query);
     let user = &session.caller.user;
     // People are greeted by the name they chose; staff accounts (no professional) by email.
-    let name = match user.professional_id {
-        Some(id) => holdings::professional(&state.db, id)
-            .await?
-            .map(|p| p.display_name.unwrap_or(p.legal_name)),
+    let person = match user.professional_id {
+        Some(id) => holdings::professional(&state.db, id).await?,
         None => None,
-    }
-    .unwrap_or_else(|| user.email.clone());
+    };
+    let account = person
+        .as_ref()
+        .map(|p| p.locale.clone())
+        .or_else(|| user.locale.clone());
+    let (locale, lang_cookie) = page_locale_for(&state, &headers, &query, account.as_deref());
+    let name = person
+        .as_ref()
+        .map(|p| {
+            p.display_name
+                .clone()
+                .unwrap_or_else(|| p.legal_name.clone())
+        })
+        .unwrap_or_else(|| user.email.clone());
     let mut rows = Vec::new();
-    if let Some(professional_id) = user.professional_id {
-        // Enums reach the template through serde, as the snake_case names the API uses.
-        for row in holdings::overview(&state.db, &state.schemes, professional_id).await? {
-            rows.push(context! {
-                id => row.id.to_string(),
-                scheme => row.scheme,
-                registration_number => row.registration_number,
-                status => row.status,
-                state => row.state,
-            });
+    if let Some(person) = &person {
+        for (holding, found) in standing::dashboards_of(&state.db, &state.schemes, person).await? {
+            rows.push(dashboard::card(&holding, found.as_ref(), locale));
         }
     }
     let page = Page::render(
@@ -505,7 +532,12 @@ async fn login_submit(
     let words_key = match sign_in::log_in(&state.db, &form.email, &form.password, remote).await {
         Ok(user) => {
             let (token, _) = issue_user_token(&state, &user).await?;
-            return Ok(see_other("/", vec![session_cookie(&state, &token)]));
+            let mut cookies = vec![session_cookie(&state, &token)];
+            // The account's language decides from each sign-in on.
+            if let Some(chosen) = account_settings::account_locale(&state.db, &user).await? {
+                cookies.push(lang_cookie(&state, &chosen));
+            }
+            return Ok(see_other("/", cookies));
         }
         Err(LoginError::BadCredentials) => (StatusCode::UNAUTHORIZED, "login_failed", None),
         Err(LoginError::Throttled {

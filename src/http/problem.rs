@@ -21,6 +21,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::tokens::TokenError;
+use crate::services::account_settings::SettingsError;
 use crate::services::accounts::AccountError;
 use crate::services::attendance::AttendanceError;
 use crate::services::clients::ClientError;
@@ -268,6 +269,19 @@ impl From<TranscriptError> for Problem {
             ),
             TranscriptError::Standing(e) => e.into(),
             TranscriptError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<SettingsError> for Problem {
+    fn from(err: SettingsError) -> Self {
+        match err {
+            SettingsError::Invalid { field, message } => Problem::invalid_field(field, message),
+            SettingsError::Throttled {
+                retry_after_seconds,
+            } => Problem::too_many_requests(retry_after_seconds),
+            SettingsError::Db(e) => e.into(),
+            SettingsError::Hash(_) => Problem::internal(&err),
         }
     }
 }

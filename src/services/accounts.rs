@@ -76,6 +76,7 @@ pub async fn create_user(
         disabled_at: Set(None),
         sessions_revoked_at: Set(None),
         created_at: Set(now),
+        locale: Set(None),
     }
     .insert(db)
     .await?;
@@ -157,6 +158,7 @@ pub async fn invite_holders(
                         disabled_at: Set(None),
                         sessions_revoked_at: Set(None),
                         created_at: Set(Utc::now()),
+                        locale: Set(None),
                     }
                     .insert(&txn)
                     .await?;
@@ -262,6 +264,7 @@ pub async fn sign_up(
         disabled_at: Set(None),
         sessions_revoked_at: Set(None),
         created_at: Set(Utc::now()),
+        locale: Set(None),
     }
     .insert(&txn)
     .await?;

@@ -12,9 +12,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::scheme::normalise_scheme_id;
-use crate::domain::standing::{StandingState, last_day_before};
+use crate::domain::standing::last_day_before;
 use crate::services::schemes::SchemeCatalog;
-use crate::services::standing::{self, StandingError};
+use crate::services::standing;
 
 pub use entity::professionals::Model as Professional;
 
@@ -106,46 +106,6 @@ pub async fn of_professional(
             }
         })
         .collect())
-}
-
-/// A line of the signed-in home page: a holding and, when it can be computed, its standing.
-#[derive(Debug, Clone)]
-pub struct HoldingOverview {
-    pub id: Uuid,
-    pub scheme: String,
-    pub registration_number: String,
-    pub status: HoldingStatus,
-    /// `None` when the standing cannot be computed (no cycle on record, for instance).
-    pub state: Option<StandingState>,
-}
-
-/// The home page's data: each of the professional's holdings with its standing today.
-pub async fn overview(
-    db: &impl ConnectionTrait,
-    catalog: &SchemeCatalog,
-    professional_id: Uuid,
-) -> Result<Vec<HoldingOverview>, DbErr> {
-    let own = holdings::Entity::find()
-        .filter(holdings::Column::ProfessionalId.eq(professional_id))
-        .order_by_asc(holdings::Column::SchemeId)
-        .all(db)
-        .await?;
-    let mut rows = Vec::with_capacity(own.len());
-    for holding in own {
-        let state = match standing::for_holding(db, catalog, &holding, None).await {
-            Ok(found) => Some(found.standing.state),
-            Err(StandingError::Db(e)) => return Err(e),
-            Err(_) => None,
-        };
-        rows.push(HoldingOverview {
-            id: holding.id,
-            scheme: holding.scheme_id,
-            registration_number: holding.registration_number,
-            status: holding.status,
-            state,
-        });
-    }
-    Ok(rows)
 }
 
 /// What a list of holdings is narrowed to; `None` lets every value through.

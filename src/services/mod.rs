@@ -1,6 +1,7 @@
 //! Business operations over the database. Services take a connection and return domain values
 //! and errors; they know nothing of HTTP.
 
+pub mod account_settings;
 pub mod accounts;
 pub mod attendance;
 pub mod audit;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::allocation::{HoldingCycle, MultiCredit, SchemeClaim, allocate};
+use crate::domain::dashboard::{self, CreditFacts, CreditSource, Dashboard};
 use crate::domain::points::Points;
 use crate::domain::scheme::SchemeDefinition;
 use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
@@ -41,6 +42,54 @@ pub struct HoldingStanding {
     pub registration_number: String,
     #[serde(flatten)]
     pub standing: Standing,
+}
+
+/// A holding's standing with what the professional's dashboard shows beside it: names in
+/// both languages, the points over the cycle and the recent credits.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HoldingDashboard {
+    #[serde(flatten)]
+    pub holding: HoldingStanding,
+    #[serde(flatten)]
+    pub dashboard: Dashboard,
+}
+
+/// The dashboard of one holding today, in its professional's time zone.
+pub async fn dashboard_for_holding(
+    db: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    holding: &holdings::Model,
+) -> Result<HoldingDashboard, StandingError> {
+    let professional = professionals::Entity::find_by_id(holding.professional_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            DbErr::RecordNotFound(format!("professional {}", holding.professional_id))
+        })?;
+    let as_of = today_for(&professional);
+    let slice = LedgerSlice::load(db, &[holding.professional_id]).await?;
+    slice.dashboard(db, catalog, holding, as_of).await
+}
+
+/// Every holding of a professional (by scheme, then registration number) with its dashboard
+/// today; `None` where no standing can be computed (no cycle on record, say).
+pub async fn dashboards_of(
+    db: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    professional: &professionals::Model,
+) -> Result<Vec<(holdings::Model, Option<HoldingDashboard>)>, DbErr> {
+    let as_of = today_for(professional);
+    let slice = LedgerSlice::load(db, &[professional.id]).await?;
+    let mut out = Vec::new();
+    for holding in slice.holdings_of(professional.id) {
+        let found = match slice.dashboard(db, catalog, holding, as_of).await {
+            Ok(found) => Some(found),
+            Err(StandingError::Db(e)) => return Err(e),
+            Err(_) => None,
+        };
+        out.push((holding.clone(), found));
+    }
+    Ok(out)
 }
 
 pub async fn for_registration(
@@ -142,6 +191,16 @@ struct LedgerCredit {
     professional_id: Uuid,
     activity_type: String,
     completed_on: NaiveDate,
+    state: StoredState,
+}
+
+/// What the dashboard lists of a credit, read only for the credits a standing names.
+#[derive(Debug, Clone, FromQueryResult)]
+struct CreditListing {
+    id: Uuid,
+    title: String,
+    completed_on: NaiveDate,
+    source: entity::credits::CreditSource,
     state: StoredState,
 }
 
@@ -417,6 +476,93 @@ impl LedgerSlice {
             holding_id: holding.id,
             registration_number: holding.registration_number.clone(),
             standing,
+        })
+    }
+}
+
+impl LedgerSlice {
+    /// The standing of `holding` on `as_of` with the dashboard's view of it. Reads the titles
+    /// and sources of the credits the standing names (one lookup).
+    pub async fn dashboard(
+        &self,
+        db: &impl ConnectionTrait,
+        catalog: &SchemeCatalog,
+        holding: &holdings::Model,
+        as_of: NaiveDate,
+    ) -> Result<HoldingDashboard, StandingError> {
+        let judged = self.judge(catalog, holding, as_of)?;
+        let s = &judged.standing;
+        let loaded = catalog
+            .version(&s.scheme_id, &s.scheme_version)
+            .ok_or_else(|| StandingError::UnknownVersion {
+                scheme: s.scheme_id.clone(),
+                version: s.scheme_version.clone(),
+            })?;
+        // The credits the standing names, and the pending ones that claim points here.
+        let mut named: Vec<Uuid> = s
+            .counted_claims
+            .iter()
+            .map(|c| c.credit_id.as_str())
+            .chain(s.slots.iter().filter_map(|slot| slot.filled_by.as_deref()))
+            .chain(s.ignored.iter().map(|i| i.credit_id.as_str()))
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        let claimed_here = |credit: Uuid| -> Points {
+            self.claims
+                .get(&credit)
+                .into_iter()
+                .flatten()
+                .filter(|c| c.scheme_id == s.scheme_id)
+                .map(|c| Points::from_hundredths(c.points))
+                .sum()
+        };
+        named.extend(
+            self.credits
+                .get(&holding.professional_id)
+                .into_iter()
+                .flatten()
+                .filter(|c| {
+                    c.state == StoredState::Pending
+                        && c.completed_on >= s.starts_on
+                        && c.completed_on <= s.expires_on
+                        && claimed_here(c.id).is_positive()
+                })
+                .map(|c| c.id),
+        );
+        named.sort_unstable();
+        named.dedup();
+        let rows = lookup::<credits::Entity, CreditListing>(
+            db,
+            &[
+                credits::Column::Id,
+                credits::Column::Title,
+                credits::Column::CompletedOn,
+                credits::Column::Source,
+                credits::Column::State,
+            ],
+            credits::Column::Id,
+            &named,
+        )
+        .await?;
+        let facts: Vec<CreditFacts> = rows
+            .into_iter()
+            .map(|row| CreditFacts {
+                id: row.id.to_string(),
+                title: row.title,
+                completed_on: row.completed_on,
+                source: match row.source {
+                    entity::credits::CreditSource::Provider => CreditSource::Provider,
+                    entity::credits::CreditSource::SelfReported => CreditSource::SelfReported,
+                    entity::credits::CreditSource::Admin => CreditSource::Admin,
+                },
+                state: domain_state(row.state),
+                claimed: claimed_here(row.id),
+            })
+            .collect();
+        let view = dashboard::dashboard(&loaded.definition, s, &facts);
+        Ok(HoldingDashboard {
+            holding: judged,
+            dashboard: view,
         })
     }
 }

@@ -60,6 +60,9 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET" | "POST", "/unsubscribe") | ("POST", "/resubscribe") => Rule::Public,
         ("POST", "/v1/auth/logout") => Rule::Only(USERS),
         ("GET", "/v1/me" | "/v1/me/holdings") => Rule::Only(PROFESSIONALS),
+        // Every signed-in account has a language and a password, staff too; the matrix's
+        // `{}` is answered 422, which is access.
+        ("PUT", "/v1/me/locale") | ("POST", "/v1/me/password") => Rule::Only(USERS),
         ("GET" | "PUT", "/v1/me/consents") => Rule::Only(PROFESSIONALS),
         // Only the caller's own: there is no id to name anyone else's.
         ("GET" | "PUT", "/v1/me/reminder-preferences") => Rule::Only(PROFESSIONALS),
@@ -153,6 +156,7 @@ async fn seed(app: &TestApp) -> World {
             disabled_at: Set(None),
             sessions_revoked_at: Set(None),
             created_at: Set(chrono::Utc::now()),
+            locale: Set(None),
         }
         .insert(&app.state.db)
         .await
@@ -412,6 +416,10 @@ enum PageRule {
 fn page_rule(method: &str, path: &str) -> Option<PageRule> {
     Some(match (method, path) {
         ("GET", "/") | ("POST", "/logout") => PageRule::Session(USERS),
+        // A form sent without its fields is shown again with its message (200).
+        ("GET", "/settings") | ("POST", "/settings/language" | "/settings/password") => {
+            PageRule::Session(USERS)
+        }
         ("GET" | "POST", "/login" | "/activate" | "/reset" | "/forgot") => PageRule::Public,
         // Signed with the provider system's client secret in the form itself, not a session.
         ("GET" | "POST", "/provider/upload") => PageRule::Public,

@@ -16,14 +16,14 @@ use crate::support_accounts::PASSWORD;
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// A chromedriver process for one test, stopped when dropped.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
     port: u16,
     profile: tempfile::TempDir,
 }
 
 impl ChromeDriver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         assert!(
             std::path::Path::new(CHROMEDRIVER).exists(),
             "{CHROMEDRIVER} is required (install chromium-driver)"
@@ -53,7 +53,7 @@ impl ChromeDriver {
         }
     }
 
-    async fn browser(&self) -> fantoccini::Client {
+    pub(crate) async fn browser(&self) -> fantoccini::Client {
         // The test build has two rustls crypto backends (ring from lettre and sqlx, aws-lc-rs
         // from fantoccini's connector), so the process must say which one to use.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -533,7 +533,14 @@ async fn a_professional_downloads_a_transcript_and_subscribes_to_a_calendar_feed
                     .await
             }
         };
-        let pdf = fetch(format!("/transcript/{}?format=pdf", holder.holding_id)).await?;
+        // The dashboard links the transcript of each certification.
+        let pdf_link = browser
+            .find(Locator::Css("a.transcript-pdf"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap_or_default();
+        let pdf = fetch(pdf_link).await?;
         let csv = fetch(format!(
             "/transcript/{}?format=csv&lang=en",
             holder.holding_id

@@ -208,13 +208,15 @@ fn conform(doc: &Value, schema: &Value, value: &Value, path: &str, errors: &mut 
 }
 
 /// Standings with every kind of field filled: counted and ignored claims, slots filled and
-/// open, per-year and per-cycle slots, minimums and caps present and absent, reasons.
+/// open, per-year and per-cycle slots, minimums and caps present and absent, reasons; with
+/// the dashboard's names, series and credits (of every source) beside them.
 fn sample_standings() -> Vec<Value> {
+    use cpe_ledger::domain::dashboard::{CreditFacts, CreditSource, dashboard};
     use cpe_ledger::domain::scheme::builtin_schemes;
     use cpe_ledger::domain::{
         Claim, CreditEntry, CreditState, CyclePeriod, StandingInput, evaluate,
     };
-    use cpe_ledger::services::standing::HoldingStanding;
+    use cpe_ledger::services::standing::{HoldingDashboard, HoldingStanding};
     let day = |text: &str| text.parse::<chrono::NaiveDate>().unwrap();
     let entry = |id: &str, on: &str, kind: &str, claims: &[(&str, &str)]| CreditEntry {
         id: id.to_owned(),
@@ -274,10 +276,31 @@ fn sample_standings() -> Vec<Value> {
                 credits: &credits,
                 as_of: day(as_of),
             });
-            serde_json::to_value(HoldingStanding {
-                holding_id: uuid::Uuid::nil(),
-                registration_number: "123456".to_owned(),
-                standing,
+            let sources = [
+                CreditSource::Provider,
+                CreditSource::SelfReported,
+                CreditSource::Admin,
+            ];
+            let facts: Vec<CreditFacts> = credits
+                .iter()
+                .zip(sources.into_iter().cycle())
+                .map(|(c, source)| CreditFacts {
+                    id: c.id.clone(),
+                    title: format!("course {}", c.id),
+                    completed_on: c.completed_on,
+                    source,
+                    state: c.state,
+                    claimed: c.claims.iter().map(|claim| claim.points).sum(),
+                })
+                .collect();
+            let view = dashboard(scheme, &standing, &facts);
+            serde_json::to_value(HoldingDashboard {
+                holding: HoldingStanding {
+                    holding_id: uuid::Uuid::nil(),
+                    registration_number: "123456".to_owned(),
+                    standing,
+                },
+                dashboard: view,
             })
             .unwrap()
         })
@@ -290,7 +313,7 @@ fn the_standing_route_documents_the_standing_it_answers_field_by_field() {
     let schema = &doc["paths"]["/v1/me/holdings/{id}/standing"]["get"]["responses"]["200"]["content"]
         ["application/json"]["schema"];
     assert_eq!(
-        schema["$ref"], "#/components/schemas/HoldingStanding",
+        schema["$ref"], "#/components/schemas/HoldingDashboard",
         "not a bare JSON value: {schema}"
     );
     let reasons = &resolve(&doc, &doc["components"]["schemas"]["StandingReason"])["properties"];

@@ -45,12 +45,12 @@ db_test! {
         assert_eq!(home.status(), 200);
         let html = home.text().await.unwrap();
         assert!(html.contains(&holder.email), "{html}");
-        assert!(html.contains("cissp"), "the holding is listed: {html}");
-        assert!(html.contains("<td>active</td>"), "with its status: {html}");
+        assert!(html.contains("Certified Information Systems Security Professional"), "the holding is shown by its scheme's name: {html}");
+        assert!(html.contains(r#"<span class="holding-status">Active</span>"#), "with its status: {html}");
         assert!(
             ["Complete", "On track", "At risk", "Past deadline (in grace)", "Lapsed"]
                 .iter()
-                .any(|state| html.contains(&format!("<td>{state}</td>"))),
+                .any(|state| html.contains(&format!("\">{state}</p>"))),
             "and its standing in words: {html}"
         );
         assert!(html.contains("Sign out"), "English when asked for");

@@ -21,6 +21,7 @@ pub async fn professional_token(app: &TestApp, holder: &Holder) -> String {
         disabled_at: Set(None),
         sessions_revoked_at: Set(None),
         created_at: Set(chrono::Utc::now()),
+        locale: Set(None),
     }
     .insert(&app.state.db)
     .await
