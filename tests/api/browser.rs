@@ -347,27 +347,7 @@ async fn a_professional_changes_a_consent_on_the_page_sees_it_on_the_registry_an
     let browser = driver.browser().await;
     let outcome = async {
         // Signed in through the login page.
-        browser.goto(&app.url("/login?lang=en")).await?;
-        browser
-            .find(Locator::Css("input[name=email]"))
-            .await?
-            .send_keys(&holder.email)
-            .await?;
-        browser
-            .find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        browser
-            .find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
-            .await?;
-        browser
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Id("signed-in"))
-            .await?;
+        sign_in(&browser, &app, "/login?lang=en", &holder.email, PASSWORD).await?;
 
         // Before: the public registry shows no name.
         browser.goto(&registry).await?;
@@ -473,13 +453,15 @@ async fn a_professional_changes_a_consent_on_the_page_sees_it_on_the_registry_an
     );
 }
 
-/// Signs `email` in through the login page (in English) and waits for the signed-in page.
-async fn sign_in(
+/// Signs `email` in on the login page at `path` and waits for the signed-in page.
+pub(crate) async fn sign_in(
     browser: &fantoccini::Client,
     app: &TestApp,
+    path: &str,
     email: &str,
+    password: &str,
 ) -> Result<(), fantoccini::error::CmdError> {
-    browser.goto(&app.url("/login?lang=en")).await?;
+    browser.goto(&app.url(path)).await?;
     browser
         .find(Locator::Css("input[name=email]"))
         .await?
@@ -488,10 +470,10 @@ async fn sign_in(
     browser
         .find(Locator::Css("input[name=password]"))
         .await?
-        .send_keys(PASSWORD)
+        .send_keys(password)
         .await?;
     browser
-        .find(Locator::Css("button[type=submit]"))
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
         .await?
         .click()
         .await?;
@@ -524,7 +506,7 @@ async fn a_professional_downloads_a_transcript_and_subscribes_to_a_calendar_feed
     let holder = app.active_holder().await;
     let browser = driver.browser().await;
     let outcome = async {
-        sign_in(&browser, &app, &holder.email).await?;
+        sign_in(&browser, &app, "/login?lang=en", &holder.email, PASSWORD).await?;
         let fetch = |path: String| {
             let browser = browser.clone();
             async move {

@@ -14,7 +14,7 @@ use entity::{credit_claims, credits, professionals, users};
 use fantoccini::{Client, Locator};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use crate::browser::ChromeDriver;
+use crate::browser::{ChromeDriver, sign_in};
 use crate::dashboard::{import_holder, staff_credit, today};
 use crate::harness::{Backend, Needs, TestApp, skipped};
 use crate::support_accounts::PASSWORD;
@@ -126,37 +126,6 @@ async fn seeded_holder(app: &TestApp) -> String {
     linked.professional_id = Set(Some(person.id));
     linked.update(&app.state.db).await.unwrap();
     email.to_owned()
-}
-
-async fn sign_in(
-    browser: &Client,
-    app: &TestApp,
-    path: &str,
-    email: &str,
-    password: &str,
-) -> Flow<()> {
-    browser.goto(&app.url(path)).await?;
-    browser
-        .find(Locator::Css("input[name=email]"))
-        .await?
-        .send_keys(email)
-        .await?;
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await?
-        .send_keys(password)
-        .await?;
-    browser
-        .find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await?
-        .click()
-        .await?;
-    browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Id("signed-in"))
-        .await?;
-    Ok(())
 }
 
 async fn sign_out(browser: &Client, app: &TestApp) -> Flow<()> {
