@@ -216,19 +216,22 @@ pub async fn file(
     query.one(db).await
 }
 
+/// The columns of [`EvidenceMeta`], in its order.
+type MetaRow = (
+    Uuid,
+    String,
+    i64,
+    String,
+    Option<String>,
+    chrono::DateTime<Utc>,
+);
+
 /// What is known of the files `ids`, without reading their bytes.
 pub async fn metas(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<EvidenceMeta>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(
-        Uuid,
-        String,
-        i64,
-        String,
-        Option<String>,
-        chrono::DateTime<Utc>,
-    )> = evidence::Entity::find()
+    let rows: Vec<MetaRow> = evidence::Entity::find()
         .select_only()
         .columns([
             evidence::Column::Id,

@@ -228,6 +228,17 @@ where
     E::find().count(&app.state.db).await.unwrap()
 }
 
+/// An upload that must be refused: bytes, declared name and type, then the status, the field
+/// and words of the answer.
+type Refused = (
+    Vec<u8>,
+    Option<&'static str>,
+    &'static str,
+    u16,
+    &'static str,
+    &'static str,
+);
+
 fn field_of(problem: &Value) -> &str {
     problem["errors"][0]["field"].as_str().unwrap_or("")
 }
@@ -316,7 +327,7 @@ db_test! {
         let me = reporter(&app, &[("cissp", "EV1001")]).await;
         let mut too_big = PDF.to_vec();
         too_big.resize(5 * 1024 * 1024 + 1, b' ');
-        let cases: Vec<(Vec<u8>, Option<&str>, &str, u16, &str, &str)> = vec![
+        let cases: Vec<Refused> = vec![
             (too_big, Some("scan.pdf"), "application/pdf", 413, "body", "larger than"),
             (b"MZ\x90\0\x03\0\0\0 an executable".to_vec(), Some("certificate.pdf"), "application/pdf", 415, "body", "not a PDF, PNG or JPEG"),
             (b"GIF89a\x01\0\x01\0\0\0\0;".to_vec(), None, "application/octet-stream", 415, "body", "image/gif"),
