@@ -47,6 +47,7 @@ use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
 use crate::services::sign_in::{self, LoginError};
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+mod credits;
 mod privacy;
 mod provider_upload;
 
@@ -76,6 +77,19 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(privacy::consents_form).post(privacy::consents_submit),
         ),
         ("/disclosures", get(privacy::disclosures_page)),
+        ("/credits", get(credits::list_page)),
+        (
+            "/credits/new",
+            get(credits::new_form).post(credits::new_submit).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    crate::services::evidence::MAX_BYTES + 64 * 1024,
+                ),
+            ),
+        ),
+        (
+            "/admin/review",
+            get(credits::review_list).post(credits::review_submit),
+        ),
     ];
     routes.extend(crate::http::public_pages::routes());
     routes
@@ -317,7 +331,7 @@ pub(crate) fn standalone_page(
         .into_response())
 }
 
-fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
+pub(super) fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     response
         .headers_mut()
@@ -529,7 +543,7 @@ async fn login_submit(
 }
 
 /// One word list entry, for messages a handler chooses.
-fn render_page_word(templates: &Templates, locale: &str, key: &str) -> String {
+pub(super) fn render_page_word(templates: &Templates, locale: &str, key: &str) -> String {
     templates
         .page_words(locale)
         .get_attr(key)

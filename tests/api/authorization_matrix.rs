@@ -459,6 +459,10 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         ("POST", "/credentials") => PageRule::Session(PROFESSIONALS),
         // A staff account has no holdings to share: 403.
         ("GET" | "POST", "/consents") | ("GET", "/disclosures") => PageRule::Session(PROFESSIONALS),
+        // A professional's own activities; a staff account has none: 403.
+        ("GET", "/credits") | ("GET" | "POST", "/credits/new") => PageRule::Session(PROFESSIONALS),
+        // The review queue is the certification body's.
+        ("GET" | "POST", "/admin/review") => PageRule::Session(&[Role::Admin]),
         _ => return None,
     })
 }
