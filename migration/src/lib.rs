@@ -31,6 +31,7 @@ mod m20261202_000071_create_disclosures;
 mod m20261202_000072_create_standing_projection;
 mod m20261202_000080_create_issued_credentials;
 mod m20261202_000081_create_webhooks;
+mod m20261203_000090_create_evidence_and_self_reports;
 mod m20261203_000100_add_user_locale;
 mod m20261203_000110_create_calendar_feeds;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000072_create_standing_projection::Migration),
             Box::new(m20261202_000080_create_issued_credentials::Migration),
             Box::new(m20261202_000081_create_webhooks::Migration),
+            Box::new(m20261203_000090_create_evidence_and_self_reports::Migration),
             Box::new(m20261203_000100_add_user_locale::Migration),
             Box::new(m20261203_000110_create_calendar_feeds::Migration),
         ]

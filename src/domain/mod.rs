@@ -12,6 +12,7 @@ pub mod points;
 pub mod registration_number;
 pub mod reminders;
 pub mod scheme;
+pub mod self_report;
 pub mod standing;
 pub mod xapi;
 

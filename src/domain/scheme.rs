@@ -103,9 +103,47 @@ pub struct SchemeDefinition {
     /// [`crate::domain::reminders::DEFAULT_THRESHOLDS`] (180, 90, 30 and 7).
     #[serde(default)]
     pub reminder_days_before_deadline: Option<Vec<u32>>,
+    /// How the scheme's owner treats activities its holders report themselves. Unset: every
+    /// self-reported credit waits for review.
+    #[serde(default)]
+    pub self_report: Option<SelfReport>,
+}
+
+/// How a scheme's owner treats self-reported activities, and what the ledger proposes for one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfReport {
+    pub review: Review,
+    /// The activity type a self-reported course is proposed as when the professional names
+    /// none (CISSP `education`). Unset: the professional must name one (RISS, whose slots only
+    /// specific courses fill).
+    #[serde(default)]
+    pub activity_type: Option<String>,
+    /// The category proposed when the professional names none and the activity type is bound
+    /// to none (CISSP `group_a`).
+    #[serde(default)]
+    pub category: Option<String>,
+    pub source: String,
+}
+
+/// Whether a self-reported credit counts at once or waits for the owner's staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Review {
+    /// Pending until staff approve it.
+    Required,
+    /// Approved on entry; the owner checks a random sample afterwards.
+    Audit,
 }
 
 impl SchemeDefinition {
+    /// Whether a self-reported credit claiming toward this scheme waits for review.
+    pub fn self_report_review(&self) -> Review {
+        self.self_report
+            .as_ref()
+            .map_or(Review::Required, |s| s.review)
+    }
+
     /// The reminder thresholds in force for this scheme.
     pub fn reminder_thresholds(&self) -> &[u32] {
         self.reminder_days_before_deadline
@@ -492,6 +530,32 @@ impl SchemeDefinition {
                     );
                 }
                 positive(&at("or_points.points"), alternative.points)?;
+            }
+        }
+
+        if let Some(report) = &self.self_report {
+            non_empty("self_report.source", &report.source)?;
+            if let Some(kind) = &report.activity_type
+                && self.activity_type(kind).is_none()
+            {
+                return fail(
+                    "self_report.activity_type",
+                    &format!("unknown activity type {kind:?}"),
+                );
+            }
+            if let Some(category) = &report.category {
+                let placed = match &report.activity_type {
+                    Some(kind) => self.place(kind, category).is_ok(),
+                    None => self.category(category).is_some(),
+                };
+                if !placed {
+                    return fail(
+                        "self_report.category",
+                        &format!(
+                            "{category:?} is not a category the proposed activity type counts in"
+                        ),
+                    );
+                }
             }
         }
 

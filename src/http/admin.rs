@@ -21,11 +21,13 @@ use crate::services::clients::{self as client_service, Client, ClientKind, NewCl
 use crate::services::outbox_status::{self, OutboxStatus, SweepRun};
 use crate::services::providers::{self as provider_service, NewProvider, Provider, ProviderStatus};
 
+mod credits;
 mod organisations;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(organisations::router())
+        .merge(credits::router())
         .routes(routes!(create_provider, list_providers))
         .routes(routes!(get_provider))
         .routes(routes!(disable_provider))

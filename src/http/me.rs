@@ -1,4 +1,5 @@
-//! `/v1/me/*`: a professional reads their own profile, holdings and standing.
+//! `/v1/me/*`: a professional reads their own profile, holdings and standing, and reports
+//! their own activities with evidence ([`credits`]).
 //!
 //! A holding id that is not the caller's answers 404, exactly like one that does not exist, so
 //! ids cannot be probed.
@@ -19,6 +20,7 @@ use crate::http::problem::Problem;
 use crate::services::holdings::{self, HoldingStatus, Professional};
 use crate::services::standing::{self, HoldingDashboard};
 
+pub(crate) mod credits;
 mod memberships;
 mod privacy;
 pub(crate) mod records;
@@ -28,6 +30,7 @@ mod settings;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(privacy::router())
+        .merge(credits::router())
         .merge(memberships::router())
         .merge(reminder_preferences::router())
         .merge(records::router())

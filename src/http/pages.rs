@@ -52,6 +52,7 @@ use crate::services::sign_in::{self, LoginError};
 use crate::services::standing;
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+mod credits;
 pub mod dashboard;
 mod privacy;
 mod provider_upload;
@@ -92,6 +93,19 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/settings", get(settings::settings_form)),
         ("/settings/language", post(settings::language_submit)),
         ("/settings/password", post(settings::password_submit)),
+        ("/credits", get(credits::list_page)),
+        (
+            "/credits/new",
+            get(credits::new_form).post(credits::new_submit).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    crate::services::evidence::MAX_BYTES + 64 * 1024,
+                ),
+            ),
+        ),
+        (
+            "/admin/review",
+            get(credits::review_list).post(credits::review_submit),
+        ),
     ];
     routes.extend(crate::http::public_pages::routes());
     routes
@@ -348,7 +362,7 @@ pub(crate) fn standalone_page(
         .into_response())
 }
 
-fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
+pub(super) fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     response
         .headers_mut()
@@ -567,7 +581,7 @@ async fn login_submit(
 }
 
 /// One word list entry, for messages a handler chooses.
-fn render_page_word(templates: &Templates, locale: &str, key: &str) -> String {
+pub(super) fn render_page_word(templates: &Templates, locale: &str, key: &str) -> String {
     templates
         .page_words(locale)
         .get_attr(key)

@@ -245,6 +245,76 @@ impl From<PathRejection> for Problem {
 
 // --- service errors ----------------------------------------------------------------------------
 
+/// A credit the caller may not change is a 409 that says why (approved: staff correct it
+/// through the ledger); a field the rules refuse is a 422 naming it.
+impl From<crate::services::self_report::SelfReportError> for Problem {
+    fn from(err: crate::services::self_report::SelfReportError) -> Self {
+        use crate::services::self_report::SelfReportError;
+        match err {
+            SelfReportError::Invalid { field, message } => Problem::invalid_field(field, message),
+            SelfReportError::NotFound => Problem::not_found("credit"),
+            SelfReportError::NotChangeable(detail) => Problem::conflict(detail),
+            SelfReportError::Db(e) => e.into(),
+            SelfReportError::Standing(e) => e.into(),
+        }
+    }
+}
+
+/// Too large is 413; a type we do not take is 415; a name or declared type that lies, or an
+/// empty file, is 422 naming what lied. Each says what to do.
+impl From<crate::services::evidence::EvidenceError> for Problem {
+    fn from(err: crate::services::evidence::EvidenceError) -> Self {
+        use crate::services::evidence::EvidenceError;
+        let refused = |status: StatusCode, kind: &str, field: &str, message: String| {
+            let mut p = Problem::new(status, message.clone()).with_type(kind);
+            p.errors.push(FieldError {
+                field: field.to_owned(),
+                message,
+            });
+            p
+        };
+        match err {
+            e @ EvidenceError::TooLarge => refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "/problems/evidence-too-large",
+                "body",
+                format!("{e}; send a smaller scan or a PDF"),
+            ),
+            e @ EvidenceError::UnsupportedType(_) => refused(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "/problems/evidence-type",
+                "body",
+                format!("{e}; send a PDF, PNG or JPEG"),
+            ),
+            e @ EvidenceError::Empty => refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/validation",
+                "body",
+                e.to_string(),
+            ),
+            EvidenceError::Mismatch { field, message } => refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/evidence-type",
+                field,
+                message,
+            ),
+            EvidenceError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::credit_review::ReviewError> for Problem {
+    fn from(err: crate::services::credit_review::ReviewError) -> Self {
+        use crate::services::credit_review::ReviewError;
+        match err {
+            ReviewError::Invalid { field, message } => Problem::invalid_field(field, message),
+            ReviewError::NotFound => Problem::not_found("credit"),
+            e @ ReviewError::NotPending(_) => Problem::conflict(e.to_string()),
+            ReviewError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<StandingError> for Problem {
     fn from(err: StandingError) -> Self {
         match err {

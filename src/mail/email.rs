@@ -19,6 +19,8 @@ pub enum Email {
     PasswordReset(LinkEmail),
     /// `emails/reminder`: the digest of a person's certifications that need attention.
     Reminder(super::reminder::ReminderEmail),
+    /// `emails/credit_reviewed`: staff approved or rejected a self-reported credit.
+    CreditReviewed(CreditReviewedEmail),
 }
 
 impl Email {
@@ -29,6 +31,7 @@ impl Email {
             Self::Activation(_) => "activation",
             Self::PasswordReset(_) => "password_reset",
             Self::Reminder(_) => super::reminder::NAME,
+            Self::CreditReviewed(_) => CREDIT_REVIEWED,
         }
     }
 }
@@ -42,6 +45,25 @@ pub struct LinkEmail {
     pub link: String,
     /// When the link stops working, in the recipient's time zone and words.
     pub expires_at: String,
+}
+
+/// The name of the review email's folder and of its queued notifications.
+pub const CREDIT_REVIEWED: &str = "credit_reviewed";
+
+/// What the review email is rendered from; queued whole as the notification's payload.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct CreditReviewedEmail {
+    pub name: Option<String>,
+    pub title: String,
+    pub provider_name: String,
+    /// The completion day as written in the recipient's language.
+    pub completed_on: String,
+    pub hours: String,
+    pub approved: bool,
+    /// The reviewer's reason (required for a rejection).
+    pub reason: Option<String>,
+    /// The professional's list of credits.
+    pub link: String,
 }
 
 /// A rendered email, ready for [`super::Mailer::compose`].

@@ -116,6 +116,18 @@ pub async fn render(
         return mail::render(templates, &Email::Reminder(context), &notification.locale)
             .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")));
     }
+    if template == mail::email::CREDIT_REVIEWED {
+        // The payload is the whole context, written when the decision was taken.
+        let context: mail::email::CreditReviewedEmail =
+            serde_json::from_value(notification.payload.clone())
+                .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
+        return mail::render(
+            templates,
+            &Email::CreditReviewed(context),
+            &notification.locale,
+        )
+        .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")));
+    }
     let (purpose, page, email): (_, _, fn(LinkEmail) -> Email) = match template {
         INVITATION => (TokenPurpose::Activation, "activate", Email::Invitation),
         ACTIVATION => (TokenPurpose::Activation, "activate", Email::Activation),

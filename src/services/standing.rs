@@ -35,6 +35,15 @@ pub enum StandingError {
     Db(#[from] DbErr),
 }
 
+/// What [`LedgerSlice::placement_inputs`] hands to [`crate::domain::self_report::place`].
+#[derive(Debug, Default)]
+pub struct PlacementInputs<'c> {
+    pub holdings: Vec<HoldingCycle>,
+    pub without_cycle: Vec<(String, String)>,
+    pub credits: Vec<MultiCredit>,
+    pub schemes: Vec<&'c SchemeDefinition>,
+}
+
 /// A holding's standing with the identifiers a reader needs beside it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HoldingStanding {
@@ -341,6 +350,94 @@ impl LedgerSlice {
             (&a.scheme_id, &a.registration_number).cmp(&(&b.scheme_id, &b.registration_number))
         });
         held
+    }
+
+    /// What the placement of a new activity reads for `professional` on `as_of`: each holding
+    /// with the cycle judged then (and those without a cycle, as `(holding id, scheme)`), every
+    /// credit with its claims per scheme as standing reads them, and the rule versions of those
+    /// cycles.
+    pub fn placement_inputs<'c>(
+        &self,
+        catalog: &'c SchemeCatalog,
+        professional: Uuid,
+        as_of: NaiveDate,
+    ) -> Result<PlacementInputs<'c>, StandingError> {
+        let mut inputs = PlacementInputs::default();
+        for holding in self.holdings_of(professional) {
+            let own = self.cycles.get(&holding.id).map_or(&[][..], Vec::as_slice);
+            let Some((current, previous)) = current_and_previous(own, as_of) else {
+                inputs
+                    .without_cycle
+                    .push((holding.id.to_string(), holding.scheme_id.clone()));
+                continue;
+            };
+            let (scheme_id, version) = self
+                .versions
+                .get(&current.scheme_version_id)
+                .cloned()
+                .ok_or_else(|| {
+                    DbErr::RecordNotFound(format!("scheme version {}", current.scheme_version_id))
+                })?;
+            let loaded = catalog.version(&scheme_id, &version).ok_or_else(|| {
+                StandingError::UnknownVersion {
+                    scheme: scheme_id.clone(),
+                    version: version.clone(),
+                }
+            })?;
+            if !inputs
+                .schemes
+                .iter()
+                .any(|s| s.id == scheme_id && s.version == version)
+            {
+                inputs.schemes.push(&loaded.definition);
+            }
+            inputs.holdings.push(HoldingCycle {
+                holding_id: holding.id.to_string(),
+                scheme_id,
+                scheme_version: version,
+                cycle: period(current),
+                previous_cycle: previous.map(period),
+            });
+        }
+        for credit in self.credits.get(&professional).into_iter().flatten() {
+            let mut schemes: Vec<SchemeClaim> = Vec::new();
+            for claim in self.claims.get(&credit.id).into_iter().flatten() {
+                let point = Claim {
+                    category: claim.category.clone(),
+                    points: Points::from_hundredths(claim.points),
+                };
+                match schemes.iter_mut().find(|s| s.scheme_id == claim.scheme_id) {
+                    Some(existing) => existing.claims.push(point),
+                    None => schemes.push(SchemeClaim {
+                        scheme_id: claim.scheme_id.clone(),
+                        activity_type: claim.activity_type.clone(),
+                        claims: vec![point],
+                    }),
+                }
+            }
+            // A scheme the credit claims no points in still sees it when its own activity
+            // type fills one of that scheme's slots.
+            for scheme in &inputs.schemes {
+                let fills_slot = scheme
+                    .slots
+                    .iter()
+                    .any(|slot| slot.activity_types.contains(&credit.activity_type));
+                if fills_slot && !schemes.iter().any(|s| s.scheme_id == scheme.id) {
+                    schemes.push(SchemeClaim {
+                        scheme_id: scheme.id.clone(),
+                        activity_type: credit.activity_type.clone(),
+                        claims: Vec::new(),
+                    });
+                }
+            }
+            inputs.credits.push(MultiCredit {
+                id: credit.id.to_string(),
+                completed_on: credit.completed_on,
+                state: domain_state(credit.state),
+                schemes,
+            });
+        }
+        Ok(inputs)
     }
 
     /// The standing of `holding` on `as_of`, from what this slice holds of its professional.

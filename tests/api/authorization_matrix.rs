@@ -71,6 +71,13 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("POST", "/v1/me/memberships/{id}/confirm" | "/v1/me/memberships/{id}/decline") => {
             Rule::Only(&[ProfessionalA])
         }
+        // Only the caller's own: lists, reports and previews name no one else.
+        ("GET" | "POST", "/v1/me/credits")
+        | ("POST", "/v1/me/credits/allocation" | "/v1/me/evidence") => Rule::Only(PROFESSIONALS),
+        // Object level: B naming A's credit or evidence gets 404.
+        ("GET" | "PUT" | "DELETE", "/v1/me/credits/{id}") | ("GET", "/v1/me/evidence/{id}") => {
+            Rule::Only(&[ProfessionalA])
+        }
         ("GET", "/v1/procurement/organizations/{id}/standing") => Rule::Only(&[Procurement]),
         // Object level: B asking for A's holding gets 404.
         ("GET", "/v1/me/holdings/{id}/standing" | "/v1/me/holdings/{id}/transcript") => {
@@ -286,7 +293,41 @@ async fn seed(app: &TestApp) -> World {
         claims.push((org.id, claim.id));
     }
 
+    // A self-reported credit of A's (approved: CISSP audits afterwards) with its evidence.
+    let evidence: Value = app
+        .client
+        .post(app.url("/v1/me/evidence?file_name=certificate.pdf"))
+        .bearer_auth(&tokens[&Role::ProfessionalA])
+        .header("content-type", "application/pdf")
+        .body(crate::self_report::PDF)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let report = crate::self_report::course(evidence["id"].as_str());
+    let credit: Value = app
+        .client
+        .post(app.url("/v1/me/credits"))
+        .bearer_auth(&tokens[&Role::ProfessionalA])
+        .json(&report)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
     let mut params = BTreeMap::new();
+    params.insert(
+        "credit_of_a",
+        credit["id"].as_str().expect("a credit of A's").to_owned(),
+    );
+    params.insert(
+        "evidence_of_a",
+        evidence["id"].as_str().expect("evidence of A's").to_owned(),
+    );
     params.insert("holding_of_a", holding_of_a);
     params.insert("credential_of_a", issued["id"].as_str().unwrap().to_owned());
     params.insert("webhook", subscription["id"].as_str().unwrap().to_owned());
@@ -302,7 +343,11 @@ async fn seed(app: &TestApp) -> World {
 
 fn fill(path: &str, world: &World) -> String {
     let p = |k: &str| world.params[k].clone();
-    let id = if path.starts_with("/v1/me/holdings/") {
+    let id = if path.starts_with("/v1/me/credits/") || path.starts_with("/v1/admin/credits/") {
+        p("credit_of_a")
+    } else if path.starts_with("/v1/me/evidence/") || path.starts_with("/v1/admin/evidence/") {
+        p("evidence_of_a")
+    } else if path.starts_with("/v1/me/holdings/") {
         p("holding_of_a")
     } else if path.starts_with("/v1/provider/courses/") {
         p("course_of_x")
@@ -432,6 +477,10 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         }
         // Object level: B asking for A's transcript is not found.
         ("GET", "/transcript/{holding_id}") => PageRule::Session(&[Role::ProfessionalA]),
+        // A professional's own activities; a staff account has none: 403.
+        ("GET", "/credits") | ("GET" | "POST", "/credits/new") => PageRule::Session(PROFESSIONALS),
+        // The review queue is the certification body's.
+        ("GET" | "POST", "/admin/review") => PageRule::Session(&[Role::Admin]),
         _ => return None,
     })
 }

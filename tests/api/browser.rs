@@ -571,3 +571,113 @@ async fn a_professional_downloads_a_transcript_and_subscribes_to_a_calendar_feed
     assert!(ics.starts_with("BEGIN:VCALENDAR"), "{ics}");
     assert!(ics.contains("BEGIN:VEVENT"), "{ics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_professional_reports_an_activity_with_evidence_in_a_real_browser_previews_it_saves_it_and_sees_it_count()
+ {
+    if skipped(Needs::Browser).await {
+        return;
+    }
+    let driver = ChromeDriver::start();
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    let counted = |app: &TestApp| {
+        let holding = holder.holding_id;
+        let db = app.state.db.clone();
+        let schemes = app.state.schemes.clone();
+        async move {
+            let holding = entity::holdings::Entity::find_by_id(holding)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap();
+            cpe_ledger::services::standing::for_holding(&db, &schemes, &holding, None)
+                .await
+                .unwrap()
+                .standing
+                .counted
+                .to_string()
+        }
+    };
+    assert_eq!(counted(&app).await, "0");
+    let file = app.file("certificate.pdf");
+    std::fs::write(&file, crate::self_report::PDF).unwrap();
+    let completed = (chrono::Utc::now().date_naive() - chrono::Days::new(5)).to_string();
+
+    let browser = driver.browser().await;
+    let outcome = async {
+        sign_in(&browser, &app, "/login?lang=en", &holder.email, PASSWORD).await?;
+        browser.goto(&app.url("/credits/new")).await?;
+        for (name, value) in [
+            ("title", "Incident response course"),
+            ("provider_name", "Security Academy"),
+            ("hours", "8"),
+            ("file", file.to_str().unwrap()),
+        ] {
+            browser
+                .find(Locator::Css(&format!("input[name={name}]")))
+                .await?
+                .send_keys(value)
+                .await?;
+        }
+        // A date input is typed in the browser's own format; set its value as the form sends it.
+        browser
+            .execute(
+                "document.querySelector('input[name=completed_on]').value = arguments[0];",
+                vec![serde_json::json!(completed)],
+            )
+            .await?;
+        browser
+            .find(Locator::Id("preview-button"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("allocation"))
+            .await?;
+        let allocation = browser
+            .find(Locator::Id("allocation"))
+            .await?
+            .text()
+            .await?;
+        let state = browser
+            .find(Locator::Id("preview-state"))
+            .await?
+            .text()
+            .await?;
+        let attached = browser.find(Locator::Id("evidence-attached")).await.is_ok();
+        browser.find(Locator::Id("save")).await?.click().await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("credits"))
+            .await?;
+        let listed = browser.find(Locator::Id("credits")).await?.text().await?;
+        Ok::<_, fantoccini::error::CmdError>((allocation, state, attached, listed))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (allocation, state, attached, listed) = outcome.expect("the browser flow");
+    assert!(
+        allocation.contains("cissp") && allocation.contains("education"),
+        "{allocation}"
+    );
+    assert!(allocation.contains("group_a 8"), "{allocation}");
+    assert!(state.contains("counts as soon as it is saved"), "{state}");
+    assert!(attached, "the evidence is attached at the preview step");
+    assert!(
+        listed.contains("Incident response course") && listed.contains("Approved"),
+        "{listed}"
+    );
+    assert_eq!(counted(&app).await, "8", "the standing changed");
+    let stored = entity::evidence::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].media_type, "application/pdf");
+}

@@ -3,7 +3,7 @@
 
 use entity::notifications::{self, NotificationState};
 use insta::assert_snapshot;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::db_test;
 use crate::harness::{Backend, TestApp};
@@ -195,4 +195,85 @@ async fn the_english_password_reset_email_reads_like_this() {
     assert_rendered_snapshot(&app, "password_reset_email_en", &row).await;
     // Rendered, not sent: that is what this test is about.
     app.expect_left_in_outbox(&holder.email);
+}
+
+/// The review email, rendered from the notification a rejection queues.
+async fn review_email_row(app: &TestApp, locale: &str) -> notifications::Model {
+    let me = crate::self_report::reporter(app, &[("giac", &format!("MR{locale}1"))]).await;
+    entity::professionals::ActiveModel {
+        id: sea_orm::Set(me.professional_id),
+        locale: sea_orm::Set(locale.to_owned()),
+        ..Default::default()
+    }
+    .update(&app.state.db)
+    .await
+    .unwrap();
+    let admin = crate::self_report::admin_token(app).await;
+    let file = crate::self_report::evidence_id(app, &me.token).await;
+    let body = crate::self_report::course(Some(&file));
+    let (status, credit) =
+        crate::self_report::send(app, "POST", "/v1/me/credits", &me.token, Some(&body)).await;
+    assert_eq!(status, 201, "{credit}");
+    let (status, _) = crate::self_report::send(
+        app,
+        "POST",
+        &format!("/v1/admin/credits/{}/review", credit["id"].as_str().unwrap()),
+        &admin,
+        Some(&serde_json::json!({"decision": "reject", "reason": "The certificate does not show the hours."})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    app.expect_left_in_outbox(&me.email);
+    notification_to(app, &me.email).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_english_email_of_a_rejected_self_report_reads_like_this() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let row = review_email_row(&app, "en").await;
+    assert_eq!(
+        (row.template.as_str(), row.locale.as_str()),
+        ("credit_reviewed", "en")
+    );
+    assert_review_snapshot(&app, "credit_rejected_email_en", &row).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_japanese_email_of_a_rejected_self_report_reads_like_this() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let row = review_email_row(&app, "ja").await;
+    assert_eq!(
+        (row.template.as_str(), row.locale.as_str()),
+        ("credit_reviewed", "ja")
+    );
+    assert_review_snapshot(&app, "credit_rejected_email_ja", &row).await;
+}
+
+/// As [`assert_rendered_snapshot`], with the activity's completion day (a few days before the
+/// test runs) redacted too.
+async fn assert_review_snapshot(app: &TestApp, name: &str, row: &notifications::Model) {
+    let mail = cpe_ledger::services::notifications::render(
+        &app.state.db,
+        &app.config,
+        &app.state.keys,
+        &app.state.templates,
+        row,
+    )
+    .await
+    .unwrap();
+    let text = format!(
+        "Subject: {}\n\n--- text ---\n{}\n--- html ---\n{}",
+        mail.subject, mail.text, mail.html
+    );
+    insta::with_settings!({filters => vec![
+        (r"https?:(//|&#x2f;&#x2f;)[^\s\x22<]+", "[link]"),
+        (r"\d{4}年\d{1,2}月\d{1,2}日", "[day]"),
+        (r"\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December) \d{4}", "[day]"),
+    ]}, {
+        assert_snapshot!(name, text);
+    });
 }

@@ -50,6 +50,7 @@ mod reminders_status;
 mod reminders_unsubscribe;
 mod schemes;
 mod security;
+mod self_report;
 mod standing;
 mod templates;
 mod token_suite;
