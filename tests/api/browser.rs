@@ -609,7 +609,8 @@ async fn a_professional_reports_an_activity_with_evidence_in_a_real_browser_prev
     let browser = driver.browser().await;
     let outcome = async {
         sign_in(&browser, &app, "/login?lang=en", &holder.email, PASSWORD).await?;
-        browser.goto(&app.url("/credits/new")).await?;
+        // Signing in chose the account's language (Japanese); this page is read in English.
+        browser.goto(&app.url("/credits/new?lang=en")).await?;
         for (name, value) in [
             ("title", "Incident response course"),
             ("provider_name", "Security Academy"),
