@@ -92,6 +92,14 @@ pub fn check(bytes: &[u8], declared: &Declared<'_>) -> Result<&'static str, Evid
         )));
     };
     let label = label(media_type);
+    if let Some(name) = declared.file_name
+        && name.chars().count() > MAX_NAME
+    {
+        return Err(EvidenceError::Mismatch {
+            field: "file_name",
+            message: format!("a file name has at most {MAX_NAME} characters"),
+        });
+    }
     if let Some(name) = declared.file_name.filter(|n| !n.trim().is_empty())
         && let Some((_, extension)) = name.trim().rsplit_once('.')
     {

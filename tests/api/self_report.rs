@@ -328,8 +328,11 @@ db_test! {
         let me = reporter(&app, &[("cissp", "EV1001")]).await;
         let mut too_big = PDF.to_vec();
         too_big.resize(5 * 1024 * 1024 + 1, b' ');
+        let long_name: &'static str = format!("{}.png", "x".repeat(252)).leak();
         let cases: Vec<Refused> = vec![
             (too_big, Some("scan.pdf"), "application/pdf", 413, "body", "larger than"),
+            // 256 characters: the documented limit is 255.
+            (PNG.to_vec(), Some(long_name), "image/png", 422, "file_name", "at most 255 characters"),
             (b"MZ\x90\0\x03\0\0\0 an executable".to_vec(), Some("certificate.pdf"), "application/pdf", 415, "body", "not a PDF, PNG or JPEG"),
             (b"GIF89a\x01\0\x01\0\0\0\0;".to_vec(), None, "application/octet-stream", 415, "body", "image/gif"),
             // A PNG named as a PDF: the name lies about the content.
