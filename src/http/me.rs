@@ -22,6 +22,7 @@ use crate::services::standing::{self, HoldingDashboard};
 
 pub(crate) mod credits;
 mod memberships;
+mod plan;
 mod privacy;
 pub(crate) mod records;
 mod reminder_preferences;
@@ -29,6 +30,7 @@ mod settings;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(plan::router())
         .merge(privacy::router())
         .merge(credits::router())
         .merge(memberships::router())
