@@ -12,6 +12,8 @@ use crate::domain::dashboard::ProgressPoint;
 use crate::domain::points::Points;
 use crate::domain::scheme::LocalizedName;
 use crate::services::holdings::Holding;
+use crate::services::planner::RenewalPlan;
+use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::HoldingDashboard;
 
 /// The chart's drawing area, in SVG user units (the SVG scales to its box).
@@ -128,6 +130,62 @@ pub fn card(holding: &Holding, found: Option<&HoldingDashboard>, locale: &str) -
         chart => chart,
         credits => credits,
         ..base
+    }
+}
+
+/// The template's context of a holding's renewal plan: each course in the reader's language
+/// with every holding it would count toward, and whether gaps stay open whatever is taken.
+pub fn plan(plan: &RenewalPlan, catalog: &SchemeCatalog, locale: &str) -> Value {
+    let slot_name = |scheme: &str, slot: &str| -> String {
+        catalog
+            .all()
+            .filter(|s| s.definition.id == scheme)
+            .flat_map(|s| &s.definition.slots)
+            .find(|s| s.id == slot)
+            .map_or_else(|| slot.to_owned(), |s| pick(&s.name, locale).to_owned())
+    };
+    let courses: Vec<Value> = plan
+        .courses
+        .iter()
+        .map(|c| {
+            let title = match (&c.title.ja, locale) {
+                (Some(ja), "ja") => ja.clone(),
+                _ => c.title.en.clone(),
+            };
+            let counts_toward: Vec<String> = c
+                .counts_toward
+                .iter()
+                .map(|e| {
+                    let scheme = e.scheme_id.to_uppercase();
+                    let mut parts = Vec::new();
+                    if e.points.is_positive() {
+                        parts.push(format!("+{}", e.points));
+                    }
+                    parts.extend(
+                        e.fills_slots
+                            .iter()
+                            .map(|slot| slot_name(&e.scheme_id, slot)),
+                    );
+                    format!("{scheme} {}", parts.join(", "))
+                })
+                .collect();
+            context! {
+                code => c.code.clone(),
+                title => title,
+                provider => c.provider_name.clone(),
+                on => c.on.to_string(),
+                hours => c.hours.to_string(),
+                fee => c.fee.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
+                counts_toward => counts_toward,
+            }
+        })
+        .collect();
+    context! {
+        courses => courses,
+        total_hours => plan.total_hours.to_string(),
+        total_fee => plan.total_fee.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
+        left_open => !plan.left_open.is_empty(),
+        gaps => !plan.gaps.is_empty(),
     }
 }
 
