@@ -52,6 +52,7 @@ mod reminders_unsubscribe;
 mod schemes;
 mod security;
 mod self_report;
+mod self_report_page;
 mod standing;
 mod templates;
 mod token_suite;
