@@ -136,3 +136,50 @@ db_test! {
         assert_eq!(credits::Entity::find().filter(credits::Column::Title.eq("Cloud security workshop")).count(&app.state.db).await.unwrap(), 0);
     }
 }
+
+db_test! {
+    async fn staff_review_a_pending_credit_on_the_review_page_with_its_evidence_and_a_reason_to_reject(app: TestApp) {
+        use crate::self_report::{admin_token, course, evidence_id, send};
+        let me = reporter(&app, &[("giac", "G-PAGE1")]).await;
+        let file = evidence_id(&app, &me.token).await;
+        let (status, credit) = send(&app, "POST", "/v1/me/credits", &me.token, Some(&course(Some(&file)))).await;
+        assert_eq!((status, credit["state"].as_str()), (201, Some("pending")), "{credit}");
+        let id = credit["id"].as_str().unwrap().to_owned();
+        let admin = format!("{}={}", cpe_ledger::http::pages::SESSION_COOKIE, admin_token(&app).await);
+        let get = |path: String, cookie: String| {
+            let client = app.client.clone();
+            let url = app.url(&path);
+            async move { client.get(url).header("cookie", cookie).send().await.unwrap() }
+        };
+
+        let queue = get("/admin/review?lang=en".into(), admin.clone()).await.text().await.unwrap();
+        assert!(queue.contains(&format!("id=\"credit-{id}\"")) && queue.contains("Security Academy"), "{queue}");
+        let proof = get(format!("/admin/review?evidence={file}"), admin.clone()).await;
+        assert_eq!(proof.status(), 200);
+        assert_eq!(proof.bytes().await.unwrap().as_ref(), crate::self_report::PDF, "staff read the file itself");
+        assert_eq!(get("/admin/review".into(), session(&me)).await.status(), 403, "a professional is not staff");
+
+        let decide = |decision: &'static str, reason: &'static str| {
+            let csrf = csrf_field(&queue);
+            let (client, url, cookie, id) = (app.client.clone(), app.url("/admin/review?lang=en"), admin.clone(), id.clone());
+            async move {
+                client.post(url).header("cookie", cookie)
+                    .form(&[("csrf", csrf.as_str()), ("credit_id", id.as_str()), ("decision", decision), ("reason", reason)])
+                    .send().await.unwrap().text().await.unwrap()
+            }
+        };
+        let refused = decide("reject", "").await;
+        assert!(refused.contains("role=\"status\""), "{refused}");
+        let (_, still) = send(&app, "GET", &format!("/v1/me/credits/{id}"), &me.token, None).await;
+        assert_eq!(still["state"], "pending", "a rejection without a reason changes nothing");
+
+        let done = decide("reject", "The certificate names another person").await;
+        assert!(!done.contains(&format!("id=\"credit-{id}\"")), "decided credits leave the queue: {done}");
+        let (_, decided) = send(&app, "GET", &format!("/v1/me/credits/{id}"), &me.token, None).await;
+        assert_eq!(decided["state"], "rejected");
+        assert_eq!(decided["review"]["reason"], "The certificate names another person");
+        app.dispatch_pending_emails().await;
+        let mail = app.only_email_to(&me.email);
+        assert!(mail.text().contains("The certificate names another person"), "the professional is told why: {}", mail.text());
+    }
+}
