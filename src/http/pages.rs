@@ -478,8 +478,12 @@ async fn home(
         .unwrap_or_else(|| user.email.clone());
     let mut rows = Vec::new();
     if let Some(person) = &person {
-        for (holding, found) in standing::dashboards_of(&state.db, &state.schemes, person).await? {
-            rows.push(dashboard::card(&holding, found.as_ref(), locale));
+        let cards = standing::dashboards_of(&state.db, &state.schemes, person).await?;
+        let held: Vec<_> = cards.iter().map(|(holding, _)| holding.clone()).collect();
+        let histories = crate::services::renewal_history::of_holdings(&state.db, &held).await?;
+        for (holding, found) in cards {
+            let card = dashboard::card(&holding, found.as_ref(), locale);
+            rows.push(dashboard::with_history(card, histories.get(&holding.id)));
         }
     }
     let page = Page::render(
