@@ -393,6 +393,15 @@ db_test! {
         assert_eq!(cycles[1]["events"][0]["action"], "cycle.renewed");
         assert_eq!(cycles[1]["events"][0]["recorded_by"], "ledger");
 
+        let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+        let documented = &doc["paths"]["/v1/me/holdings/{id}/history"]["get"]["responses"];
+        assert_eq!(
+            documented["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/HoldingHistory",
+            "{documented}"
+        );
+        assert!(documented["404"].is_object(), "{documented}");
+
         // Another professional naming A's holding is told it does not exist.
         let refused = app.get_as(&format!("/v1/me/holdings/{id_a}/history"), &token_b).await;
         assert_eq!(refused.status(), 404);
