@@ -72,9 +72,8 @@ async fn finish_period(app: &App, job: &str, period: &str, error: Option<String>
 }
 
 /// The sweep of one period (the renewal of ended cycles, then the reminders), run once across
-/// instances: `Ok(None)` when another instance has
-/// the period. A failure or an overrun is recorded on the period and logged; the next period
-/// makes it up.
+/// instances: `Ok(None)` when another instance has the period. A failure or an overrun is
+/// recorded on the period and logged; the next period makes it up.
 pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>, DbErr> {
     if !claim_period(app, SWEEP, period).await? {
         return Ok(None);
