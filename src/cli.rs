@@ -21,6 +21,7 @@ mod lists;
 mod providers;
 mod registry_import;
 mod remind;
+mod renew;
 mod scheme_show;
 
 #[derive(Parser, Debug)]
@@ -169,6 +170,10 @@ pub enum AdminCommand {
     /// emailed activation link (the outbox of `serve` sends them). Running it again invites
     /// nobody twice.
     InviteHolders,
+    /// Close every open cycle that has ended: renewed (the next cycle opens, carrying any
+    /// rollover) when its requirements are met, lapsed (and the holding with it) once its
+    /// grace period has passed. Prints what changed; running it again changes nothing.
+    Renew(renew::RenewArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -769,6 +774,7 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             print_invitations(&app.db).await?;
             Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::Renew(args) => renew::run(&app.db, &app.schemes, &operator, args).await,
     }
 }
 

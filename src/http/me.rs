@@ -21,6 +21,7 @@ use crate::services::holdings::{self, HoldingStatus, Professional};
 use crate::services::standing::{self, HoldingDashboard};
 
 pub(crate) mod credits;
+mod history;
 mod memberships;
 mod plan;
 mod privacy;
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plan::router())
         .merge(privacy::router())
         .merge(credits::router())
+        .merge(history::router())
         .merge(memberships::router())
         .merge(reminder_preferences::router())
         .merge(records::router())

@@ -480,7 +480,10 @@ async fn home(
         .unwrap_or_else(|| user.email.clone());
     let mut rows = Vec::new();
     if let Some(person) = &person {
-        for (holding, found) in standing::dashboards_of(&state.db, &state.schemes, person).await? {
+        let cards = standing::dashboards_of(&state.db, &state.schemes, person).await?;
+        let held: Vec<_> = cards.iter().map(|(holding, _)| holding.clone()).collect();
+        let histories = crate::services::renewal_history::of_holdings(&state.db, &held).await?;
+        for (holding, found) in cards {
             let card = dashboard::card(&holding, found.as_ref(), locale);
             // A certification that is not complete shows the courses that would complete it.
             let short = found
@@ -494,6 +497,7 @@ async fn home(
             } else {
                 None
             };
+            let card = dashboard::with_history(card, histories.get(&holding.id));
             rows.push(context! { plan => plan, ..card });
         }
     }

@@ -30,6 +30,8 @@ pub mod providers;
 pub mod registry_import;
 pub mod reminder_preferences;
 pub mod reminders;
+pub mod renewal;
+pub mod renewal_history;
 pub mod schemes;
 pub mod self_report;
 pub mod sign_in;

@@ -13,6 +13,7 @@ use crate::domain::points::Points;
 use crate::domain::scheme::LocalizedName;
 use crate::services::holdings::Holding;
 use crate::services::planner::RenewalPlan;
+use crate::services::renewal_history::{HoldingHistory, Outcome, RecordedBy};
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::HoldingDashboard;
 
@@ -187,6 +188,33 @@ pub fn plan(plan: &RenewalPlan, catalog: &SchemeCatalog, locale: &str) -> Value 
         left_open => !plan.left_open.is_empty(),
         gaps => !plan.gaps.is_empty(),
     }
+}
+
+/// Cycles the card's renewal history lists, newest first.
+pub const HISTORY_SHOWN: usize = 5;
+
+/// `card` with its holding's renewal history: the newest cycles with their dates and outcome
+/// (`open` while a cycle runs), and whether the certification body's registry recorded it.
+pub fn with_history(card: Value, history: Option<&HoldingHistory>) -> Value {
+    let cycles: Vec<Value> = history
+        .map(|h| h.cycles.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .take(HISTORY_SHOWN)
+        .map(|c| {
+            context! {
+                starts_on => c.starts_on.to_string(),
+                expires_on => c.expires_on.to_string(),
+                outcome => match c.outcome {
+                    Some(Outcome::Renewed) => "renewed",
+                    Some(Outcome::Lapsed) => "lapsed",
+                    None => "open",
+                },
+                by_registry => c.events.iter().any(|e| e.recorded_by == RecordedBy::CertificationBody),
+            }
+        })
+        .collect();
+    context! { history => cycles, ..card }
 }
 
 /// Coordinates of the chart: a step line of counted points from the cycle's first day to its
