@@ -194,7 +194,14 @@ pub async fn create_client(
         created_at: Set(Utc::now()),
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Another creation of the same name got past the check first.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ClientError::Conflict(format!("a client named '{name}' already exists"))
+        }
+        _ => ClientError::Db(e),
+    })?;
     audit::record(
         &txn,
         actor,

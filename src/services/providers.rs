@@ -93,7 +93,14 @@ pub async fn create_provider(
         created_at: Set(Utc::now()),
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Another creation of the same name got past the check first.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ProviderError::Conflict(format!("a provider named '{name}' already exists"))
+        }
+        _ => ProviderError::Db(e),
+    })?;
     audit::record(
         &txn,
         actor,

@@ -222,3 +222,33 @@ db_test! {
         assert!(!failed.status.success());
     }
 }
+
+db_test! {
+    async fn two_creations_of_one_provider_or_client_name_at_once_leave_one_row_and_one_conflict(app: TestApp) {
+        use cpe_ledger::services::audit::Actor;
+        use cpe_ledger::services::clients::{self, ClientError, NewClient};
+        use cpe_ledger::services::providers::{self, NewProvider, ProviderError};
+        use sea_orm::{EntityTrait, PaginatorTrait};
+
+        let actor = Actor::cli("test");
+        for round in 0..5 {
+            let name = format!("Twin Academy {round}");
+            let create = || providers::create_provider(&app.state.db, &actor, NewProvider { name: name.clone(), contact_email: None });
+            let (a, b) = tokio::join!(create(), create());
+            let conflicts = [&a, &b].iter().filter(|r| matches!(r, Err(ProviderError::Conflict(_)))).count();
+            assert_eq!((a.is_ok() as usize + b.is_ok() as usize, conflicts), (1, 1), "{a:?} {b:?}");
+
+            let client = || clients::create_client(&app.state.db, &actor, NewClient {
+                name: format!("Twin system {round}"),
+                kind: "procurement".into(),
+                scopes: vec!["procurement:read".into()],
+                provider_id: None,
+                rate_limit_per_minute: 60,
+            });
+            let (a, b) = tokio::join!(client(), client());
+            let conflicts = [&a, &b].iter().filter(|r| matches!(r, Err(ClientError::Conflict(_)))).count();
+            assert_eq!((a.is_ok() as usize + b.is_ok() as usize, conflicts), (1, 1), "{:?} {:?}", a.err(), b.err());
+        }
+        assert_eq!(entity::providers::Entity::find().count(&app.state.db).await.unwrap(), 5);
+    }
+}
