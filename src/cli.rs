@@ -17,6 +17,7 @@ use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
+mod demo;
 mod lists;
 mod providers;
 mod registry_import;
@@ -39,7 +40,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Migrate, load schemes, make sure a signing key exists, and serve HTTP.
-    Serve,
+    Serve(demo::ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Scheme definitions.
@@ -337,7 +338,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         eprintln!("error: {line}");
         return ExitCode::from(2);
     }
-    init_tracing(&config, matches!(cli.command, Command::Serve));
+    init_tracing(&config, matches!(cli.command, Command::Serve(_)));
     match dispatch(cli.command, config).await {
         Ok(code) => code,
         Err(e) => {
@@ -353,7 +354,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 fn missing_database(command: &Command, config: &Config) -> Option<String> {
     let creates_or_needs_none = matches!(
         command,
-        Command::Serve | Command::Migrate | Command::Schemes(_)
+        Command::Serve(_) | Command::Migrate | Command::Schemes(_)
     );
     if creates_or_needs_none || config.database_kind != crate::config::DatabaseKind::Sqlite {
         return None;
@@ -402,7 +403,8 @@ fn init_tracing(config: &Config, serving: bool) {
 
 async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => {
+        Command::Serve(args) if args.demo => demo::serve(config).await,
+        Command::Serve(_) => {
             let app = startup::Application::build(config).await?;
             tracing::info!(address = %app.local_addr()?, "serving");
             app.run_until_stopped(startup::shutdown_signal()).await?;

@@ -27,6 +27,7 @@ mod configuration;
 mod connections;
 mod credentials;
 mod dashboard;
+mod demo;
 mod health;
 mod holders_import;
 mod jwks;
