@@ -22,6 +22,7 @@ mod lists;
 mod providers;
 mod registry_import;
 mod remind;
+mod sample_audit;
 mod scheme_show;
 
 #[derive(Parser, Debug)]
@@ -170,6 +171,9 @@ pub enum AdminCommand {
     /// emailed activation link (the outbox of `serve` sends them). Running it again invites
     /// nobody twice.
     InviteHolders,
+    /// Draw self-reported credits of a scheme's current cycles at random and ask their holders
+    /// for evidence by email; `--expire` voids the credits whose evidence did not come in time.
+    SampleAudit(sample_audit::SampleAuditArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -771,6 +775,7 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             print_invitations(&app.db).await?;
             Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::SampleAudit(args) => sample_audit::run(&app, &operator, args).await,
     }
 }
 

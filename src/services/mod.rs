@@ -30,6 +30,7 @@ pub mod providers;
 pub mod registry_import;
 pub mod reminder_preferences;
 pub mod reminders;
+pub mod sample_audit;
 pub mod schemes;
 pub mod self_report;
 pub mod sign_in;

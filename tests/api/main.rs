@@ -49,6 +49,7 @@ mod reminders;
 mod reminders_killed_drain;
 mod reminders_status;
 mod reminders_unsubscribe;
+mod sample_audit;
 mod schemes;
 mod security;
 mod self_report;
