@@ -38,6 +38,10 @@ pub struct Model {
     /// The language it is taught in (a BCP 47 tag such as `ja` or `en`).
     #[sea_orm(column_type = "String(StringLen::N(35))", nullable)]
     pub language: Option<String>,
+    /// JSON array of the days the course is next held (`"2027-01-15"`); `None` without dated
+    /// sessions (on demand).
+    #[sea_orm(column_type = "Json", nullable)]
+    pub sessions: Option<Json>,
     /// Withdrawn from the catalogue; the row stays because credits name it.
     pub retired_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -34,6 +34,7 @@ mod m20261202_000081_create_webhooks;
 mod m20261203_000090_create_evidence_and_self_reports;
 mod m20261203_000100_add_user_locale;
 mod m20261203_000110_create_calendar_feeds;
+mod m20261204_000120_add_course_sessions;
 mod m20261204_000140_create_audit_requests;
 
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000090_create_evidence_and_self_reports::Migration),
             Box::new(m20261203_000100_add_user_locale::Migration),
             Box::new(m20261203_000110_create_calendar_feeds::Migration),
+            Box::new(m20261204_000120_add_course_sessions::Migration),
             Box::new(m20261204_000140_create_audit_requests::Migration),
         ]
     }

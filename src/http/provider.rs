@@ -116,6 +116,11 @@ pub struct CourseBody {
     /// NICE Framework work role ids, e.g. `PD-WRL-004`.
     #[serde(default)]
     pub nice_work_roles: Vec<String>,
+    /// The days the course is next held (at most 100); leave out for a course without dated
+    /// sessions, such as one on demand. Renewal plans propose courses held in the future.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub sessions: Vec<NaiveDate>,
     /// What the course awards, once per scheme.
     pub awards: Vec<Award>,
 }
@@ -131,6 +136,7 @@ impl From<CourseBody> for CourseInput {
             fee: b.fee,
             language: b.language,
             nice_work_roles: b.nice_work_roles,
+            sessions: b.sessions,
             awards: b.awards,
         }
     }
@@ -148,6 +154,8 @@ pub struct CourseView {
     pub fee: Option<Fee>,
     pub language: Option<String>,
     pub nice_work_roles: Vec<String>,
+    /// The days the course is held, earliest first.
+    pub sessions: Vec<NaiveDate>,
     pub awards: Vec<Award>,
     pub created_at: DateTime<Utc>,
 }
@@ -158,6 +166,7 @@ impl From<Course> for CourseView {
             delivery: c.delivery(),
             fee: c.fee(),
             nice_work_roles: c.nice_work_roles(),
+            sessions: c.sessions(),
             id: c.course.id,
             code: c.course.code,
             title: Title {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::{course_awards, courses};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -118,6 +118,8 @@ pub struct CourseInput {
     pub fee: Option<Fee>,
     pub language: Option<String>,
     pub nice_work_roles: Vec<String>,
+    /// The days the course is next held; empty for a course without dated sessions.
+    pub sessions: Vec<NaiveDate>,
     pub awards: Vec<Award>,
 }
 
@@ -146,11 +148,26 @@ impl Course {
     pub fn nice_work_roles(&self) -> Vec<String> {
         serde_json::from_value(self.course.tags.clone()).unwrap_or_default()
     }
+
+    /// The days the course is held, earliest first.
+    pub fn sessions(&self) -> Vec<NaiveDate> {
+        sessions_of(&self.course)
+    }
+}
+
+/// The days a stored course is held, earliest first; none when it has no dated sessions.
+pub fn sessions_of(course: &courses::Model) -> Vec<NaiveDate> {
+    course
+        .sessions
+        .clone()
+        .and_then(|json| serde_json::from_value(json).ok())
+        .unwrap_or_default()
 }
 
 const MAX_HOURS: i64 = 1_000;
 const MAX_TITLE: usize = 500;
 const MAX_CODE: usize = 128;
+const MAX_SESSIONS: usize = 100;
 
 /// A NICE Framework (components v2) work role id: two capital letters, `-WRL-`, three digits.
 fn is_nice_work_role(id: &str) -> bool {
@@ -253,6 +270,14 @@ fn validate(
         }
     }
     input.nice_work_roles = roles;
+    if input.sessions.len() > MAX_SESSIONS {
+        return Err(invalid(
+            "sessions",
+            format!("list at most {MAX_SESSIONS} days"),
+        ));
+    }
+    input.sessions.sort_unstable();
+    input.sessions.dedup();
     if input.awards.is_empty() {
         return Err(invalid(
             "awards",
@@ -403,6 +428,7 @@ fn describe(active: &mut courses::ActiveModel, input: &CourseInput) {
     active.fee_amount = Set(input.fee.as_ref().map(|f| f.amount.clone()));
     active.fee_currency = Set(input.fee.as_ref().map(|f| f.currency.clone()));
     active.language = Set(input.language.clone());
+    active.sessions = Set((!input.sessions.is_empty()).then(|| serde_json::json!(input.sessions)));
     active.updated_at = Set(Some(Utc::now()));
 }
 

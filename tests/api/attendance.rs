@@ -274,16 +274,19 @@ db_test! {
         assert_eq!(course["title"]["ja"], "インシデント対応の実践");
         assert_eq!(course["nice_work_roles"], json!(["PD-WRL-004"]));
         assert_eq!(course["fee"], json!({"amount": "50000", "currency": "JPY"}));
+        assert_eq!(course["sessions"], json!([]));
         let id = course["id"].as_str().unwrap();
         assert_eq!(publish(&app, &provider, crate::support_providers::course_body("SEC-101")).await.status(), 409);
 
         let mut changed = crate::support_providers::course_body("SEC-101");
         changed["hours"] = json!(4);
+        changed["sessions"] = json!(["2027-03-10", "2027-01-15", "2027-03-10"]);
         changed["awards"] = json!([{"scheme": "cissp", "activity_type": "education", "category": "group_a", "points": 4}]);
         let updated: Value = app.client.put(app.url(&format!("/v1/provider/courses/{id}")))
             .bearer_auth(&provider.token).json(&changed).send().await.unwrap().json().await.unwrap();
         assert_eq!(updated["hours"], 4);
         assert_eq!(updated["awards"].as_array().unwrap().len(), 1);
+        assert_eq!(updated["sessions"], json!(["2027-01-15", "2027-03-10"]), "sessions are listed once each, earliest first");
 
         let mut bad = crate::support_providers::course_body("SEC-102");
         bad["awards"][0]["category"] = json!("group_z");
