@@ -116,6 +116,8 @@ struct Course {
     hours: i64,
     delivery: Delivery,
     fee_jpy: Option<&'static str>,
+    /// The days it is next held, counted from today; none for a course taken on demand.
+    sessions_in_days: &'static [i64],
     /// `(scheme, activity type, category, points)`; RISS awards have no category.
     awards: &'static [(&'static str, &'static str, Option<&'static str>, i64)],
 }
@@ -216,6 +218,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 8,
                 delivery: Delivery::Classroom,
                 fee_jpy: Some("60000"),
+                sessions_in_days: &[28, 91],
                 awards: &[
                     ("cissp", "education", Some("group_a"), 8),
                     ("cisa", "training", Some("cpe"), 8),
@@ -228,6 +231,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 16,
                 delivery: Delivery::Online,
                 fee_jpy: Some("98000"),
+                sessions_in_days: &[35, 70, 126],
                 awards: &[
                     ("cissp", "education", Some("group_a"), 16),
                     ("cisa", "training", Some("cpe"), 16),
@@ -241,6 +245,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 12,
                 delivery: Delivery::Classroom,
                 fee_jpy: Some("72000"),
+                sessions_in_days: &[49],
                 awards: &[
                     ("cissp", "education", Some("group_a"), 12),
                     ("giac", "other_infosec_training", Some("cpe"), 12),
@@ -253,6 +258,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 12,
                 delivery: Delivery::Online,
                 fee_jpy: Some("66000"),
+                sessions_in_days: &[40, 100],
                 awards: &[("cisa", "training", Some("cpe"), 12)],
             },
             Course {
@@ -262,6 +268,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 30,
                 delivery: Delivery::Classroom,
                 fee_jpy: Some("150000"),
+                sessions_in_days: &[60],
                 awards: &[("comptia-secplus", "training_course", Some("ceu"), 30)],
             },
             Course {
@@ -271,6 +278,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 24,
                 delivery: Delivery::OnDemand,
                 fee_jpy: Some("45000"),
+                sessions_in_days: &[],
                 awards: &[
                     ("cissp", "education", Some("group_a"), 24),
                     ("cisa", "training", Some("cpe"), 24),
@@ -284,6 +292,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 8,
                 delivery: Delivery::Online,
                 fee_jpy: Some("58000"),
+                sessions_in_days: &[14, 56, 98],
                 awards: &[
                     ("cissp", "education", Some("group_a"), 8),
                     ("cisa", "training", Some("cpe"), 8),
@@ -304,6 +313,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 6,
                 delivery: Delivery::OnDemand,
                 fee_jpy: Some("20000"),
+                sessions_in_days: &[],
                 awards: &[("riss", "ipa_online_course", None, 0)],
             },
             Course {
@@ -313,6 +323,7 @@ const PROVIDERS: [Provider; 3] = [
                 hours: 6,
                 delivery: Delivery::Classroom,
                 fee_jpy: Some("80000"),
+                sessions_in_days: &[30, 75, 140],
                 awards: &[("riss", "ipa_practical_course", None, 0)],
             },
         ],
@@ -328,6 +339,7 @@ const PROVIDERS: [Provider; 3] = [
             hours: 14,
             delivery: Delivery::Online,
             fee_jpy: Some("110000"),
+            sessions_in_days: &[45, 120],
             awards: &[
                 ("riss", "tokutei_koshu", None, 0),
                 ("cissp", "education", Some("group_a"), 14),
@@ -491,7 +503,7 @@ async fn write(db: &DatabaseConnection, catalog: &SchemeCatalog) -> Result<(), D
     let today = demo_today();
     let mut provider_ids = Vec::new();
     for provider in &PROVIDERS {
-        provider_ids.push(provider_with_courses(db, catalog, &actor, provider).await?);
+        provider_ids.push(provider_with_courses(db, catalog, &actor, provider, today).await?);
     }
     import_registry(db, catalog, today).await?;
     for (i, attended) in ATTENDED.iter().enumerate() {
@@ -508,6 +520,7 @@ async fn provider_with_courses(
     catalog: &SchemeCatalog,
     actor: &Actor,
     spec: &Provider,
+    today: NaiveDate,
 ) -> Result<Uuid, DemoError> {
     let step = || format!("provider {}", spec.name);
     let existing = provider_rows::Entity::find()
@@ -550,14 +563,14 @@ async fn provider_with_courses(
         if published.is_some() {
             continue;
         }
-        courses::create(db, catalog, actor, provider.id, course_input(course))
+        courses::create(db, catalog, actor, provider.id, course_input(course, today))
             .await
             .map_err(|e| refused(format!("course {}", course.code), e))?;
     }
     Ok(provider.id)
 }
 
-fn course_input(course: &Course) -> CourseInput {
+fn course_input(course: &Course, today: NaiveDate) -> CourseInput {
     CourseInput {
         code: course.code.to_owned(),
         title_en: course.title_en.to_owned(),
@@ -570,6 +583,11 @@ fn course_input(course: &Course) -> CourseInput {
         }),
         language: Some("ja".to_owned()),
         nice_work_roles: Vec::new(),
+        sessions: course
+            .sessions_in_days
+            .iter()
+            .map(|days| today + TimeDelta::days(*days))
+            .collect(),
         awards: course
             .awards
             .iter()

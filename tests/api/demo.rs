@@ -66,6 +66,17 @@ fn unmet_slots(standing: &Value) -> Vec<String> {
         .collect()
 }
 
+async fn course_sessions(app: &TestApp, code: &str) -> Vec<chrono::NaiveDate> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let course = entity::courses::Entity::find()
+        .filter(entity::courses::Column::Code.eq(code))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no demo course {code}"));
+    cpe_ledger::services::courses::sessions_of(&course)
+}
+
 async fn row_counts(app: &TestApp) -> Vec<(&'static str, u64)> {
     let db = &app.state.db;
     vec![
@@ -161,6 +172,18 @@ db_test! {
         let standings = own_standings(&app, &ren).await;
         assert_eq!(standing_in(&standings, "comptia-secplus")["state"], "complete");
         assert_eq!(standing_in(&standings, "giac")["state"], "on_track");
+
+        // The courses that would close Yui's gaps are held before her deadline; an on-demand
+        // course has no dated sessions.
+        let deadline: chrono::NaiveDate = riss["deadline"].as_str().unwrap().parse().unwrap();
+        let today: chrono::NaiveDate = riss["as_of"].as_str().unwrap().parse().unwrap();
+        for code in ["IPA-PRACTICAL-IR", "KSI-TK01"] {
+            let sessions = course_sessions(&app, code).await;
+            assert!(!sessions.is_empty(), "{code}");
+            assert!(sessions.iter().all(|d| today < *d && *d <= deadline), "{code}: {sessions:?}");
+        }
+        assert!(course_sessions(&app, "IPA-ONLINE").await.is_empty());
+        assert!(course_sessions(&app, "SSA-SSD220").await.is_empty());
 
         // What seeding reported is what the API says.
         let printed: Vec<(&str, String)> = seeded
