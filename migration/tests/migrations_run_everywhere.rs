@@ -466,6 +466,7 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             fee_amount: Some("12000".into()),
             fee_currency: Some("JPY".into()),
             language: Some("ja".into()),
+            sessions: Some(json!(["2027-01-15", "2027-03-10"])),
             retired_at: None,
             created_at: now,
             updated_at: Some(now),

@@ -9,6 +9,7 @@ pub mod calendar_date;
 pub mod dashboard;
 pub mod email;
 pub mod levels;
+pub mod planner;
 pub mod points;
 pub mod registration_number;
 pub mod reminders;

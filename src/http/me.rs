@@ -23,6 +23,7 @@ use crate::services::standing::{self, HoldingDashboard};
 mod audit_requests;
 pub(crate) mod credits;
 mod memberships;
+mod plan;
 mod privacy;
 pub(crate) mod records;
 mod reminder_preferences;
@@ -30,6 +31,7 @@ mod settings;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(plan::router())
         .merge(privacy::router())
         .merge(credits::router())
         .merge(audit_requests::router())

@@ -132,17 +132,11 @@ pub struct Course {
 
 impl Course {
     pub fn delivery(&self) -> Delivery {
-        Delivery::parse(&self.course.delivery).unwrap_or(Delivery::Online)
+        delivery_of(&self.course)
     }
 
     pub fn fee(&self) -> Option<Fee> {
-        match (&self.course.fee_amount, &self.course.fee_currency) {
-            (Some(amount), Some(currency)) => Some(Fee {
-                amount: amount.clone(),
-                currency: currency.clone(),
-            }),
-            _ => None,
-        }
+        fee_of(&self.course)
     }
 
     pub fn nice_work_roles(&self) -> Vec<String> {
@@ -152,6 +146,22 @@ impl Course {
     /// The days the course is held, earliest first.
     pub fn sessions(&self) -> Vec<NaiveDate> {
         sessions_of(&self.course)
+    }
+}
+
+/// How a stored course is delivered.
+pub fn delivery_of(course: &courses::Model) -> Delivery {
+    Delivery::parse(&course.delivery).unwrap_or(Delivery::Online)
+}
+
+/// A stored course's fee, when it has one.
+pub fn fee_of(course: &courses::Model) -> Option<Fee> {
+    match (&course.fee_amount, &course.fee_currency) {
+        (Some(amount), Some(currency)) => Some(Fee {
+            amount: amount.clone(),
+            currency: currency.clone(),
+        }),
+        _ => None,
     }
 }
 

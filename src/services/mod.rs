@@ -25,6 +25,7 @@ pub mod links;
 pub mod notifications;
 pub mod organisations;
 pub mod outbox_status;
+pub mod planner;
 pub mod procurement;
 pub mod providers;
 pub mod registry_import;

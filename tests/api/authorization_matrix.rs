@@ -83,9 +83,12 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("POST", "/v1/me/audit-requests/{id}") => Rule::Only(&[ProfessionalA]),
         ("GET", "/v1/procurement/organizations/{id}/standing") => Rule::Only(&[Procurement]),
         // Object level: B asking for A's holding gets 404.
-        ("GET", "/v1/me/holdings/{id}/standing" | "/v1/me/holdings/{id}/transcript") => {
-            Rule::Only(&[ProfessionalA])
-        }
+        (
+            "GET",
+            "/v1/me/holdings/{id}/standing"
+            | "/v1/me/holdings/{id}/transcript"
+            | "/v1/me/holdings/{id}/plan",
+        ) => Rule::Only(&[ProfessionalA]),
         // Each caller's own feed: created before it is stopped (deletions run last).
         ("GET" | "POST" | "DELETE", "/v1/me/calendar-feed") => Rule::Only(PROFESSIONALS),
         // Calendar programs cannot sign in: the secret in the address is the authority.

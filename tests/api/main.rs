@@ -37,6 +37,7 @@ mod openapi_contract;
 mod operator_cli;
 mod operator_errors;
 mod pages;
+mod plan;
 mod procurement_consents;
 mod procurement_course_history;
 mod procurement_organisations;
