@@ -271,8 +271,7 @@ async fn candidates(
         let today = standing::today_for(person);
         if let Some(cycle) = cycles_of
             .iter()
-            .filter(|c| c.holding_id == holding.id && c.starts_on <= today)
-            .next_back()
+            .rfind(|c| c.holding_id == holding.id && c.starts_on <= today)
         {
             current.insert(person.id, (cycle.starts_on, cycle.ends_on));
         }
