@@ -286,6 +286,16 @@ const PROVIDERS: [Provider; 3] = [
                 ],
             },
             Course {
+                code: "SSA-AUD400",
+                title_en: "IT audit practitioner programme",
+                title_ja: "IT監査実務プログラム",
+                hours: 40,
+                delivery: Delivery::Classroom,
+                fee_jpy: Some("240000"),
+                sessions_in_days: &[21, 84],
+                awards: &[("cisa", "training", Some("cpe"), 40)],
+            },
+            Course {
                 code: "SSA-CTI310",
                 title_en: "Cyber threat intelligence in practice",
                 title_ja: "実践サイバー脅威インテリジェンス",

@@ -66,6 +66,23 @@ fn unmet_slots(standing: &Value) -> Vec<String> {
         .collect()
 }
 
+async fn plan_of(app: &TestApp, token: &str, holding: &str) -> Value {
+    let response = app
+        .get_as(&format!("/v1/me/holdings/{holding}/plan"), token)
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn plan_codes(plan: &Value) -> Vec<String> {
+    plan["courses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn course_sessions(app: &TestApp, code: &str) -> Vec<chrono::NaiveDate> {
     use sea_orm::{ColumnTrait, QueryFilter};
     let course = entity::courses::Entity::find()
@@ -184,6 +201,22 @@ db_test! {
         }
         assert!(course_sessions(&app, "IPA-ONLINE").await.is_empty());
         assert!(course_sessions(&app, "SSA-SSD220").await.is_empty());
+
+        // The renewal planner has courses to propose: for Yui this year's IPA online course
+        // and a practical (or specified) course; for Kenji enough CISA courses to close his gap.
+        let riss_holding = &own_standings(&app, &yui).await[0].1;
+        let plan = plan_of(&app, &yui, riss_holding).await;
+        let codes = plan_codes(&plan);
+        assert!(codes.contains(&"IPA-ONLINE".to_owned()), "{plan}");
+        assert!(
+            codes.contains(&"IPA-PRACTICAL-IR".to_owned()) || codes.contains(&"KSI-TK01".to_owned()),
+            "{plan}"
+        );
+        assert_eq!(plan["left_open"]["slots"], serde_json::json!([]), "{plan}");
+        let cisa_holding = &own_standings(&app, &kenji).await[0].1;
+        let plan = plan_of(&app, &kenji, cisa_holding).await;
+        assert!(!plan_codes(&plan).is_empty(), "{plan}");
+        assert_eq!(plan["left_open"]["total"], 0, "{plan}");
 
         // What seeding reported is what the API says.
         let printed: Vec<(&str, String)> = seeded
