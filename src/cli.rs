@@ -22,6 +22,7 @@ mod lists;
 mod providers;
 mod registry_import;
 mod remind;
+mod renew;
 mod sample_audit;
 mod scheme_show;
 
@@ -171,6 +172,10 @@ pub enum AdminCommand {
     /// emailed activation link (the outbox of `serve` sends them). Running it again invites
     /// nobody twice.
     InviteHolders,
+    /// Close every open cycle that has ended: renewed (the next cycle opens, carrying any
+    /// rollover) when its requirements are met, lapsed (and the holding with it) once its
+    /// grace period has passed. Prints what changed; running it again changes nothing.
+    Renew(renew::RenewArgs),
     /// Draw self-reported credits of a scheme's current cycles at random and ask their holders
     /// for evidence by email; `--expire` voids the credits whose evidence did not come in time.
     SampleAudit(sample_audit::SampleAuditArgs),
@@ -775,6 +780,7 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             print_invitations(&app.db).await?;
             Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::Renew(args) => renew::run(&app.db, &app.schemes, &operator, args).await,
         AdminCommand::SampleAudit(args) => sample_audit::run(&app, &operator, args).await,
     }
 }

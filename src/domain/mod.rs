@@ -13,6 +13,7 @@ pub mod planner;
 pub mod points;
 pub mod registration_number;
 pub mod reminders;
+pub mod renewal;
 pub mod scheme;
 pub mod self_report;
 pub mod standing;

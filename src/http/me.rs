@@ -22,6 +22,7 @@ use crate::services::standing::{self, HoldingDashboard};
 
 mod audit_requests;
 pub(crate) mod credits;
+mod history;
 mod memberships;
 mod plan;
 mod privacy;
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plan::router())
         .merge(privacy::router())
         .merge(credits::router())
+        .merge(history::router())
         .merge(audit_requests::router())
         .merge(memberships::router())
         .merge(reminder_preferences::router())

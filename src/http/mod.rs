@@ -107,8 +107,25 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::from_fn(security_headers::apply))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// What a request's log lines name it by: the method and the route it matched, as written in
+/// the router (`/v1/calendar/{secret}`). Never the URI itself: emailed links carry one-time
+/// tokens in their query (`/activate?token=…`) and the calendar feed's secret is in its path,
+/// and neither may reach a log line at any level. A request that matched no route is
+/// `<unmatched>`.
+pub fn loggable_route<B>(request: &axum::http::Request<B>) -> String {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("<unmatched>", axum::extract::MatchedPath::as_str);
+    format!("{} {route}", request.method())
+}
+
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!("request", route = %loggable_route(request))
 }
 
 /// The OpenAPI document as the running server publishes it.
@@ -135,4 +152,66 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(xapi::router())
         .merge(credentials::router())
         .merge(webhooks::router())
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_requests_log_lines_name_its_route_and_never_a_token_or_secret_in_its_uri() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app: Router = Router::new()
+            .route("/activate", get(|| async { "ok" }))
+            .route("/v1/calendar/{secret}", get(|| async { "ok" }))
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
+        for uri in [
+            "/activate?token=one-time-token-abc",
+            "/v1/calendar/feed-secret-xyz",
+            "/nowhere/else-secret-123?token=stray",
+        ] {
+            let request = axum::http::Request::get(uri).body(Body::empty()).unwrap();
+            app.clone().oneshot(request).await.unwrap();
+        }
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("GET /activate"), "{logs}");
+        assert!(logs.contains("GET /v1/calendar/{secret}"), "{logs}");
+        assert!(logs.contains("<unmatched>"), "{logs}");
+        for secret in [
+            "one-time-token-abc",
+            "feed-secret-xyz",
+            "else-secret-123",
+            "stray",
+        ] {
+            assert!(!logs.contains(secret), "{secret} reached the log: {logs}");
+        }
+    }
 }

@@ -39,6 +39,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::auth::tokens::ACCESS_TOKEN_TTL;
+use crate::domain::standing::StandingState;
 use crate::http::auth::issue_user_token;
 use crate::http::callers::UserCaller;
 use crate::http::client_ip::ClientIp;
@@ -48,6 +49,7 @@ use crate::services::account_settings;
 use crate::services::accounts;
 use crate::services::holdings;
 use crate::services::links::{self, LinkError, LinkProblem, TokenPurpose};
+use crate::services::planner::{self, PlanBy};
 use crate::services::sign_in::{self, LoginError};
 use crate::services::standing;
 use crate::templates::{LOCALES, Templates, supported_locale};
@@ -487,8 +489,25 @@ async fn home(
         .unwrap_or_else(|| user.email.clone());
     let mut rows = Vec::new();
     if let Some(person) = &person {
-        for (holding, found) in standing::dashboards_of(&state.db, &state.schemes, person).await? {
-            rows.push(dashboard::card(&holding, found.as_ref(), locale));
+        let cards = standing::dashboards_of(&state.db, &state.schemes, person).await?;
+        let held: Vec<_> = cards.iter().map(|(holding, _)| holding.clone()).collect();
+        let histories = crate::services::renewal_history::of_holdings(&state.db, &held).await?;
+        for (holding, found) in cards {
+            let card = dashboard::card(&holding, found.as_ref(), locale);
+            // A certification that is not complete shows the courses that would complete it.
+            let short = found
+                .as_ref()
+                .is_some_and(|f| f.holding.standing.state != StandingState::Complete);
+            let plan = if short {
+                let found =
+                    planner::for_holding(&state.db, &state.schemes, &holding, PlanBy::Hours, None)
+                        .await?;
+                Some(dashboard::plan(&found, &state.schemes, locale))
+            } else {
+                None
+            };
+            let card = dashboard::with_history(card, histories.get(&holding.id));
+            rows.push(context! { plan => plan, ..card });
         }
     }
     let page = Page::render(

@@ -20,7 +20,9 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::app::{App, AppState};
 use crate::config::parse_cron;
+use crate::services::audit::Actor;
 use crate::services::reminders::{self, SweepOptions, SweepReport};
+use crate::services::renewal::{self, RenewOptions};
 
 /// The job names recorded in `job_periods`.
 pub const SWEEP: &str = crate::services::outbox_status::REMINDER_SWEEP;
@@ -69,13 +71,15 @@ async fn finish_period(app: &App, job: &str, period: &str, error: Option<String>
     }
 }
 
-/// The sweep of one period, run once across instances: `Ok(None)` when another instance has
-/// the period. A failure or an overrun is recorded on the period and logged; the next period
-/// makes it up.
+/// The sweep of one period (the renewal of ended cycles, then the reminders), run once across
+/// instances: `Ok(None)` when another instance has the period. A failure or an overrun is
+/// recorded on the period and logged; the next period makes it up.
 pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>, DbErr> {
     if !claim_period(app, SWEEP, period).await? {
         return Ok(None);
     }
+    // Cycles that ended are closed first, so the reminders judge the cycles that follow.
+    renew(app, period).await;
     let options = SweepOptions {
         as_of: None,
         dry_run: false,
@@ -107,6 +111,26 @@ pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>
         }
     };
     Ok(outcome)
+}
+
+/// The renewal of the period's ended cycles (idempotent: a failure or an overrun is logged and
+/// the next period makes it up). It never keeps the reminders from running.
+async fn renew(app: &App, period: &str) {
+    let actor = Actor::system();
+    let run = renewal::run(&app.db, &app.schemes, &actor, RenewOptions::default());
+    match tokio::time::timeout(SWEEP_TIMEOUT, run).await {
+        Ok(Ok(report)) => tracing::info!(
+            period,
+            checked = report.checked,
+            renewed = report.renewed(),
+            lapsed = report.lapsed(),
+            "renewal done"
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(period, error = %e, "renewal failed; the next period retries");
+        }
+        Err(_) => tracing::error!(period, "renewal overran; the next period retries"),
+    }
 }
 
 /// Queues a status webhook for each watched holding whose status, standing or valid-until

@@ -31,6 +31,8 @@ pub mod providers;
 pub mod registry_import;
 pub mod reminder_preferences;
 pub mod reminders;
+pub mod renewal;
+pub mod renewal_history;
 pub mod sample_audit;
 pub mod schemes;
 pub mod self_report;

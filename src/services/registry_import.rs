@@ -9,6 +9,11 @@
 //! written through [`bulk_write`] (few statements for thousands of rows); a failure inside it
 //! leaves nothing of that batch, and since the import is idempotent, running it again
 //! completes what an interrupted run began.
+//!
+//! A row whose `cycle_start` is later than the holding's latest cycle records the body's own
+//! renewal: the new cycle opens, the one before it is closed as renewed (even one the ledger
+//! had closed as lapsed, whose holding is then active again), audit-logged as
+//! `cycle.renewed_by_registry` (see [`renewal::record_registry_renewals`]).
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -25,6 +30,7 @@ use uuid::Uuid;
 use crate::services::audit::{self, Actor, Event};
 use crate::services::bulk_write;
 use crate::services::csv_text;
+use crate::services::renewal;
 use crate::services::schemes::{self, SchemeCatalog};
 use crate::services::standing_projection;
 
@@ -343,12 +349,22 @@ async fn write_batch(
         .values()
         .map(|h| vec![Value::from(h.id)])
         .collect();
-    let existing_cycles: HashSet<(Uuid, NaiveDate)> =
+    let mut existing_cycles: HashSet<(Uuid, NaiveDate)> = HashSet::new();
+    // Each holding's latest cycle: a row starting a later one closes it as renewed.
+    let mut latest_cycles: HashMap<Uuid, cycles::Model> = HashMap::new();
+    for c in
         bulk_write::find_by_keys::<cycles::Entity>(db, &[cycles::Column::HoldingId], holding_keys)
             .await?
-            .into_iter()
-            .map(|c| (c.holding_id, c.starts_on))
-            .collect();
+    {
+        existing_cycles.insert((c.holding_id, c.starts_on));
+        if latest_cycles
+            .get(&c.holding_id)
+            .is_none_or(|known| known.starts_on < c.starts_on)
+        {
+            latest_cycles.insert(c.holding_id, c);
+        }
+    }
+    let mut registry_renewals = Vec::new();
 
     let now = Utc::now();
     let mut new_people = Vec::new();
@@ -399,6 +415,18 @@ async fn write_batch(
                     changed = true;
                 }
                 if !existing_cycles.contains(&(holding.id, row.cycle_start)) {
+                    if let Some(latest) = latest_cycles.get(&holding.id)
+                        && latest.starts_on < row.cycle_start
+                        && latest.outcome != Some(cycles::CycleOutcome::Renewed)
+                    {
+                        registry_renewals.push(renewal::RegistryRenewal {
+                            holding: holding.clone(),
+                            closed: latest.clone(),
+                            next_starts_on: row.cycle_start,
+                            next_ends_on: row.cycle_end,
+                            next_version: row.scheme_version.clone(),
+                        });
+                    }
                     new_cycles.push(new_cycle(holding.id, row, version_id, now));
                     changed = true;
                 }
@@ -452,6 +480,7 @@ async fn write_batch(
     bulk_write::insert(db, new_people).await?;
     bulk_write::insert(db, new_holdings).await?;
     bulk_write::insert(db, new_cycles).await?;
+    renewal::record_registry_renewals(db, &registry_renewals).await?;
     Ok(outcome)
 }
 

@@ -1,5 +1,6 @@
 //! The reminder sweep: standing for every active holding, and one digest notification per
-//! person listing what is newly due.
+//! person listing what is newly due. A lapsed holding is judged only for its lapse notice, so
+//! a holding the renewal run lapsed before the sweep is still told.
 //!
 //! Each reason queued is a row in `reminder_items`, keyed by its dedupe key (holding, cycle,
 //! reason, threshold) and pointing at the notification that carried it. A key already there
@@ -67,7 +68,8 @@ pub struct PlannedReminder {
 /// What a sweep did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SweepReport {
-    /// Active holdings whose standing was computed.
+    /// Holdings whose standing was computed: the active ones, and lapsed ones for their lapse
+    /// notice.
     pub holdings: usize,
     /// Holdings that could not be judged (no cycle on record, rules not loaded).
     pub skipped: usize,
@@ -209,7 +211,13 @@ async fn judge_page(
             .slice
             .holdings_of(person.id)
             .into_iter()
-            .filter(|h| h.status == holdings::HoldingStatus::Active)
+            .filter(|h| {
+                // A holding the renewal run has just lapsed still gets its lapse notice.
+                matches!(
+                    h.status,
+                    holdings::HoldingStatus::Active | holdings::HoldingStatus::Lapsed
+                )
+            })
             .collect();
         if held.is_empty() {
             continue;
@@ -292,6 +300,9 @@ fn judge_person(
         )
         .into_iter()
         .filter(|item| !judging.stopped.contains(&item.reason))
+        .filter(|item| {
+            holding.status == holdings::HoldingStatus::Active || item.reason == Reason::Lapsed
+        })
         .map(|item| {
             let key = reminders::dedupe_key(&holding.id.to_string(), standing.starts_on, &item);
             (item, key)

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::credits::{CreditSource, CreditState};
-use entity::{credit_claims, credits, cycles, holdings, professionals, providers};
+use entity::{credit_claims, credits, cycles, holdings, professionals, providers, self_reports};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -38,7 +38,8 @@ pub enum TranscriptError {
 pub struct TranscriptRow {
     pub completed_on: NaiveDate,
     pub title: String,
-    /// The provider's name for a provider report; `None` otherwise.
+    /// The provider's name: the accredited provider of a report, or the one a self-report
+    /// names; `None` for a staff entry.
     pub provider: Option<String>,
     pub source: CreditSource,
     pub state: CreditState,
@@ -147,6 +148,24 @@ pub async fn for_holding(
             .collect()
     };
 
+    // A self-report names its provider in words.
+    let mut named_by_holder: std::collections::HashMap<Uuid, String> = Default::default();
+    let self_reported: Vec<Uuid> = entries
+        .iter()
+        .filter(|c| c.source == credits::CreditSource::SelfReported)
+        .map(|c| c.id)
+        .collect();
+    for chunk in self_reported.chunks(500) {
+        named_by_holder.extend(
+            self_reports::Entity::find()
+                .filter(self_reports::Column::CreditId.is_in(chunk.to_vec()))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|r| (r.credit_id, r.provider_name)),
+        );
+    }
+
     let rows = entries
         .iter()
         .flat_map(|credit| {
@@ -154,7 +173,8 @@ pub async fn for_holding(
             let standing = &standing;
             let provider = credit
                 .provider_id
-                .and_then(|p| provider_names.get(&p).cloned());
+                .and_then(|p| provider_names.get(&p).cloned())
+                .or_else(|| named_by_holder.get(&credit.id).cloned());
             claims
                 .iter()
                 .filter(move |claim| claim.credit_id == credit.id)

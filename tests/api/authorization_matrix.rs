@@ -87,7 +87,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             "GET",
             "/v1/me/holdings/{id}/standing"
             | "/v1/me/holdings/{id}/transcript"
-            | "/v1/me/holdings/{id}/plan",
+            | "/v1/me/holdings/{id}/plan"
+            | "/v1/me/holdings/{id}/history",
         ) => Rule::Only(&[ProfessionalA]),
         // Each caller's own feed: created before it is stopped (deletions run last).
         ("GET" | "POST" | "DELETE", "/v1/me/calendar-feed") => Rule::Only(PROFESSIONALS),

@@ -155,3 +155,55 @@ db_test! {
         assert_eq!(response.status(), 404);
     }
 }
+
+db_test! {
+    async fn the_dashboard_card_of_a_short_holding_lists_the_planned_courses_in_the_readers_language(app: TestApp) {
+        let token = short_holder(&app).await;
+        let ja = crate::dashboard::dashboard_page(&app, &token, "ja").await;
+        assert!(ja.contains("更新プラン"), "{ja}");
+        assert!(ja.contains("講座 BIG-40") && ja.contains("講座 MID-40"), "{ja}");
+        assert!(!ja.contains("講座 SMALL-8"), "only the planned courses are listed");
+        let en = crate::dashboard::dashboard_page(&app, &token, "en").await;
+        assert!(en.contains("Renewal plan") && en.contains("Course BIG-40"), "{en}");
+        assert!(en.contains("CISA +40"), "each course says the other holding it counts toward: {en}");
+    }
+}
+
+db_test! {
+    async fn a_riss_holder_missing_this_years_online_course_is_planned_the_on_demand_course_that_fills_it(app: TestApp) {
+        // Second cycle year: year 1's online course and the practical course are done.
+        let start = today() - Months::new(14);
+        import_holder(&app, "riss", "R-PLAN", "riss-plan@example.jp", start).await;
+        staff_credit(&app, ("riss", "R-PLAN"), "ipa_online_course", start + Days::new(30), &[]).await;
+        staff_credit(&app, ("riss", "R-PLAN"), "tokutei_koshu", start + Days::new(40), &[]).await;
+        let ipa = crate::support_providers::provider_with(&app, "IPA", vec![cpe_ledger::services::providers::Accreditation {
+            scheme_id: "riss".into(),
+            categories: vec![],
+            activity_types: vec![],
+            valid_from: NaiveDate::from_ymd_opt(2020, 1, 1),
+            valid_until: None,
+        }]).await;
+        publish_all(&app, &ipa, vec![json!({
+            "code": "IPA-ONLINE",
+            "title": {"en": "IPA online course", "ja": "IPAオンライン講習"},
+            "hours": 6,
+            "delivery": "on_demand",
+            "awards": [{"scheme": "riss", "activity_type": "ipa_online_course"}]
+        })]).await;
+        let token = token_of(&app, "riss-plan@example.jp").await;
+        let id = holding_id(&app, "R-PLAN").await;
+        let response = app.get_as(&format!("/v1/me/holdings/{id}/plan"), &token).await;
+        let plan: Value = response.json().await.unwrap();
+        let open: Vec<(&str, u64)> = plan["gaps"]["slots"].as_array().unwrap().iter()
+            .map(|s| (s["slot"].as_str().unwrap(), s["year"].as_u64().unwrap())).collect();
+        assert_eq!(open, [("ipa_online_course", 2), ("ipa_online_course", 3)], "this year's and next year's: {plan}");
+        assert_eq!(codes(&plan), ["IPA-ONLINE", "IPA-ONLINE"], "a course that only fills a yearly slot is planned once a year");
+        let days: Vec<&str> = plan["courses"].as_array().unwrap().iter().map(|c| c["on"].as_str().unwrap()).collect();
+        assert_eq!(days, [(today() + Days::new(1)).to_string(), (start + Months::new(24)).to_string()],
+            "on demand: tomorrow, and the first day of the next cycle year");
+        assert_eq!(plan["courses"][0]["counts_toward"][0]["fills_slots"], json!(["ipa_online_course"]));
+        assert_eq!(plan["left_open"]["slots"], json!([]));
+        let page = crate::dashboard::dashboard_page(&app, &token, "ja").await;
+        assert!(page.contains("IPAオンライン講習（毎年1回）"), "the slot it fills is named on the card: {page}");
+    }
+}

@@ -292,3 +292,19 @@ db_test! {
         assert_eq!(again.status(), 404);
     }
 }
+
+db_test! {
+    async fn a_self_reported_activity_shows_the_provider_its_holder_named_on_the_transcript(app: TestApp) {
+        use crate::self_report::{course, reporter, send};
+        let me = reporter(&app, &[("cissp", "TR-SELF1")]).await;
+        let (status, body) = send(&app, "POST", "/v1/me/credits", &me.token, Some(&course(None))).await;
+        assert_eq!(status, 201, "{body}");
+        let response = app
+            .get_as(&format!("/v1/me/holdings/{}/transcript?format=csv&lang=en", me.holding("TR-SELF1")), &me.token)
+            .await;
+        assert_eq!(response.status(), 200);
+        let csv = response.text().await.unwrap();
+        let row = csv.lines().find(|l| l.contains("Incident response course")).unwrap_or_else(|| panic!("{csv}"));
+        assert!(row.contains("Security Academy"), "{row}");
+    }
+}

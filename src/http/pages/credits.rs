@@ -5,6 +5,8 @@
 //! names it by id in a hidden field. Saving records exactly what the preview showed.
 //! And `/admin/review`: staff approve or reject pending credits, with links to the evidence.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,12 +21,14 @@ use super::{
 };
 use crate::app::AppState;
 use crate::domain::points::Points;
+use crate::domain::scheme::LocalizedName;
+use crate::domain::self_report::ClaimRequest;
 use crate::http::extract::{Form, Query};
 use crate::http::problem::Problem;
 use crate::services::audit::Actor;
 use crate::services::credit_review;
 use crate::services::evidence::{self, Declared};
-use crate::services::self_report::{self, Draft, SelfReportError};
+use crate::services::self_report::{self, Draft, Preview, SelfReportError};
 use crate::services::users::UserRole;
 
 /// Credits shown on the list page.
@@ -94,6 +98,46 @@ struct ReportForm {
     file: Vec<u8>,
     file_name: Option<String>,
     file_type: Option<String>,
+    /// The allocation as the professional adjusted it on the preview, when they did.
+    adjusted: bool,
+    claims: BTreeMap<String, ClaimFields>,
+}
+
+/// One scheme's row of the adjustable allocation: `claim.{scheme}.{field}` in the form.
+#[derive(Default, Clone)]
+struct ClaimFields {
+    include: bool,
+    activity_type: String,
+    category: String,
+    points: String,
+}
+
+impl ReportForm {
+    /// The claims as adjusted, or `None` for the engine's proposal. A points field that is
+    /// not a number is refused naming it.
+    fn claim_requests(&self) -> Result<Option<Vec<ClaimRequest>>, String> {
+        if !self.adjusted {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        for (scheme, fields) in self.claims.iter().filter(|(_, f)| f.include) {
+            let text = |t: &str| Some(t.trim().to_owned()).filter(|t| !t.is_empty());
+            let points = match text(&fields.points) {
+                None => None,
+                Some(p) => Some(
+                    p.parse::<Points>()
+                        .map_err(|_| format!("claim.{scheme}.points: '{p}' is not a number"))?,
+                ),
+            };
+            out.push(ClaimRequest {
+                scheme: scheme.clone(),
+                activity_type: text(&fields.activity_type),
+                category: text(&fields.category),
+                points,
+            });
+        }
+        Ok(Some(out))
+    }
 }
 
 async fn read_report(mut multipart: Multipart) -> Result<ReportForm, String> {
@@ -115,7 +159,22 @@ async fn read_report(mut multipart: Multipart) -> Result<ReportForm, String> {
             "completed_on" => form.completed_on = text,
             "hours" => form.hours = text,
             "evidence_id" => form.evidence_id = text,
-            _ => {}
+            "adjusted" => form.adjusted = text == "1",
+            other => {
+                if let Some((scheme, field)) = other
+                    .strip_prefix("claim.")
+                    .and_then(|rest| rest.split_once('.'))
+                {
+                    let row = form.claims.entry(scheme.to_owned()).or_default();
+                    match field {
+                        "include" => row.include = true,
+                        "activity_type" => row.activity_type = text,
+                        "category" => row.category = text,
+                        "points" => row.points = text,
+                        _ => {}
+                    }
+                }
+            }
         }
     }
     Ok(form)
@@ -239,12 +298,16 @@ pub(super) async fn new_submit(
             return again(&state, locale, &csrf, &form, words);
         }
     };
+    let adjusted = match form.claim_requests() {
+        Ok(claims) => claims,
+        Err(message) => return again(&state, locale, &csrf, &form, message),
+    };
     let draft = Draft {
         title: form.title.clone(),
         provider_name: form.provider_name.clone(),
         completed_on,
         hours,
-        claims: None,
+        claims: adjusted,
         evidence_id: form.evidence_id.trim().parse().ok(),
     };
     let outcome = if form.step == "save" {
@@ -252,18 +315,26 @@ pub(super) async fn new_submit(
             .await
             .map(|_| None)
     } else {
-        self_report::preview(&state.db, &state.schemes, professional_id, &draft)
-            .await
-            .map(Some)
+        // The engine's own proposal lists every scheme the activity may count in, so that a
+        // scheme left out can be put back; the preview shows the allocation as adjusted.
+        let proposed = Draft {
+            claims: None,
+            ..draft.clone()
+        };
+        match self_report::preview(&state.db, &state.schemes, professional_id, &proposed).await {
+            Ok(proposal) if draft.claims.is_none() => Ok(Some((proposal.clone(), proposal))),
+            Ok(proposal) => {
+                self_report::preview(&state.db, &state.schemes, professional_id, &draft)
+                    .await
+                    .map(|preview| Some((proposal, preview)))
+            }
+            Err(e) => Err(e),
+        }
     };
     match outcome {
         Ok(None) => Ok(super::see_other("/credits", Vec::new())),
-        Ok(Some(preview)) => {
-            let claims: Vec<minijinja::Value> = preview
-                .claims
-                .iter()
-                .map(|c| context! { scheme => c.scheme, activity_type => c.activity_type, category => c.category, points => c.points.map(|p| p.to_string()) })
-                .collect();
+        Ok(Some((proposal, preview))) => {
+            let claims = adjustable_rows(&state, locale, &form, &proposal, &preview);
             let holdings: Vec<minijinja::Value> = preview
                 .placements
                 .iter()
@@ -299,6 +370,66 @@ pub(super) async fn new_submit(
         }
         Err(e) => Err(Problem::from(e)),
     }
+}
+
+/// The rows of the adjustable allocation: each scheme the engine proposes the activity for,
+/// with what the professional chose there (or the proposal), and the scheme's activity types
+/// and categories to choose from, named in the reader's language.
+fn adjustable_rows(
+    state: &AppState,
+    locale: &str,
+    form: &ReportForm,
+    proposal: &Preview,
+    preview: &Preview,
+) -> Vec<minijinja::Value> {
+    let today = chrono::Utc::now().date_naive();
+    let name = |n: &LocalizedName| {
+        if locale == "en" {
+            n.en.clone()
+        } else {
+            n.ja.clone()
+        }
+    };
+    let mut seen = BTreeSet::new();
+    proposal
+        .claims
+        .iter()
+        .filter(|c| seen.insert(c.scheme.clone()))
+        .map(|c| {
+            let chosen = preview.claims.iter().find(|p| p.scheme == c.scheme);
+            let shown = chosen.unwrap_or(c);
+            let definition = state
+                .schemes
+                .in_force_on(&c.scheme, today)
+                .map(|l| &l.definition);
+            let activity_types: Vec<minijinja::Value> = definition
+                .map(|d| {
+                    d.activity_types
+                        .iter()
+                        .map(|t| context! { id => t.id, name => name(&t.name) })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let categories: Vec<minijinja::Value> = definition
+                .map(|d| {
+                    d.categories
+                        .iter()
+                        .map(|k| context! { id => k.id, name => name(&k.name) })
+                        .collect()
+                })
+                .unwrap_or_default();
+            context! {
+                scheme => c.scheme,
+                scheme_name => definition.map_or_else(|| c.scheme.clone(), |d| name(&d.name)),
+                include => !form.adjusted || chosen.is_some(),
+                activity_type => shown.activity_type,
+                category => shown.category,
+                points => shown.points.map(|p| p.to_string()),
+                activity_types => activity_types,
+                categories => categories,
+            }
+        })
+        .collect()
 }
 
 fn refuse_non_admin(state: &AppState, session: &PageSession, locale: &str) -> Option<PageResult> {

@@ -12,6 +12,9 @@ use crate::domain::dashboard::ProgressPoint;
 use crate::domain::points::Points;
 use crate::domain::scheme::LocalizedName;
 use crate::services::holdings::Holding;
+use crate::services::planner::RenewalPlan;
+use crate::services::renewal_history::{HoldingHistory, Outcome, RecordedBy};
+use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::HoldingDashboard;
 
 /// The chart's drawing area, in SVG user units (the SVG scales to its box).
@@ -129,6 +132,89 @@ pub fn card(holding: &Holding, found: Option<&HoldingDashboard>, locale: &str) -
         credits => credits,
         ..base
     }
+}
+
+/// The template's context of a holding's renewal plan: each course in the reader's language
+/// with every holding it would count toward, and whether gaps stay open whatever is taken.
+pub fn plan(plan: &RenewalPlan, catalog: &SchemeCatalog, locale: &str) -> Value {
+    let slot_name = |scheme: &str, slot: &str| -> String {
+        catalog
+            .all()
+            .filter(|s| s.definition.id == scheme)
+            .flat_map(|s| &s.definition.slots)
+            .find(|s| s.id == slot)
+            .map_or_else(|| slot.to_owned(), |s| pick(&s.name, locale).to_owned())
+    };
+    let courses: Vec<Value> = plan
+        .courses
+        .iter()
+        .map(|c| {
+            let title = match (&c.title.ja, locale) {
+                (Some(ja), "ja") => ja.clone(),
+                _ => c.title.en.clone(),
+            };
+            let counts_toward: Vec<String> = c
+                .counts_toward
+                .iter()
+                .map(|e| {
+                    let scheme = e.scheme_id.to_uppercase();
+                    let mut parts = Vec::new();
+                    if e.points.is_positive() {
+                        parts.push(format!("+{}", e.points));
+                    }
+                    parts.extend(
+                        e.fills_slots
+                            .iter()
+                            .map(|slot| slot_name(&e.scheme_id, slot)),
+                    );
+                    format!("{scheme} {}", parts.join(", "))
+                })
+                .collect();
+            context! {
+                code => c.code.clone(),
+                title => title,
+                provider => c.provider_name.clone(),
+                on => c.on.to_string(),
+                hours => c.hours.to_string(),
+                fee => c.fee.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
+                counts_toward => counts_toward,
+            }
+        })
+        .collect();
+    context! {
+        courses => courses,
+        total_hours => plan.total_hours.to_string(),
+        total_fee => plan.total_fee.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
+        left_open => !plan.left_open.is_empty(),
+        gaps => !plan.gaps.is_empty(),
+    }
+}
+
+/// Cycles the card's renewal history lists, newest first.
+pub const HISTORY_SHOWN: usize = 5;
+
+/// `card` with its holding's renewal history: the newest cycles with their dates and outcome
+/// (`open` while a cycle runs), and whether the certification body's registry recorded it.
+pub fn with_history(card: Value, history: Option<&HoldingHistory>) -> Value {
+    let cycles: Vec<Value> = history
+        .map(|h| h.cycles.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .take(HISTORY_SHOWN)
+        .map(|c| {
+            context! {
+                starts_on => c.starts_on.to_string(),
+                expires_on => c.expires_on.to_string(),
+                outcome => match c.outcome {
+                    Some(Outcome::Renewed) => "renewed",
+                    Some(Outcome::Lapsed) => "lapsed",
+                    None => "open",
+                },
+                by_registry => c.events.iter().any(|e| e.recorded_by == RecordedBy::CertificationBody),
+            }
+        })
+        .collect();
+    context! { history => cycles, ..card }
 }
 
 /// Coordinates of the chart: a step line of counted points from the cycle's first day to its
