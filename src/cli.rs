@@ -17,11 +17,13 @@ use crate::services;
 use crate::services::schemes::SchemeCatalog;
 use crate::startup;
 
+mod demo;
 mod lists;
 mod providers;
 mod registry_import;
 mod remind;
 mod renew;
+mod sample_audit;
 mod scheme_show;
 
 #[derive(Parser, Debug)]
@@ -40,7 +42,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Migrate, load schemes, make sure a signing key exists, and serve HTTP.
-    Serve,
+    Serve(demo::ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Scheme definitions.
@@ -174,6 +176,9 @@ pub enum AdminCommand {
     /// rollover) when its requirements are met, lapsed (and the holding with it) once its
     /// grace period has passed. Prints what changed; running it again changes nothing.
     Renew(renew::RenewArgs),
+    /// Draw self-reported credits of a scheme's current cycles at random and ask their holders
+    /// for evidence by email; `--expire` voids the credits whose evidence did not come in time.
+    SampleAudit(sample_audit::SampleAuditArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -342,7 +347,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         eprintln!("error: {line}");
         return ExitCode::from(2);
     }
-    init_tracing(&config, matches!(cli.command, Command::Serve));
+    init_tracing(&config, matches!(cli.command, Command::Serve(_)));
     match dispatch(cli.command, config).await {
         Ok(code) => code,
         Err(e) => {
@@ -358,7 +363,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 fn missing_database(command: &Command, config: &Config) -> Option<String> {
     let creates_or_needs_none = matches!(
         command,
-        Command::Serve | Command::Migrate | Command::Schemes(_)
+        Command::Serve(_) | Command::Migrate | Command::Schemes(_)
     );
     if creates_or_needs_none || config.database_kind != crate::config::DatabaseKind::Sqlite {
         return None;
@@ -407,7 +412,8 @@ fn init_tracing(config: &Config, serving: bool) {
 
 async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => {
+        Command::Serve(args) if args.demo => demo::serve(config).await,
+        Command::Serve(_) => {
             let app = startup::Application::build(config).await?;
             tracing::info!(address = %app.local_addr()?, "serving");
             app.run_until_stopped(startup::shutdown_signal()).await?;
@@ -775,6 +781,7 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         AdminCommand::Renew(args) => renew::run(&app.db, &app.schemes, &operator, args).await,
+        AdminCommand::SampleAudit(args) => sample_audit::run(&app, &operator, args).await,
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod prelude;
 
 pub mod audit_events;
+pub mod audit_requests;
 pub mod calendar_feeds;
 pub mod clients;
 pub mod consents;

@@ -1,6 +1,7 @@
 //! Entities under their table's name, plus the value types they use.
 
 pub use super::audit_events::{ActorKind, Entity as AuditEvents};
+pub use super::audit_requests::{AuditOutcome, Entity as AuditRequests};
 pub use super::calendar_feeds::Entity as CalendarFeeds;
 pub use super::clients::{ClientKind, Entity as Clients};
 pub use super::consents::Entity as Consents;

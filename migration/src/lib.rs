@@ -35,6 +35,7 @@ mod m20261203_000090_create_evidence_and_self_reports;
 mod m20261203_000100_add_user_locale;
 mod m20261203_000110_create_calendar_feeds;
 mod m20261204_000120_add_course_sessions;
+mod m20261204_000140_create_audit_requests;
 mod m20261204_000150_unique_provider_and_client_names;
 
 pub struct Migrator;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000100_add_user_locale::Migration),
             Box::new(m20261203_000110_create_calendar_feeds::Migration),
             Box::new(m20261204_000120_add_course_sessions::Migration),
+            Box::new(m20261204_000140_create_audit_requests::Migration),
             Box::new(m20261204_000150_unique_provider_and_client_names::Migration),
         ]
     }

@@ -4,6 +4,7 @@
 //! function takes what it needs and returns a value, so the rules can be tested exhaustively.
 
 pub mod allocation;
+pub mod audit_sample;
 pub mod calendar_date;
 pub mod dashboard;
 pub mod email;

@@ -20,6 +20,7 @@ use crate::http::problem::Problem;
 use crate::services::holdings::{self, HoldingStatus, Professional};
 use crate::services::standing::{self, HoldingDashboard};
 
+mod audit_requests;
 pub(crate) mod credits;
 mod history;
 mod memberships;
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(privacy::router())
         .merge(credits::router())
         .merge(history::router())
+        .merge(audit_requests::router())
         .merge(memberships::router())
         .merge(reminder_preferences::router())
         .merge(records::router())

@@ -54,6 +54,7 @@ use crate::services::sign_in::{self, LoginError};
 use crate::services::standing;
 use crate::templates::{LOCALES, Templates, supported_locale};
 
+mod audit_requests;
 mod credits;
 pub mod dashboard;
 mod privacy;
@@ -107,6 +108,14 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "/admin/review",
             get(credits::review_list).post(credits::review_submit),
+        ),
+        (
+            "/audit-requests",
+            get(audit_requests::list_page)
+                .post(audit_requests::answer_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::services::evidence::MAX_BYTES + 64 * 1024,
+                )),
         ),
     ];
     routes.extend(crate::http::public_pages::routes());

@@ -21,6 +21,8 @@ pub enum Email {
     Reminder(super::reminder::ReminderEmail),
     /// `emails/credit_reviewed`: staff approved or rejected a self-reported credit.
     CreditReviewed(CreditReviewedEmail),
+    /// `emails/audit_requested`: a sample audit asks for the evidence behind a credit.
+    AuditRequested(AuditRequestedEmail),
 }
 
 impl Email {
@@ -32,6 +34,7 @@ impl Email {
             Self::PasswordReset(_) => "password_reset",
             Self::Reminder(_) => super::reminder::NAME,
             Self::CreditReviewed(_) => CREDIT_REVIEWED,
+            Self::AuditRequested(_) => AUDIT_REQUESTED,
         }
     }
 }
@@ -63,6 +66,27 @@ pub struct CreditReviewedEmail {
     /// The reviewer's reason (required for a rejection).
     pub reason: Option<String>,
     /// The professional's list of credits.
+    pub link: String,
+}
+
+/// The name of the sample audit's email folder and of its queued notifications.
+pub const AUDIT_REQUESTED: &str = "audit_requested";
+
+/// What the sample audit's request for evidence is rendered from; queued whole as the
+/// notification's payload.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct AuditRequestedEmail {
+    pub name: Option<String>,
+    /// The self-reported activity's title.
+    pub title: String,
+    /// The completion day as written in the recipient's language.
+    pub completed_on: String,
+    pub hours: String,
+    /// The scheme whose sample drew it, in the recipient's language.
+    pub scheme_name: String,
+    /// The last day evidence is accepted, as written in the recipient's language.
+    pub due_on: String,
+    /// The page that lists the professional's open requests.
     pub link: String,
 }
 

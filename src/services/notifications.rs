@@ -128,6 +128,18 @@ pub async fn render(
         )
         .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")));
     }
+    if template == mail::email::AUDIT_REQUESTED {
+        // The payload is the whole context, written when the sample was drawn.
+        let context: mail::email::AuditRequestedEmail =
+            serde_json::from_value(notification.payload.clone())
+                .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
+        return mail::render(
+            templates,
+            &Email::AuditRequested(context),
+            &notification.locale,
+        )
+        .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")));
+    }
     let (purpose, page, email): (_, _, fn(LinkEmail) -> Email) = match template {
         INVITATION => (TokenPurpose::Activation, "activate", Email::Invitation),
         ACTIVATION => (TokenPurpose::Activation, "activate", Email::Activation),

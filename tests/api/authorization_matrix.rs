@@ -78,6 +78,9 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET" | "PUT" | "DELETE", "/v1/me/credits/{id}") | ("GET", "/v1/me/evidence/{id}") => {
             Rule::Only(&[ProfessionalA])
         }
+        ("GET", "/v1/me/audit-requests") => Rule::Only(PROFESSIONALS),
+        // Object level: B answering A's audit request gets 404.
+        ("POST", "/v1/me/audit-requests/{id}") => Rule::Only(&[ProfessionalA]),
         ("GET", "/v1/procurement/organizations/{id}/standing") => Rule::Only(&[Procurement]),
         // Object level: B asking for A's holding gets 404.
         (
@@ -333,6 +336,7 @@ async fn seed(app: &TestApp) -> World {
         evidence["id"].as_str().expect("evidence of A's").to_owned(),
     );
     params.insert("holding_of_a", holding_of_a);
+    params.insert("audit_request_of_a", audit_request_of_a(app).await);
     params.insert("credential_of_a", issued["id"].as_str().unwrap().to_owned());
     params.insert("webhook", subscription["id"].as_str().unwrap().to_owned());
 
@@ -351,6 +355,8 @@ fn fill(path: &str, world: &World) -> String {
         p("credit_of_a")
     } else if path.starts_with("/v1/me/evidence/") || path.starts_with("/v1/admin/evidence/") {
         p("evidence_of_a")
+    } else if path.starts_with("/v1/me/audit-requests/") {
+        p("audit_request_of_a")
     } else if path.starts_with("/v1/me/holdings/") {
         p("holding_of_a")
     } else if path.starts_with("/v1/provider/courses/") {
@@ -483,6 +489,8 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         ("GET", "/transcript/{holding_id}") => PageRule::Session(&[Role::ProfessionalA]),
         // A professional's own activities; a staff account has none: 403.
         ("GET", "/credits") | ("GET" | "POST", "/credits/new") => PageRule::Session(PROFESSIONALS),
+        // A professional's own requests for evidence; a staff account has none: 403.
+        ("GET" | "POST", "/audit-requests") => PageRule::Session(PROFESSIONALS),
         // The review queue is the certification body's.
         ("GET" | "POST", "/admin/review") => PageRule::Session(&[Role::Admin]),
         _ => return None,
@@ -576,4 +584,32 @@ db_test! {
         }
         assert!(failures.is_empty(), "page authorization matrix:\n{}", failures.join("\n"));
     }
+}
+
+/// A sample audit's request for the evidence of A's self-reported credit (A's is the only one).
+async fn audit_request_of_a(app: &TestApp) -> String {
+    use cpe_ledger::services::sample_audit::{Draw, draw};
+    let drawn = draw(
+        &app.state.db,
+        &app.state.schemes,
+        &app.config,
+        &Actor::cli("matrix"),
+        &Draw {
+            scheme: "cissp".to_owned(),
+            percent: 100,
+            seed: 1,
+            days_to_answer: 30,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(drawn.credits.len(), 1, "A's credit alone is drawn");
+    app.expect_left_in_outbox("a@example.jp");
+    entity::audit_requests::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("an audit request")
+        .id
+        .to_string()
 }
