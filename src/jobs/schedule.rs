@@ -23,6 +23,7 @@ use crate::config::parse_cron;
 use crate::services::audit::Actor;
 use crate::services::reminders::{self, SweepOptions, SweepReport};
 use crate::services::renewal::{self, RenewOptions};
+use crate::services::sample_audit;
 
 /// The job names recorded in `job_periods`.
 pub const SWEEP: &str = crate::services::outbox_status::REMINDER_SWEEP;
@@ -78,8 +79,10 @@ pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>
     if !claim_period(app, SWEEP, period).await? {
         return Ok(None);
     }
-    // Cycles that ended are closed first, so the reminders judge the cycles that follow.
+    // Cycles that ended are closed first, and audited credits whose evidence did not come in
+    // time lose their effect, so the reminders judge what the ledger now says.
     renew(app, period).await;
+    expire_audits(app, period).await;
     let options = SweepOptions {
         as_of: None,
         dry_run: false,
@@ -130,6 +133,26 @@ async fn renew(app: &App, period: &str) {
             tracing::error!(period, error = %e, "renewal failed; the next period retries");
         }
         Err(_) => tracing::error!(period, "renewal overran; the next period retries"),
+    }
+}
+
+/// Voids the credits of sample-audit requests left unanswered past their due day (idempotent,
+/// like the renewal: a failure is logged and the next period makes it up).
+async fn expire_audits(app: &App, period: &str) {
+    let actor = Actor::system();
+    let today = sample_audit::office_today();
+    let run = sample_audit::expire(&app.db, &app.schemes, &actor, today);
+    match tokio::time::timeout(SWEEP_TIMEOUT, run).await {
+        Ok(Ok(done)) => tracing::info!(
+            period,
+            requests = done.requests,
+            voided = done.voided,
+            "overdue audit requests expired"
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(period, error = %e, "audit expiry failed; the next period retries");
+        }
+        Err(_) => tracing::error!(period, "audit expiry overran; the next period retries"),
     }
 }
 

@@ -318,3 +318,23 @@ db_test! {
         assert!(listed[0]["evidence_id"].is_string());
     }
 }
+
+db_test! {
+    async fn the_daily_sweep_voids_the_credit_of_a_request_left_unanswered_past_its_due_day(app: TestApp) {
+        let a = reporter(&app, &[("cissp", "SA4001")]).await;
+        let credit = self_reported(&app, &a, &["Never proven course"]).await.remove(0);
+        drawn(&app, &["--scheme", "cissp", "--percent", "100", "--seed", "4"]);
+        app.dispatch_pending_emails().await;
+        let yesterday = cpe_ledger::services::sample_audit::office_today() - chrono::Days::new(1);
+        for row in requests(&app).await {
+            let mut active: audit_requests::ActiveModel = row.into();
+            active.due_on = Set(yesterday);
+            active.update(&app.state.db).await.unwrap();
+        }
+        let swept = cpe_ledger::jobs::schedule::sweep_period(&app.state, "2026-12-02T09:00:00+09:00").await.unwrap();
+        assert!(swept.is_some(), "this instance ran the period");
+        app.dispatch_pending_emails().await;
+        let (_, found) = send(&app, "GET", &format!("/v1/me/credits/{credit}"), &a.token, None).await;
+        assert_eq!(found["state"], "voided", "{found}");
+    }
+}
