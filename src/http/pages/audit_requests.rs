@@ -51,16 +51,7 @@ async fn render(
     )
 }
 
-fn refuse_staff(state: &AppState, locale: &str) -> PageResult {
-    Ok(Page::render(
-        &state.templates,
-        StatusCode::FORBIDDEN,
-        "notice",
-        locale,
-        context! { notice => "not_professional" },
-    )?
-    .into_response())
-}
+use super::credits::refuse_staff;
 
 pub(super) async fn list_page(
     State(state): State<AppState>,

@@ -34,7 +34,8 @@ use crate::services::users::UserRole;
 /// Credits shown on the list page.
 const SHOWN: u64 = 100;
 
-fn refuse_staff(state: &AppState, locale: &str) -> PageResult {
+/// The page a staff account gets where only a professional has something to see.
+pub(super) fn refuse_staff(state: &AppState, locale: &str) -> PageResult {
     Ok(Page::render(
         &state.templates,
         StatusCode::FORBIDDEN,
