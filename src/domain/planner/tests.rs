@@ -1,5 +1,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+use std::collections::BTreeSet;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

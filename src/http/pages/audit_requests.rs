@@ -51,7 +51,7 @@ async fn render(
     )
 }
 
-use super::credits::refuse_staff;
+use super::credits::{read_multipart, refuse_staff};
 
 pub(super) async fn list_page(
     State(state): State<AppState>,
@@ -77,23 +77,17 @@ struct AnswerForm {
     file_type: Option<String>,
 }
 
-async fn read_answer(mut multipart: Multipart) -> Result<AnswerForm, String> {
+async fn read_answer(multipart: Multipart) -> Result<AnswerForm, String> {
     let mut form = AnswerForm::default();
-    while let Some(field) = multipart.next_field().await.map_err(|e| e.to_string())? {
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "file" {
-            form.file_name = field.file_name().map(str::to_owned);
-            form.file_type = field.content_type().map(str::to_owned);
-            form.file = field.bytes().await.map_err(|e| e.to_string())?.to_vec();
-            continue;
-        }
-        let text = field.text().await.map_err(|e| e.to_string())?;
-        match name.as_str() {
-            "csrf" => form.csrf = text,
-            "request" => form.request = text,
-            _ => {}
-        }
-    }
+    let upload = read_multipart(multipart, |name, text| match name {
+        "csrf" => form.csrf = text,
+        "request" => form.request = text,
+        _ => {}
+    })
+    .await?;
+    form.file = upload.bytes;
+    form.file_name = upload.file_name;
+    form.file_type = upload.content_type;
     Ok(form)
 }
 

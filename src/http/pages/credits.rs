@@ -141,43 +141,65 @@ impl ReportForm {
     }
 }
 
-async fn read_report(mut multipart: Multipart) -> Result<ReportForm, String> {
-    let mut form = ReportForm::default();
+/// The file of a multipart form, as the browser sent it.
+#[derive(Default)]
+pub(super) struct Upload {
+    pub(super) bytes: Vec<u8>,
+    pub(super) file_name: Option<String>,
+    pub(super) content_type: Option<String>,
+}
+
+/// Reads a multipart form: its `file` field whole, and every other field handed as text to
+/// `text(name, value)`.
+pub(super) async fn read_multipart(
+    mut multipart: Multipart,
+    mut text: impl FnMut(&str, String),
+) -> Result<Upload, String> {
+    let mut upload = Upload::default();
     while let Some(field) = multipart.next_field().await.map_err(|e| e.to_string())? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
-            form.file_name = field.file_name().map(str::to_owned);
-            form.file_type = field.content_type().map(str::to_owned);
-            form.file = field.bytes().await.map_err(|e| e.to_string())?.to_vec();
+            upload.file_name = field.file_name().map(str::to_owned);
+            upload.content_type = field.content_type().map(str::to_owned);
+            upload.bytes = field.bytes().await.map_err(|e| e.to_string())?.to_vec();
             continue;
         }
-        let text = field.text().await.map_err(|e| e.to_string())?;
-        match name.as_str() {
-            "csrf" => form.csrf = text,
-            "step" => form.step = text,
-            "title" => form.title = text,
-            "provider_name" => form.provider_name = text,
-            "completed_on" => form.completed_on = text,
-            "hours" => form.hours = text,
-            "evidence_id" => form.evidence_id = text,
-            "adjusted" => form.adjusted = text == "1",
-            other => {
-                if let Some((scheme, field)) = other
-                    .strip_prefix("claim.")
-                    .and_then(|rest| rest.split_once('.'))
-                {
-                    let row = form.claims.entry(scheme.to_owned()).or_default();
-                    match field {
-                        "include" => row.include = true,
-                        "activity_type" => row.activity_type = text,
-                        "category" => row.category = text,
-                        "points" => row.points = text,
-                        _ => {}
-                    }
+        text(&name, field.text().await.map_err(|e| e.to_string())?);
+    }
+    Ok(upload)
+}
+
+async fn read_report(multipart: Multipart) -> Result<ReportForm, String> {
+    let mut form = ReportForm::default();
+    let upload = read_multipart(multipart, |name, text| match name {
+        "csrf" => form.csrf = text,
+        "step" => form.step = text,
+        "title" => form.title = text,
+        "provider_name" => form.provider_name = text,
+        "completed_on" => form.completed_on = text,
+        "hours" => form.hours = text,
+        "evidence_id" => form.evidence_id = text,
+        "adjusted" => form.adjusted = text == "1",
+        other => {
+            if let Some((scheme, field)) = other
+                .strip_prefix("claim.")
+                .and_then(|rest| rest.split_once('.'))
+            {
+                let row = form.claims.entry(scheme.to_owned()).or_default();
+                match field {
+                    "include" => row.include = true,
+                    "activity_type" => row.activity_type = text,
+                    "category" => row.category = text,
+                    "points" => row.points = text,
+                    _ => {}
                 }
             }
         }
-    }
+    })
+    .await?;
+    form.file = upload.bytes;
+    form.file_name = upload.file_name;
+    form.file_type = upload.content_type;
     Ok(form)
 }
 
