@@ -30,6 +30,10 @@ pub struct App {
     pub templates: Templates,
     /// When this instance was built: a scheduler is judged only on periods since.
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// What `/metrics` reports about this instance.
+    pub metrics: crate::telemetry::Metrics,
+    /// The requests this instance serves at once (`CPE_LEDGER_MAX_CONCURRENT_REQUESTS`).
+    pub capacity: crate::http::overload::Capacity,
 }
 
 /// Cheap to clone; handed to axum as router state.

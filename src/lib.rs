@@ -13,4 +13,5 @@ pub mod jobs;
 pub mod mail;
 pub mod services;
 pub mod startup;
+pub mod telemetry;
 pub mod templates;

@@ -94,6 +94,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
     let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
     let disclosure_log = crate::services::disclosures::DisclosureLog::start(db.clone());
+    let capacity = crate::http::overload::Capacity::new(config.max_concurrent_requests);
     Ok(App {
         config,
         disclosure_log,
@@ -102,6 +103,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         keys,
         credential_keys,
         client_limits: Default::default(),
+        metrics: crate::telemetry::Metrics::new(),
+        capacity,
         mailer,
         templates,
         started_at: chrono::Utc::now(),

@@ -9,12 +9,15 @@ pub mod extract;
 pub mod health;
 pub mod jwks;
 pub mod me;
+pub mod metrics;
 pub mod oauth;
+pub mod overload;
 pub mod pages;
 pub mod problem;
 pub mod procurement;
 pub mod provider;
 pub mod public_pages;
+pub mod request_id;
 pub mod responses;
 pub mod security_headers;
 pub mod server;
@@ -98,16 +101,33 @@ pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = api().split_for_parts();
     responses::SharedResponses.modify(&mut openapi);
 
+    // Layers run outermost last: the request id first, so every log line and problem body
+    // of the request carries it; the overload cap innermost, so a shed request is still
+    // logged, counted and given the security headers.
     api.merge(pages::router())
+        .merge(metrics::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            overload::limit,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::from_fn(security_headers::apply))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(log_response),
+        )
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -125,7 +145,20 @@ pub fn loggable_route<B>(request: &axum::http::Request<B>) -> String {
 }
 
 fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
-    tracing::debug_span!("request", route = %loggable_route(request))
+    let id = request
+        .extensions()
+        .get::<request_id::RequestId>()
+        .map_or("", request_id::RequestId::as_str);
+    tracing::info_span!("request", route = %loggable_route(request), request_id = %id)
+}
+
+/// One line per answered request, inside the request's span (route and request id).
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "answered"
+    );
 }
 
 /// The OpenAPI document as the running server publishes it.

@@ -47,7 +47,8 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// RFC 9457 problem details.
+/// RFC 9457 problem details. As sent, a problem also carries `request_id`, the id returned in
+/// the `X-Request-Id` header, under which the server logged the request.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI reference naming the problem type (`about:blank` when the status says it all).
@@ -164,12 +165,26 @@ impl std::fmt::Display for ErrorChain<'_> {
     }
 }
 
+/// A problem as sent: its fields and the id of the request it answers, which the caller can
+/// quote and the logs carry (see [`crate::http::request_id`]).
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(flatten)]
+    problem: &'a Problem,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let challenge = self.www_authenticate.clone();
         let retry_after = self.retry_after;
-        let mut response = (status, Json(self)).into_response();
+        let body = Body {
+            problem: &self,
+            request_id: crate::http::request_id::current(),
+        };
+        let mut response = (status, Json(body)).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

@@ -40,10 +40,13 @@ pub fn backoff(attempts: i32) -> Duration {
 /// its lease runs out stops there: another pass may have claimed the rest by then, and sending
 /// them too would send them twice.
 pub async fn drain_once(app: &App) -> usize {
+    let started = std::time::Instant::now();
     let (claimed, lease_until) = match claim(app).await {
         Ok(claimed) => claimed,
         Err(e) => {
             tracing::error!(error = %e, "cannot claim notifications");
+            app.metrics
+                .record_job(super::schedule::DRAIN, "failed", started.elapsed());
             return 0;
         }
     };
@@ -63,6 +66,8 @@ pub async fn drain_once(app: &App) -> usize {
             Err(e) => tracing::error!(error = %e, "cannot record a notification's outcome"),
         }
     }
+    app.metrics
+        .record_job(super::schedule::DRAIN, "done", started.elapsed());
     sent
 }
 

@@ -27,6 +27,8 @@ use crate::services::sample_audit;
 
 /// The job names recorded in `job_periods`.
 pub const SWEEP: &str = crate::services::outbox_status::REMINDER_SWEEP;
+/// The outbox drain, as `/metrics` names its passes.
+pub const DRAIN: &str = "outbox_drain";
 /// Longest a sweep may run before it is abandoned (and made up next period).
 pub const SWEEP_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
@@ -76,7 +78,9 @@ async fn finish_period(app: &App, job: &str, period: &str, error: Option<String>
 /// instances: `Ok(None)` when another instance has the period. A failure or an overrun is
 /// recorded on the period and logged; the next period makes it up.
 pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>, DbErr> {
+    let started = std::time::Instant::now();
     if !claim_period(app, SWEEP, period).await? {
+        app.metrics.record_job(SWEEP, "skipped", started.elapsed());
         return Ok(None);
     }
     // Cycles that ended are closed first, and audited credits whose evidence did not come in
@@ -100,20 +104,21 @@ pub async fn sweep_period(app: &App, period: &str) -> Result<Option<SweepReport>
             );
             finish_period(app, SWEEP, period, None).await;
             announce_changes(app, period).await;
-            Some(report)
+            ("done", Some(report))
         }
         Ok(Err(e)) => {
             tracing::error!(period, error = %e, "reminder sweep failed; the next period retries");
             finish_period(app, SWEEP, period, Some(e.to_string())).await;
-            None
+            ("failed", None)
         }
         Err(_) => {
             tracing::error!(period, "reminder sweep overran; the next period retries");
             finish_period(app, SWEEP, period, Some("overran".to_owned())).await;
-            None
+            ("failed", None)
         }
     };
-    Ok(outcome)
+    app.metrics.record_job(SWEEP, outcome.0, started.elapsed());
+    Ok(outcome.1)
 }
 
 /// The renewal of the period's ended cycles (idempotent: a failure or an overrun is logged and

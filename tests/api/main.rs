@@ -33,6 +33,7 @@ mod holders_import;
 mod jwks;
 mod mail;
 mod oauth_clients;
+mod observability;
 mod openapi_contract;
 mod operator_cli;
 mod operator_errors;
