@@ -26,6 +26,8 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// Where the words of the pages live, per locale (`<locale>.toml`).
 const PAGE_WORDS_DIR: &str = "pages/i18n/";
+/// The one stylesheet of the pages (they carry no inline style).
+const STYLESHEET: &str = "pages/pages.css";
 
 /// A template (built in or an override) that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,8 @@ pub struct Templates {
     env: Environment<'static>,
     /// The words of the pages, per locale.
     words: Vec<(String, Value)>,
+    /// The pages' stylesheet (`pages/pages.css`), served at `/assets/pages.css`.
+    stylesheet: String,
 }
 
 impl std::fmt::Debug for Templates {
@@ -83,8 +87,13 @@ impl Templates {
         });
         env.set_keep_trailing_newline(true);
         let mut words = Vec::new();
+        let mut stylesheet = String::new();
         for file in embedded_files() {
             let name = relative_name(file);
+            if name == STYLESHEET {
+                stylesheet = source_of(file, &name, overrides)?.into_owned();
+                continue;
+            }
             let words_file = name.starts_with(PAGE_WORDS_DIR) && name.ends_with(".toml");
             if !name.ends_with(".j2") && !words_file {
                 // Not a template: the transcript's font and its licence, read by their users.
@@ -106,7 +115,16 @@ impl Templates {
                 words.push((locale.to_owned(), Value::from_serialize(&table)));
             }
         }
-        Ok(Self { env, words })
+        Ok(Self {
+            env,
+            words,
+            stylesheet,
+        })
+    }
+
+    /// The pages' stylesheet, with the override of `pages/pages.css` if there is one.
+    pub fn stylesheet(&self) -> &str {
+        &self.stylesheet
     }
 
     /// Renders template `name` (its path under `templates/`).

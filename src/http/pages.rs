@@ -349,9 +349,21 @@ impl IntoResponse for Page {
             headers.insert(name, value);
         }
         headers.insert("cache-control", HeaderValue::from_static("no-store"));
+        headers.insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        );
         response
     }
 }
+
+/// What a page may load: its own stylesheet and images, and nothing else. The pages run no
+/// script at all and carry no inline style, so an injected `<script>` or `style=` does nothing;
+/// forms post only here; no page can be framed. `connect-src 'self'` lets a browser's own
+/// tooling (and the browser tests) fetch this origin's downloads from a page; with no script
+/// allowed, nothing of the page's can use it.
+pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// A page reached from an emailed link outside the session flows (the unsubscribe page): in
 /// the language `?lang=` names, else the reader's, remembering a `?lang=` choice.

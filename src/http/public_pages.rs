@@ -34,7 +34,20 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/verify/{token}", get(verify_page)),
         ("/registry", get(registry_page)),
         ("/credentials", post(issue_page)),
+        ("/assets/pages.css", get(stylesheet)),
     ]
+}
+
+/// The pages' one stylesheet. Public and cacheable: it is the same for everyone.
+async fn stylesheet(State(state): State<AppState>) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        state.templates.stylesheet().to_owned(),
+    )
+        .into_response()
 }
 
 type PageResult = Result<Response, Problem>;

@@ -479,7 +479,7 @@ fn page_rule(method: &str, path: &str) -> Option<PageRule> {
         // Signed with the provider system's client secret in the form itself, not a session.
         ("GET" | "POST", "/provider/upload") => PageRule::Public,
         // A credential's verdict and the public registry are for anyone.
-        ("GET", "/verify/{token}" | "/registry") => PageRule::Public,
+        ("GET", "/verify/{token}" | "/registry" | "/assets/pages.css") => PageRule::Public,
         ("POST", "/credentials") => PageRule::Session(PROFESSIONALS),
         // A staff account has no holdings to share: 403.
         ("GET" | "POST", "/consents" | "/calendar-feed") | ("GET", "/disclosures") => {

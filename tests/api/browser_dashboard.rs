@@ -185,6 +185,21 @@ async fn a_professional_signs_in_reads_the_dashboard_and_switches_its_language_a
     let browser = driver.browser().await;
     let outcome = async {
         sign_in(&browser, &app, "/login?lang=ja", &email, PASSWORD).await?;
+        // The page carries no inline style: its layout comes from /assets/pages.css, which its
+        // Content-Security-Policy lets in while it refuses inline scripts and styles.
+        let layout = browser
+            .execute(
+                "return [getComputedStyle(document.body).maxWidth, \
+                 getComputedStyle(document.querySelector('.card')).borderTopStyle, \
+                 document.querySelectorAll('script, style, [style]').length]",
+                vec![],
+            )
+            .await?;
+        assert_eq!(
+            layout,
+            serde_json::json!(["1088px", "solid", 0]),
+            "the dashboard is styled by its stylesheet alone"
+        );
         let mut seen = Vec::new();
         for lang in ["ja", "en"] {
             if lang == "en" {

@@ -458,3 +458,104 @@ async fn a_reset_email_goes_out_in_the_next_outbox_pass_ahead_of_a_backlog_of_ac
     // The backlog follows in later passes.
     while app.dispatch_pending_emails().await > 0 {}
 }
+
+/// The policy every page is served with: nothing but its own stylesheet and images.
+fn assert_page_policy(path: &str, response: &reqwest::Response) {
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "style-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            policy.contains(directive),
+            "{path}: {directive} in {policy}"
+        );
+    }
+    assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+    assert!(
+        !policy.contains("script-src"),
+        "{path}: no script is allowed at all: {policy}"
+    );
+    assert_eq!(
+        response.headers()["x-content-type-options"],
+        "nosniff",
+        "{path}"
+    );
+    assert_eq!(
+        response.headers()["referrer-policy"],
+        "no-referrer",
+        "{path}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_refuses_scripts_and_inline_styles_and_carries_none_itself() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    let token = app
+        .login_as(&holder.email, crate::support_accounts::PASSWORD)
+        .await;
+    let cookie = format!("{}={token}", cpe_ledger::http::pages::SESSION_COOKIE);
+    let public = [
+        "/login",
+        "/forgot",
+        "/reset?token=abc",
+        "/activate?token=abc",
+        "/registry",
+        "/verify/abc",
+        "/provider/upload",
+    ];
+    let signed_in = [
+        "/",
+        "/settings",
+        "/credits",
+        "/credits/new",
+        "/consents",
+        "/disclosures",
+        "/calendar-feed",
+        "/audit-requests",
+    ];
+    for (path, session) in public
+        .iter()
+        .map(|p| (*p, false))
+        .chain(signed_in.iter().map(|p| (*p, true)))
+    {
+        let mut request = app.client.get(app.url(path));
+        if session {
+            request = request.header("cookie", &cookie);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().is_success() || response.status().is_client_error(),
+            "{path}: {}",
+            response.status()
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert_page_policy(path, &response);
+        let html = response.text().await.unwrap();
+        for inline in ["<script", "<style", " style=", " onclick=", " onload="] {
+            assert!(!html.contains(inline), "{path} carries {inline}");
+        }
+        assert!(
+            html.contains(r#"<link rel="stylesheet" href="/assets/pages.css">"#),
+            "{path}"
+        );
+    }
+    let css = app.get("/assets/pages.css").await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(css.headers()["cache-control"], "public, max-age=3600");
+    assert!(css.text().await.unwrap().contains("body.wide"));
+}
