@@ -168,6 +168,13 @@ pub enum AdminCommand {
     /// retired key still verify (route, page and JWKS) for 400 days, far longer than any of
     /// them lives.
     RotateCredentialKey,
+    /// Distrust a retired signing key that leaked, at once: it leaves the JWKS, and the tokens
+    /// and credentials it signed are refused (running servers re-read their keys within
+    /// CPE_LEDGER_KEY_REFRESH_INTERVAL). The active key cannot be distrusted: rotate first.
+    DistrustKey {
+        /// The key's `kid` as the JWKS lists it (a credential key's URL form or its thumbprint).
+        kid: String,
+    },
     /// Give every imported holder with an email and no account an account and queue an
     /// emailed activation link (the outbox of `serve` sends them). Running it again invites
     /// nobody twice.
@@ -774,6 +781,26 @@ async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<Exit
         AdminCommand::RotateCredentialKey => {
             let credential = crate::auth::credential_keys::rotate(&app.db).await?;
             println!("new credential key {} is active", credential.kid);
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::DistrustKey { kid } => {
+            let key = crate::auth::keys::distrust(&app.db, &kid).await?;
+            services::audit::record(
+                &app.db,
+                &operator,
+                services::audit::Event {
+                    action: "signing_key.distrusted",
+                    subject_kind: "signing_key",
+                    subject_id: Some(key.kid.clone()),
+                    before: None,
+                    after: None,
+                },
+            )
+            .await?;
+            println!(
+                "signing key {} is distrusted: it is no longer published and nothing it signed verifies",
+                key.kid
+            );
             Ok(ExitCode::SUCCESS)
         }
         AdminCommand::InviteHolders => {

@@ -30,6 +30,12 @@ pub enum KeyError {
     Encode(String),
     #[error("stored signing key {kid} is unusable: {reason}")]
     Stored { kid: String, reason: String },
+    #[error("no signing key has the kid {0:?}; the JWKS (/.well-known/jwks.json) lists the kids")]
+    UnknownKid(String),
+    #[error(
+        "{0} is the active signing key; run `cpe-ledger admin rotate-keys` first, then distrust it"
+    )]
+    StillActive(String),
 }
 
 /// Makes sure one active key exists; creates it on first run.
@@ -70,6 +76,37 @@ pub async fn rotate(db: &impl ConnectionTrait) -> Result<signing_keys::Model, Ke
         active.update(db).await?;
     }
     Ok(new_key)
+}
+
+/// Distrusts a leaked key at once: it leaves the JWKS, and every token or credential it signed
+/// is refused (by running instances once they re-read their keys, within
+/// `CPE_LEDGER_KEY_REFRESH_INTERVAL`). Only a retired key can be distrusted, so that something
+/// always signs. `kid` is a token key's kid, or a credential key's kid as a credential names it
+/// (the JWKS URL form, from any instance) or its bare thumbprint. Distrusting a key twice changes nothing.
+pub async fn distrust(
+    db: &impl ConnectionTrait,
+    kid: &str,
+) -> Result<signing_keys::Model, KeyError> {
+    // A credential key's kid is `<JWKS URL>#<thumbprint>`, with whatever public URL the
+    // instance it was copied from has; the thumbprint is what is stored.
+    let stored_kid = kid
+        .rsplit_once('#')
+        .map_or(kid, |(_, thumbprint)| thumbprint);
+    let key = signing_keys::Entity::find()
+        .filter(signing_keys::Column::Kid.eq(stored_kid))
+        .one(db)
+        .await?
+        .ok_or_else(|| KeyError::UnknownKid(kid.to_owned()))?;
+    if key.retired_at.is_none() {
+        return Err(KeyError::StillActive(key.kid));
+    }
+    let now = Utc::now();
+    if key.publish_until.is_some_and(|until| until <= now) {
+        return Ok(key);
+    }
+    let mut active: signing_keys::ActiveModel = key.into();
+    active.publish_until = Set(Some(now));
+    Ok(active.update(db).await?)
 }
 
 /// Public keys to publish: the active keys (token and credential) and retired keys still inside

@@ -559,3 +559,101 @@ async fn every_page_refuses_scripts_and_inline_styles_and_carries_none_itself() 
     assert_eq!(css.headers()["cache-control"], "public, max-age=3600");
     assert!(css.text().await.unwrap().contains("body.wide"));
 }
+
+fn jwks_kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaked_retired_key_distrusted_by_command_leaves_the_jwks_and_nothing_it_signed_verifies()
+{
+    use crate::support_credentials::{issue_own, professional_token, verdict_of};
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let holder = app.active_holder().await;
+    let token = app
+        .login_as(&holder.email, crate::support_accounts::PASSWORD)
+        .await;
+    let leaked = kid_of(&token);
+    assert_eq!(
+        app.get_as("/v1/me", &token).await.status(),
+        200,
+        "verified once, and remembered"
+    );
+    let other = app.seed_holder("en").await;
+    let other_token = professional_token(&app, &other).await;
+    let credential = issue_own(&app, &other_token, &other).await["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let credential_kid = jsonwebtoken::decode_header(&credential)
+        .unwrap()
+        .kid
+        .unwrap();
+
+    let (code, message) = crate::harness::failure_of(&app.cli(&["admin", "distrust-key", &leaked]));
+    assert_eq!(code, 1);
+    assert!(
+        message.contains("active signing key") && message.contains("rotate-keys"),
+        "{message}"
+    );
+    let (_, message) =
+        crate::harness::failure_of(&app.cli(&["admin", "distrust-key", "no-such-kid"]));
+    assert!(message.contains("no signing key has the kid"), "{message}");
+
+    assert!(app.cli(&["admin", "rotate-keys"]).status.success());
+    for kid in [leaked.as_str(), credential_kid.as_str()] {
+        let distrusted = app.cli(&["admin", "distrust-key", kid]);
+        assert!(distrusted.status.success(), "{distrusted:?}");
+        assert!(crate::harness::stdout_of(&distrusted).contains("is distrusted"));
+    }
+    let jwks: serde_json::Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kids = jwks_kids(&jwks);
+    assert!(!kids.contains(&leaked), "{kids:?}");
+    assert!(!kids.contains(&credential_kid), "{kids:?}");
+    assert_eq!(
+        kids.len(),
+        2,
+        "the new token and credential keys stay published: {kids:?}"
+    );
+
+    // What a running instance does at its next key refresh.
+    app.state.keys.reload(&app.state.db).await.unwrap();
+    app.state
+        .credential_keys
+        .reload(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get_as("/v1/me", &token).await.status(),
+        401,
+        "a remembered token too"
+    );
+    assert_ne!(verdict_of(&app, &credential).await["verdict"], "valid");
+    let fresh = app
+        .login_as(&holder.email, crate::support_accounts::PASSWORD)
+        .await;
+    assert_eq!(
+        app.get_as("/v1/me", &fresh).await.status(),
+        200,
+        "the new key signs on"
+    );
+
+    let audit = entity::audit_events::Entity::find()
+        .filter(entity::audit_events::Column::Action.eq("signing_key.distrusted"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 2);
+}
