@@ -31,6 +31,7 @@ mod demo;
 mod health;
 mod holders_import;
 mod jwks;
+mod log_secrets;
 mod mail;
 mod oauth_clients;
 mod observability;
