@@ -56,20 +56,23 @@ fn serve(dir: &std::path::Path) -> Served {
             kept.lock().unwrap().push(line);
         }
     });
+    // Held before waiting, so that a server that never starts is still killed and reaped.
+    let mut served = Served {
+        child,
+        address: String::new(),
+        lines,
+    };
     let started = Instant::now();
     loop {
-        let address = lines.lock().unwrap().iter().find_map(|line| {
+        let address = served.lines.lock().unwrap().iter().find_map(|line| {
             let value: serde_json::Value = serde_json::from_str(line).ok()?;
             (value["fields"]["message"] == "serving")
                 .then(|| value["fields"]["address"].as_str().map(str::to_owned))
                 .flatten()
         });
         if let Some(address) = address {
-            return Served {
-                child,
-                address,
-                lines,
-            };
+            served.address = address;
+            return served;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
