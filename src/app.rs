@@ -32,6 +32,8 @@ pub struct App {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// What `/metrics` reports about this instance.
     pub metrics: crate::telemetry::Metrics,
+    /// The scheduled jobs running now, which shutdown lets finish.
+    pub jobs: crate::jobs::running::Running,
     /// The requests this instance serves at once (`CPE_LEDGER_MAX_CONCURRENT_REQUESTS`).
     pub capacity: crate::http::overload::Capacity,
 }

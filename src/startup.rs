@@ -105,6 +105,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         client_limits: Default::default(),
         metrics: crate::telemetry::Metrics::new(),
         capacity,
+        jobs: Default::default(),
         mailer,
         templates,
         started_at: chrono::Utc::now(),
@@ -162,6 +163,19 @@ impl Application {
         )
         .await;
         key_refresh.abort();
+        // Requests are drained; now the jobs: none begins, the running ones finish (an outbox
+        // drain its current batch) within the grace.
+        if !self
+            .state
+            .jobs
+            .stop(crate::jobs::running::SHUTDOWN_GRACE)
+            .await
+        {
+            tracing::warn!(
+                grace_s = crate::jobs::running::SHUTDOWN_GRACE.as_secs(),
+                "scheduled jobs still running at shutdown; the next period or outbox pass takes up their work"
+            );
+        }
         if let Some(mut scheduler) = scheduler
             && let Err(e) = scheduler.shutdown().await
         {

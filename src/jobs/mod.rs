@@ -2,5 +2,6 @@
 //! loops here only trigger them.
 
 pub mod outbox;
+pub mod running;
 pub mod schedule;
 pub mod webhook_delivery;

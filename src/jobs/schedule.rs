@@ -210,13 +210,14 @@ pub async fn missed_sweeps(app: &App, now: DateTime<Utc>) -> Result<Option<Strin
     }))
 }
 
-/// Sends what the outbox holds, batch after batch, until a pass sends nothing.
+/// Sends what the outbox holds, batch after batch, until a pass sends nothing or shutdown has
+/// begun (the batch being sent is finished; the rest waits for the next instance or start).
 pub async fn drain(app: &App) -> usize {
     let mut total = 0;
     loop {
         let sent = super::outbox::drain_once(app).await;
         total += sent;
-        if sent == 0 {
+        if sent == 0 || app.jobs.stopping() {
             return total;
         }
     }
@@ -239,6 +240,9 @@ pub async fn start(state: AppState) -> Result<Option<JobScheduler>, JobScheduler
                 let state = sweep_state.clone();
                 let cron = sweep_cron.clone();
                 Box::pin(async move {
+                    let Some(_run) = state.jobs.begin().await else {
+                        return;
+                    };
                     let Some(period) = period_of(&cron, schedule.time_zone, Utc::now()) else {
                         tracing::error!(cron, "cannot name the sweep's period");
                         return;
@@ -258,6 +262,9 @@ pub async fn start(state: AppState) -> Result<Option<JobScheduler>, JobScheduler
             move |_, _| {
                 let state = drain_state.clone();
                 Box::pin(async move {
+                    let Some(_run) = state.jobs.begin().await else {
+                        return;
+                    };
                     // Status changes the writes recorded in the projection become deliveries
                     // first, so they leave in this same pass.
                     if let Err(e) =

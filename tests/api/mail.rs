@@ -277,3 +277,44 @@ async fn assert_review_snapshot(app: &TestApp, name: &str, row: &notifications::
         assert_snapshot!(name, text);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_shutdown_has_begun_a_drain_finishes_its_batch_and_starts_no_other() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.outbox_batch = Some("1".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let recipients: Vec<String> = (0..3)
+        .map(|i| crate::support_accounts::unique_email(&format!("shutdown{i}")))
+        .collect();
+    for email in &recipients {
+        let response = app
+            .post_json(
+                "/v1/auth/signup",
+                &serde_json::json!({"email": email, "password": crate::support_accounts::PASSWORD}),
+            )
+            .await;
+        assert_eq!(response.status(), 202);
+    }
+    assert!(
+        app.state.jobs.stop(std::time::Duration::from_secs(5)).await,
+        "nothing was running"
+    );
+    assert!(
+        app.state.jobs.begin().await.is_none(),
+        "no scheduled run begins now"
+    );
+    let sent = cpe_ledger::jobs::schedule::drain(&app.state).await;
+    assert_eq!(sent, 1, "the batch under way is sent, and no further one");
+    let delivered: Vec<&String> = recipients
+        .iter()
+        .filter(|r| !app.emails_to(r).is_empty())
+        .collect();
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    for email in recipients.iter().filter(|r| app.emails_to(r).is_empty()) {
+        app.expect_left_in_outbox(email);
+    }
+}
