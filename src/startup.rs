@@ -39,7 +39,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(DATABASE_CONNECT_TIMEOUT)
         .acquire_timeout(Duration::from_secs(30));
     match config.database_kind {
         DatabaseKind::Sqlite => {
@@ -60,15 +60,70 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         DatabaseKind::Postgres | DatabaseKind::MySql => {
             // Ping a pooled connection only when it has been idle long enough for the server,
             // a proxy or a firewall to have dropped it; a hot connection goes straight through.
+            // A request waits at most DATABASE_CONNECT_TIMEOUT for a connection: while the
+            // server restarts, callers get a prompt 503 instead of hanging (see `Problem`).
             options
                 .max_connections(16)
                 .min_connections(1)
+                .acquire_timeout(DATABASE_CONNECT_TIMEOUT)
                 .test_before_acquire_if_idle_for(Duration::from_secs(30));
+            reachable(&config.database_url).await?;
         }
     }
-    Database::connect(options)
-        .await
-        .with_context(|| "CPE_LEDGER_DATABASE_URL: cannot connect to the database".to_owned())
+    Database::connect(options).await.map_err(|e| {
+        anyhow::anyhow!(
+            "CPE_LEDGER_DATABASE_URL: cannot connect to the database: {}",
+            innermost(&e)
+        )
+    })
+}
+
+/// The longest a connection to a database server may take to open, at start and later.
+pub const DATABASE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether the database server's port answers at all, within [`DATABASE_CONNECT_TIMEOUT`]. The
+/// pool would retry a refused connection until its own timeout and then report only that it
+/// timed out; this says at once what is wrong, in one line.
+async fn reachable(database_url: &str) -> anyhow::Result<()> {
+    let Ok(url) = url::Url::parse(database_url) else {
+        return Ok(());
+    };
+    let (Some(host), Some(port)) = (
+        url.host_str(),
+        url.port_or_known_default().or(match url.scheme() {
+            "postgres" | "postgresql" => Some(5432),
+            "mysql" | "mariadb" => Some(3306),
+            _ => None,
+        }),
+    ) else {
+        return Ok(());
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::time::timeout(
+        DATABASE_CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(anyhow::anyhow!(
+            "CPE_LEDGER_DATABASE_URL: cannot reach the database server at {host}:{port}: {e}"
+        )),
+        Err(_) => Err(anyhow::anyhow!(
+            "CPE_LEDGER_DATABASE_URL: the database server at {host}:{port} did not answer within {} s",
+            DATABASE_CONNECT_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// The deepest cause of an error, whose words are the most specific (the outer layers of a
+/// driver error repeat them).
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// Connects, applies migrations, loads scheme definitions and makes sure a signing key exists.

@@ -208,7 +208,44 @@ impl From<sea_orm::DbErr> for Problem {
             tracing::info!(%detail, "unique constraint refused a write");
             return Problem::conflict("a record with the same identifying values already exists");
         }
+        if database_unavailable(&err) {
+            tracing::warn!(error = %err, "the database is unavailable");
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; retry shortly",
+            )
+            .with_type("/problems/unavailable");
+            p.retry_after = Some(DATABASE_RETRY_AFTER_SECONDS);
+            return p;
+        }
         Problem::internal(&err)
+    }
+}
+
+/// Seconds a caller is told to wait while the database is away.
+const DATABASE_RETRY_AFTER_SECONDS: u16 = 5;
+
+/// Whether `err` says the database could not be reached (restarting, the network gone, every
+/// connection busy past the wait), as opposed to refusing what was asked: a 503 the caller may
+/// retry, not a 500. PostgreSQL's own "connection exception" (08…) and "operator intervention"
+/// (57P…, a server shutting down) codes count too.
+fn database_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            use sea_orm::sqlx::Error;
+            match &**e {
+                Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => {
+                    true
+                }
+                Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 

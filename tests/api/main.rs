@@ -28,6 +28,7 @@ mod connections;
 mod credentials;
 mod dashboard;
 mod demo;
+mod faults;
 mod health;
 mod holders_import;
 mod jwks;

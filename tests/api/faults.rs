@@ -1,0 +1,192 @@
+//! Failing dependencies: the database server goes away under load and comes back, and an
+//! unreachable one at start. The "restart" is a TCP relay between the app and the real server
+//! that drops every connection and refuses new ones for a while, as a restarting server does,
+//! without disturbing the server the other tests share.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinSet;
+
+use crate::harness::{Backend, TestApp, run_cli};
+use crate::support_accounts::PASSWORD;
+
+/// A relay to `upstream` that can be taken down and brought back.
+struct Relay {
+    address: std::net::SocketAddr,
+    down: Arc<AtomicBool>,
+    links: Arc<Mutex<JoinSet<()>>>,
+    _accept: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let down = Arc::new(AtomicBool::new(false));
+        let links = Arc::new(Mutex::new(JoinSet::new()));
+        let accept = {
+            let (down, links) = (Arc::clone(&down), Arc::clone(&links));
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if down.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let upstream = upstream.clone();
+                    links.lock().await.spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                }
+            })
+        };
+        Self {
+            address,
+            down,
+            links,
+            _accept: accept,
+        }
+    }
+
+    /// Every open connection is cut and new ones are closed at once.
+    async fn go_down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.links.lock().await.abort_all();
+    }
+
+    fn come_back(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+async fn the_database_restarting_under_load_answers_503_fast_and_recovers(backend: Backend) {
+    let upstream = match backend {
+        Backend::Postgres => "127.0.0.1:5432",
+        Backend::MySql => "127.0.0.1:3306",
+        Backend::Sqlite => unreachable!("a file has no server to restart"),
+    };
+    let relay = Relay::start(upstream.to_owned()).await;
+    let through = relay.address.to_string();
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.database_url = s
+            .database_url
+            .as_ref()
+            .map(|url| url.replace(upstream, &through));
+    })
+    .await
+    else {
+        return;
+    };
+    let app = Arc::new(app);
+    let holder = app.active_holder().await;
+    let token = app.login_as(&holder.email, PASSWORD).await;
+    assert_eq!(app.get_as("/v1/me/holdings", &token).await.status(), 200);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = JoinSet::new();
+    for _ in 0..4 {
+        let (app, token, stop) = (Arc::clone(&app), token.clone(), Arc::clone(&stop));
+        load.spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let status = app
+                    .get_as("/v1/me/holdings", &token)
+                    .await
+                    .status()
+                    .as_u16();
+                seen.push((status, started.elapsed()));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    relay.go_down().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    relay.come_back();
+    // Without a restart of the app, reads succeed again.
+    let back = Instant::now();
+    loop {
+        if app.get_as("/v1/me/holdings", &token).await.status() == 200 {
+            break;
+        }
+        assert!(back.elapsed() < Duration::from_secs(20), "never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut all = Vec::new();
+    while let Some(seen) = load.join_next().await {
+        all.extend(seen.unwrap());
+    }
+    let statuses: std::collections::BTreeSet<u16> = all.iter().map(|(s, _)| *s).collect();
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 503)),
+        "only answers or 503s: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&503),
+        "the outage was noticed: {statuses:?}"
+    );
+    let slowest = all.iter().map(|(_, took)| *took).max().unwrap();
+    assert!(
+        slowest < Duration::from_secs(8),
+        "every request was answered promptly: {slowest:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarting_under_load_is_answered_with_quick_503s_and_the_service_recovers_by_itself()
+ {
+    the_database_restarting_under_load_answers_503_fast_and_recovers(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_restarting_under_load_is_answered_with_quick_503s_and_the_service_recovers_by_itself()
+ {
+    the_database_restarting_under_load_answers_503_fast_and_recovers(Backend::MySql).await;
+}
+
+#[test]
+fn an_unreachable_database_at_start_stops_serve_within_seconds_with_one_line_naming_it() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        format!("postgres://postgres@127.0.0.1:{closed}/cpe"),
+        format!("mysql://root@127.0.0.1:{closed}/cpe"),
+    ] {
+        let started = Instant::now();
+        let output = run_cli(
+            &["serve"],
+            &[
+                ("CPE_LEDGER_DATABASE_URL", url.as_str()),
+                ("CPE_LEDGER_DATA_DIR", &dir.path().display().to_string()),
+                ("CPE_LEDGER_LISTEN", "127.0.0.1:0"),
+            ],
+            None,
+        );
+        let took = started.elapsed();
+        assert!(!output.status.success());
+        assert!(took < Duration::from_secs(6), "{url}: {took:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{url}: {stderr}");
+        assert!(
+            lines[0].contains("CPE_LEDGER_DATABASE_URL")
+                && lines[0].contains(&format!("127.0.0.1:{closed}"))
+                && lines[0].contains("refused"),
+            "{}",
+            lines[0]
+        );
+    }
+}
