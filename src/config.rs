@@ -52,6 +52,10 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub smtp_url: Option<String>,
+    /// Seconds one email's delivery to the SMTP server may take (connect, greeting, commands);
+    /// a silent server defers the email to a later pass instead of holding the outbox. Default 30.
+    #[arg(long, env = "CPE_LEDGER_SMTP_TIMEOUT", help_heading = SERVER_SETTINGS, global = true)]
+    pub smtp_timeout: Option<String>,
     /// Sender of every email, with a display name: `"Name <address@example.org>"`. Default:
     /// `cpe-ledger <no-reply@…>` at the public URL's host.
     #[arg(long, env = "CPE_LEDGER_MAIL_FROM", help_heading = SERVER_SETTINGS, global = true)]
@@ -198,6 +202,7 @@ pub struct ConnectionLimits {
 pub const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_OUTBOX_BATCH: usize = 50;
+pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_OUTBOX_LEASE: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_OUTBOX_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
@@ -230,6 +235,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub public_url: Url,
     pub mail: MailDelivery,
+    /// The longest one email's delivery to the SMTP server may take.
+    pub smtp_timeout: Duration,
     /// The sender of every email; `None`: the mailer's default, named after the public URL.
     pub mail_from: Option<lettre::message::Mailbox>,
     pub schemes_dir: Option<PathBuf>,
@@ -464,7 +471,14 @@ impl Config {
             token => token.map(str::to_owned),
         };
 
+        let smtp_timeout = seconds(
+            "CPE_LEDGER_SMTP_TIMEOUT",
+            settings.smtp_timeout.as_deref(),
+            DEFAULT_SMTP_TIMEOUT,
+        )?;
+
         Ok(Self {
+            smtp_timeout,
             max_concurrent_requests,
             metrics_token,
             outbox_batch,

@@ -61,6 +61,8 @@ pub struct Mailer {
     from: Mailbox,
     /// The domain part of every Message-ID we generate.
     id_domain: String,
+    /// The longest one SMTP delivery may take (`CPE_LEDGER_SMTP_TIMEOUT`).
+    timeout: std::time::Duration,
 }
 
 impl Mailer {
@@ -70,6 +72,7 @@ impl Mailer {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| MailError::Smtp(e.to_string()))?
                     .pool_config(PoolConfig::new().max_size(4))
+                    .timeout(Some(config.smtp_timeout))
                     .build();
                 Transport::Smtp(transport)
             }
@@ -98,6 +101,7 @@ impl Mailer {
             transport,
             from,
             id_domain,
+            timeout: config.smtp_timeout,
         })
     }
 
@@ -145,13 +149,23 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Transient(e.to_string())
+            // lettre bounds each read and write; a server that accepts and then never greets
+            // is bounded here too, so one silent server cannot hold an outbox pass.
+            Transport::Smtp(smtp) => {
+                match tokio::time::timeout(self.timeout, smtp.send(message)).await {
+                    Err(_) => Err(SendError::Transient(format!(
+                        "the SMTP server did not finish within {} s",
+                        self.timeout.as_secs()
+                    ))),
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| {
+                        if e.is_permanent() {
+                            SendError::Permanent(e.to_string())
+                        } else {
+                            SendError::Transient(e.to_string())
+                        }
+                    }),
                 }
-            }),
+            }
             Transport::Files(files) => files
                 .send(message)
                 .await

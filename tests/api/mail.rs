@@ -318,3 +318,49 @@ async fn once_shutdown_has_begun_a_drain_finishes_its_batch_and_starts_no_other(
         app.expect_left_in_outbox(email);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smtp_server_that_accepts_and_then_says_nothing_defers_the_email_after_the_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    // Accepts every connection and never writes a byte.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        s.smtp_timeout = Some("1".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let to = unique_email("silent");
+    let signup = app
+        .post_json(
+            "/v1/auth/signup",
+            &serde_json::json!({"email": to, "password": crate::support_accounts::PASSWORD}),
+        )
+        .await;
+    assert_eq!(signup.status(), 202);
+    let started = std::time::Instant::now();
+    assert_eq!(app.dispatch_pending_emails().await, 0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the pass was not held: {:?}",
+        started.elapsed()
+    );
+    let deferred = notification_to(&app, &to).await;
+    assert_eq!(
+        deferred.state,
+        NotificationState::Pending,
+        "{:?}",
+        deferred.last_error
+    );
+    assert_eq!(deferred.attempts, 1);
+    assert!(deferred.last_error.is_some());
+    app.expect_left_in_outbox(&to);
+}
