@@ -28,6 +28,7 @@ mod connections;
 mod credentials;
 mod dashboard;
 mod demo;
+mod fuzz_corpus;
 mod health;
 mod holders_import;
 mod jwks;
