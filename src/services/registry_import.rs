@@ -34,7 +34,9 @@ use crate::services::renewal;
 use crate::services::schemes::{self, SchemeCatalog};
 use crate::services::standing_projection;
 
-mod rows;
+/// The pure part of the import: file bytes to rows and rejections, before any is written
+/// (public so that the fuzz targets and the corpus replay test can reach it).
+pub mod rows;
 use rows::RowReader;
 
 /// Valid rows written per transaction, unless the caller says otherwise. Large enough that a
@@ -122,7 +124,7 @@ impl ImportProgress for () {}
 
 /// One valid registry row.
 #[derive(Debug, Clone)]
-struct HolderRow {
+pub struct HolderRow {
     line: u64,
     scheme: String,
     registration_number: String,

@@ -29,6 +29,7 @@ mod credentials;
 mod dashboard;
 mod demo;
 mod faults;
+mod fuzz_corpus;
 mod health;
 mod holders_import;
 mod jwks;

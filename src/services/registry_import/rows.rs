@@ -33,7 +33,7 @@ struct RegistryRecord {
 }
 
 /// The rows of a registry file, read one at a time: each a valid row or the reason it is not.
-pub(super) struct RowReader<'a> {
+pub struct RowReader<'a> {
     decoded: &'a csv_text::Decoded<'a>,
     catalog: &'a SchemeCatalog,
     headers: csv::StringRecord,
@@ -55,7 +55,9 @@ pub(super) struct RowReader<'a> {
 }
 
 impl<'a> RowReader<'a> {
-    pub(super) fn new(
+    /// Reads the header line and surveys the records; refuses a file without the required
+    /// columns. Iterating then reads each record.
+    pub fn new(
         decoded: &'a csv_text::Decoded<'a>,
         catalog: &'a SchemeCatalog,
     ) -> Result<Self, ImportError> {
