@@ -3,28 +3,13 @@
 //! `cpe-ledger serve` logging everything at `trace`, and the captured lines of the server and of
 //! every command are searched for each secret the flow handled.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 
 use crate::harness::run_cli;
 use crate::support_accounts::{PASSWORD, mail_server, unique_email};
-
-struct Served {
-    child: Child,
-    address: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support_process::Served;
 
 fn env_of(dir: &std::path::Path) -> Vec<(&'static str, String)> {
     vec![
@@ -37,49 +22,9 @@ fn env_of(dir: &std::path::Path) -> Vec<(&'static str, String)> {
 }
 
 fn serve(dir: &std::path::Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cpe-ledger"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("CPE_LEDGER_LISTEN", "127.0.0.1:0")
-        .envs(env_of(dir))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cpe-ledger serve");
-    let stderr = child.stderr.take().unwrap();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let kept = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            kept.lock().unwrap().push(line);
-        }
-    });
-    // Held before waiting, so that a server that never starts is still killed and reaped.
-    let mut served = Served {
-        child,
-        address: String::new(),
-        lines,
-    };
-    let started = Instant::now();
-    loop {
-        let address = served.lines.lock().unwrap().iter().find_map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).ok()?;
-            (value["fields"]["message"] == "serving")
-                .then(|| value["fields"]["address"].as_str().map(str::to_owned))
-                .flatten()
-        });
-        if let Some(address) = address {
-            served.address = address;
-            return served;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let env = env_of(dir);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Served::start(&env)
 }
 
 async fn email_link(address: &str, path: &str) -> String {
@@ -152,7 +97,7 @@ async fn a_whole_flow_logged_at_trace_leaves_no_password_secret_or_token_in_any_
 
     let server = serve(dir.path());
     let http = reqwest::Client::new();
-    let url = |path: &str| format!("http://{}{path}", server.address);
+    let url = |path: &str| server.url(path);
 
     let basic =
         base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));

@@ -13,11 +13,13 @@ mod support_credentials;
     dead_code,
     reason = "shared helpers: the provider, xAPI and page tests each use some of them"
 )]
+mod support_process;
 mod support_providers;
 
 mod accounts;
 mod admin_api;
 mod attendance;
+mod attendance_killed;
 mod authorization_matrix;
 mod browser;
 mod browser_dashboard;
