@@ -208,6 +208,14 @@ impl From<sea_orm::DbErr> for Problem {
             tracing::info!(%detail, "unique constraint refused a write");
             return Problem::conflict("a record with the same identifying values already exists");
         }
+        if storage_full(&err) {
+            tracing::error!(error = %err, "the database's storage is full");
+            return Problem::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the server's storage is full; nothing was saved, retry later",
+            )
+            .with_type("/problems/storage-full");
+        }
         if database_unavailable(&err) {
             tracing::warn!(error = %err, "the database is unavailable");
             let mut p = Problem::new(
@@ -219,6 +227,26 @@ impl From<sea_orm::DbErr> for Problem {
             return p;
         }
         Problem::internal(&err)
+    }
+}
+
+/// Whether the database refused a write because its storage is full: SQLite `SQLITE_FULL`
+/// (13), PostgreSQL `53100 disk_full`, MySQL/MariaDB 1021 (disk full) and 1114 (table full). The
+/// write's transaction is rolled back, so nothing of it was kept.
+fn storage_full(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(db) = &**e else {
+        return false;
+    };
+    let code = db.code();
+    let code = code.as_deref().unwrap_or("");
+    match db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+        Some(mysql) => matches!(mysql.number(), 1021 | 1114),
+        None => matches!(code, "13" | "53100"),
     }
 }
 

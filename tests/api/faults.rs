@@ -190,3 +190,33 @@ fn an_unreachable_database_at_start_stops_serve_within_seconds_with_one_line_nam
         );
     }
 }
+
+crate::db_test! {
+    async fn evidence_refused_by_full_storage_is_a_clear_answer_that_leaves_nothing_and_the_next_upload_works(app: TestApp) {
+        use crate::self_report::{PDF, reporter, upload};
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let holder = reporter(&app, &[("cissp", "558801")]).await;
+        let real_disk_full = app.fill_storage_for("evidence").await;
+        let (status, body) = upload(&app, &holder.token, PDF.to_vec(), Some("certificate.pdf"), "application/pdf").await;
+        if real_disk_full {
+            assert_eq!(status, 507, "{body}");
+            assert_eq!(body["type"], "/problems/storage-full");
+            assert!(body["detail"].as_str().unwrap().contains("nothing was saved"), "{body}");
+        } else {
+            assert_eq!(status, 500, "{body}");
+        }
+        assert!(body["request_id"].is_string(), "{body}");
+        let stored = entity::evidence::Entity::find().count(&app.state.db).await.unwrap();
+        assert_eq!(stored, 0, "no evidence row");
+        let audited = entity::audit_events::Entity::find()
+            .filter(entity::audit_events::Column::Action.eq("evidence.uploaded"))
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(audited, 0, "no audit row of an upload that was not kept");
+
+        app.stop_refusing("evidence").await;
+        let (status, body) = upload(&app, &holder.token, PDF.to_vec(), Some("certificate.pdf"), "application/pdf").await;
+        assert_eq!(status, 201, "{body}");
+    }
+}

@@ -368,6 +368,38 @@ impl TestApp {
         }
     }
 
+    /// Makes the database refuse every row of `table` as a full disk does, with the engine's own
+    /// disk-full error (PostgreSQL 53100, MySQL 1021). SQLite cannot raise SQLITE_FULL from a
+    /// trigger, so there the refusal is the plain one of [`TestApp::refuse_inserts`]. Returns
+    /// whether the refusal is a real disk-full error. Undone by [`TestApp::stop_refusing`].
+    pub async fn fill_storage_for(&self, table: &str) -> bool {
+        let sql = match self.backend {
+            Backend::Sqlite => vec![format!(
+                "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'refused inside the write'); END"
+            )],
+            Backend::Postgres => vec![
+                format!(
+                    "CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     RAISE EXCEPTION 'could not extend file: No space left on device' \
+                     USING ERRCODE = '53100'; END $$"
+                ),
+                format!(
+                    "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW \
+                     EXECUTE FUNCTION refuse_{table}()"
+                ),
+            ],
+            Backend::MySql => vec![format!(
+                "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW \
+                 SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = 1021, MESSAGE_TEXT = 'Disk full'"
+            )],
+        };
+        for statement in sql {
+            self.state.db.execute_unprepared(&statement).await.unwrap();
+        }
+        self.backend != Backend::Sqlite
+    }
+
     /// Undoes [`TestApp::refuse_inserts`] for `table`.
     pub async fn stop_refusing(&self, table: &str) {
         let sql = match self.backend {
