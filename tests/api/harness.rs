@@ -437,6 +437,19 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Outp
     child.wait_with_output().expect("cpe-ledger finished")
 }
 
+/// A problem body without its `request_id`, which differs on every request: for tests that
+/// two answers are the same answer.
+pub fn without_request_id(mut body: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = body.as_object_mut() {
+        let id = fields.remove("request_id");
+        assert!(
+            id.is_some_and(|id| id.is_string()),
+            "a problem names its request"
+        );
+    }
+    body
+}
+
 /// Standard error of a command that must have failed, with its exit code.
 pub fn failure_of(output: &Output) -> (i32, String) {
     assert!(
