@@ -25,8 +25,7 @@ async fn statements_of_a_reset_request(app: &TestApp, email: &str) -> Vec<String
         sink.lock().unwrap().push(info.statement.sql.clone());
     });
     request_password_reset(&db, email).await.unwrap();
-    let statements = seen.lock().unwrap().clone();
-    statements
+    seen.lock().unwrap().clone()
 }
 
 async fn user_with_email(app: &TestApp, email: &str) -> users::Model {
