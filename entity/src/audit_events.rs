@@ -51,6 +51,17 @@ pub struct Model {
     pub after: Option<Json>,
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub ip: Option<String>,
+    /// How many times this event happened in its window (see `repeat_key`); 1 for every
+    /// event that is not aggregated.
+    #[sea_orm(default_value = 1)]
+    pub repeat_count: i32,
+    /// The latest repeat of an aggregated event; `None` until it repeats.
+    pub last_occurred_at: Option<DateTimeUtc>,
+    /// Names the window's row of an aggregated event (`token.refused`, `login.throttled`):
+    /// the SHA-256 of its actor, action, subject, details, address and window start. `None`
+    /// for every other event.
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable, unique)]
+    pub repeat_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,10 @@ pub enum NotificationState {
     Sent,
     #[sea_orm(string_value = "failed")]
     Failed,
+    /// Closed without sending, by design: a password reset requested for an address that
+    /// has no usable account. `last_error` says why.
+    #[sea_orm(string_value = "dropped")]
+    Dropped,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]

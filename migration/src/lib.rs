@@ -37,6 +37,7 @@ mod m20261203_000110_create_calendar_feeds;
 mod m20261204_000120_add_course_sessions;
 mod m20261204_000140_create_audit_requests;
 mod m20261204_000150_unique_provider_and_client_names;
+mod m20261205_000200_audit_event_repeats;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000120_add_course_sessions::Migration),
             Box::new(m20261204_000140_create_audit_requests::Migration),
             Box::new(m20261204_000150_unique_provider_and_client_names::Migration),
+            Box::new(m20261205_000200_audit_event_repeats::Migration),
         ]
     }
 }

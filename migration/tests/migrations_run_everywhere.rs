@@ -800,6 +800,9 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
         before: None,
         after: Some(json!({"state": "approved"})),
         ip: Some("192.0.2.1".into()),
+        repeat_count: 3,
+        last_occurred_at: Some(now),
+        repeat_key: Some("ab".repeat(32)),
     };
     let mut active = event.clone().into_active_model();
     active.id = NotSet;

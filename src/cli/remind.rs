@@ -98,8 +98,13 @@ pub async fn run(command: RemindCommand, config: Config) -> anyhow::Result<ExitC
         RemindCommand::Status => {
             let app = startup::prepare(config).await?;
             let status = crate::services::outbox_status::status(&app.db).await?;
+            // `dropped` only when there are some: resets for unknown addresses, not a fault.
+            let dropped = match status.dropped {
+                0 => String::new(),
+                n => format!(", dropped {n}"),
+            };
             println!(
-                "queued {}, retrying {}, sent {}, failed {}",
+                "queued {}, retrying {}, sent {}, failed {}{dropped}",
                 status.queued, status.retrying, status.sent, status.failed
             );
             match &status.last_sweep {

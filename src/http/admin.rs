@@ -604,6 +604,9 @@ pub struct NotificationStatus {
     pub sent: u64,
     /// Refused for good, or given up 4 days after queueing.
     pub failed: u64,
+    /// Closed without sending, by design: password resets requested for addresses that have
+    /// no usable account.
+    pub dropped: u64,
     /// The latest period of the reminder sweep that some instance ran; absent when none has.
     pub last_sweep: Option<SweepView>,
 }
@@ -627,6 +630,7 @@ impl From<OutboxStatus> for NotificationStatus {
             retrying: s.retrying,
             sent: s.sent,
             failed: s.failed,
+            dropped: s.dropped,
             last_sweep: s.last_sweep.map(|run: SweepRun| SweepView {
                 period: run.period,
                 started_at: run.started_at,

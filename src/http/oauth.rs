@@ -3,7 +3,10 @@
 //! Clients authenticate with HTTP Basic (RFC 6749 §2.3.1) or, less preferably, with
 //! `client_id`/`client_secret` in the form body; never both. Errors use the RFC 6749 §5.2 JSON
 //! shape (not problem+json), except a spent request budget, which is the same 429 problem every
-//! client route answers. Every request leaves `token.issued` or `token.refused` in the audit log.
+//! client route answers. Every request leaves `token.issued` or `token.refused` in the audit log,
+//! with the caller's address as [`ClientIp`] sees it (behind `CPE_LEDGER_TRUSTED_PROXIES`, the
+//! forwarded client). Refusals repeated within a window are counted on one row
+//! ([`audit::record_repeatable`]), so a flood of bad requests cannot grow the log at line rate.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,6 +23,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::tokens::TokenUse;
+use crate::http::client_ip::ClientIp;
 use crate::http::problem::Problem;
 use crate::services::audit::{self, Actor, Event};
 use crate::services::clients;
@@ -185,16 +189,22 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ()
         (status = 401, description = "`invalid_client`: unknown, disabled or wrong credentials", body = OAuthError),
         (status = 429, description = "The client's request budget is spent; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = ip.to_string();
     let mut presented: Option<String> = None;
-    match grant(&state, &headers, &body, &mut presented).await {
+    match grant(&state, &ip, &headers, &body, &mut presented).await {
         Ok(response) => response,
         Err(GrantFailure::Refused(refusal)) => {
-            record_refusal(&state, presented.as_deref(), refusal.reason).await;
+            record_refusal(&state, &ip, presented.as_deref(), refusal.reason).await;
             refusal.into_response()
         }
         Err(GrantFailure::Limited(problem)) => {
-            record_refusal(&state, presented.as_deref(), "rate_limited").await;
+            record_refusal(&state, &ip, presented.as_deref(), "rate_limited").await;
             let mut response = problem.into_response();
             no_store(&mut response);
             response
@@ -223,6 +233,7 @@ impl From<clients::ClientError> for GrantFailure {
 
 async fn grant(
     state: &AppState,
+    ip: &str,
     headers: &HeaderMap,
     body: &[u8],
     presented: &mut Option<String>,
@@ -340,9 +351,13 @@ async fn grant(
         .keys
         .issue(TokenUse::Client, &client.client_id, &scope)
         .map_err(|e| GrantFailure::Internal(Problem::internal(&e)))?;
+    let actor = Actor {
+        ip: Some(ip.to_owned()),
+        ..Actor::client(&client.client_id)
+    };
     audit::record(
         &state.db,
-        &Actor::client(&client.client_id),
+        &actor,
         Event {
             action: "token.issued",
             subject_kind: "client",
@@ -368,11 +383,15 @@ async fn grant(
     Ok(response)
 }
 
-/// `token.refused`, naming the client id that was presented (if any) and why. A failure to
-/// record is logged; the refusal stands either way.
-async fn record_refusal(state: &AppState, presented: Option<&str>, reason: &str) {
+/// `token.refused`, naming the client id that was presented (if any), why, and from where.
+/// The same refusal repeated within a window adds to one row's count. A failure to record is
+/// logged; the refusal stands either way.
+async fn record_refusal(state: &AppState, ip: &str, presented: Option<&str>, reason: &str) {
     let presented: Option<String> = presented.map(|id| id.chars().take(128).collect());
-    let actor = Actor::anonymous(presented.clone());
+    let actor = Actor {
+        ip: Some(ip.to_owned()),
+        ..Actor::anonymous(presented.clone())
+    };
     let event = Event {
         action: "token.refused",
         subject_kind: "client",
@@ -380,7 +399,7 @@ async fn record_refusal(state: &AppState, presented: Option<&str>, reason: &str)
         before: None,
         after: Some(serde_json::json!({ "reason": reason })),
     };
-    if let Err(e) = audit::record(&state.db, &actor, event).await {
+    if let Err(e) = audit::record_repeatable(&state.db, &actor, event).await {
         tracing::error!(error = %e, "cannot record a refused token request");
     }
 }

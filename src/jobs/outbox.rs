@@ -7,6 +7,9 @@
 //! claimers. A lease that is never settled (the process died mid-send) expires and the row is
 //! claimed again, so delivery is at-least-once; the Message-ID, derived from the dedupe key,
 //! lets a receiving system recognise the repeat.
+//!
+//! A notification with nothing to send by design (a password reset requested for an address
+//! without a usable account) is closed as `dropped`, with the reason in `last_error`.
 
 use std::time::Duration;
 
@@ -120,7 +123,9 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
         // A status webhook: its id is the dedupe key, sent with every attempt.
         (
             notification.dedupe_key.clone(),
-            webhook_delivery::send(app, &notification).await,
+            webhook_delivery::send(app, &notification)
+                .await
+                .map_err(Undelivered::Send),
         )
     } else {
         (
@@ -142,20 +147,26 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
             row.last_error = Set(None);
             true
         }
-        Err(SendError::Transient(why)) if given_up(queued_at, now) => {
+        Err(Undelivered::Dropped(why)) => {
+            tracing::info!(notification = %id, reason = %why, "notification dropped unsent");
+            row.state = Set(NotificationState::Dropped);
+            row.last_error = Set(Some(why));
+            false
+        }
+        Err(Undelivered::Send(SendError::Transient(why))) if given_up(queued_at, now) => {
             tracing::warn!(notification = %id, attempts, error = %why, "email given up");
             row.state = Set(NotificationState::Failed);
             row.last_error = Set(Some(format!("gave up after 4 days: {why}")));
             false
         }
-        Err(SendError::Transient(why)) => {
+        Err(Undelivered::Send(SendError::Transient(why))) => {
             tracing::warn!(notification = %id, attempts, error = %why, "email deferred");
             row.state = Set(NotificationState::Pending);
             row.next_attempt_at = Set(now + backoff(attempts - 1));
             row.last_error = Set(Some(why));
             false
         }
-        Err(SendError::Permanent(why)) => {
+        Err(Undelivered::Send(SendError::Permanent(why))) => {
             tracing::warn!(notification = %id, error = %why, "email failed for good");
             row.state = Set(NotificationState::Failed);
             row.last_error = Set(Some(why));
@@ -168,8 +179,16 @@ async fn deliver(app: &App, notification: notifications::Model) -> Result<bool, 
     Ok(sent)
 }
 
+/// Why a claimed notification was not sent.
+enum Undelivered {
+    /// Sending failed (for now or for good).
+    Send(SendError),
+    /// There is nothing to send, by design (see [`outbox::PrepareError::Dropped`]).
+    Dropped(String),
+}
+
 /// Renders and sends one email notification.
-async fn send_email(app: &App, notification: &notifications::Model) -> Result<(), SendError> {
+async fn send_email(app: &App, notification: &notifications::Model) -> Result<(), Undelivered> {
     let message_id = app.mailer.message_id(&notification.dedupe_key);
     match outbox::render(
         &app.db,
@@ -184,12 +203,19 @@ async fn send_email(app: &App, notification: &notifications::Model) -> Result<()
             .mailer
             .compose(&notification.recipient, &message_id, &email)
         {
-            Ok(message) => app.mailer.send(message).await,
-            Err(e) => Err(e),
+            Ok(message) => app.mailer.send(message).await.map_err(Undelivered::Send),
+            Err(e) => Err(Undelivered::Send(e)),
         },
-        Err(outbox::PrepareError::Permanent(why)) => Err(SendError::Permanent(why)),
-        Err(outbox::PrepareError::Db(e)) => Err(SendError::Transient(e.to_string())),
-        Err(outbox::PrepareError::Transient(why)) => Err(SendError::Transient(why)),
+        Err(outbox::PrepareError::Dropped(why)) => Err(Undelivered::Dropped(why)),
+        Err(outbox::PrepareError::Permanent(why)) => {
+            Err(Undelivered::Send(SendError::Permanent(why)))
+        }
+        Err(outbox::PrepareError::Db(e)) => {
+            Err(Undelivered::Send(SendError::Transient(e.to_string())))
+        }
+        Err(outbox::PrepareError::Transient(why)) => {
+            Err(Undelivered::Send(SendError::Transient(why)))
+        }
     }
 }
 

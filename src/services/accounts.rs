@@ -15,6 +15,7 @@ pub use entity::one_time_tokens::TokenPurpose;
 use entity::users;
 use entity::users::UserRole;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
 
 use crate::auth::password::{self, HashError};
 use crate::domain::email::EmailAddress;
@@ -295,8 +296,17 @@ pub async fn sign_up(
     Ok(())
 }
 
-/// Queues a reset link when an account uses `email`; does nothing otherwise, and the caller
-/// answers the same in both cases. At most one reset email per account per minute.
+/// Queues a reset request for the address typed, whoever it belongs to; the caller answers the
+/// same in every case.
+///
+/// The request never looks the account up: it validates the address and queues one outbox
+/// row naming it, so an address with an account and one without cost exactly the same
+/// statements and the time taken tells nothing. The outbox worker resolves the address when
+/// it sends ([`crate::services::notifications::render`]): an address without a usable account
+/// is closed as `dropped` without sending; a real account gets its link and its
+/// `password_reset.requested` audit row then. At most one request per address per minute
+/// reaches the outbox (the dedupe key is a SHA-256 of the address and the minute, so the key
+/// does not spell the address either).
 pub async fn request_password_reset(
     db: &DatabaseConnection,
     email: &str,
@@ -304,44 +314,17 @@ pub async fn request_password_reset(
     let Ok(email) = EmailAddress::parse(email) else {
         return Ok(());
     };
-    let Some(user) = users::Entity::find()
-        .filter(users::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?
-    else {
-        return Ok(());
-    };
-    if user.disabled_at.is_some() {
-        return Ok(());
-    }
-    let locale = match user.professional_id {
-        Some(id) => entity::professionals::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|p| p.locale),
-        None => None,
-    }
-    .unwrap_or_else(|| "ja".to_owned());
+    let minute = Utc::now().timestamp().div_euclid(60);
+    let digest = Sha256::digest(format!("{}:{minute}", email.as_str()).as_bytes());
     notifications::enqueue(
         db,
         NewNotification {
-            dedupe_key: format!("password_reset:{}:{}", user.id, Utc::now().timestamp() / 60),
+            dedupe_key: format!("password_reset:{}", hex::encode(digest)),
             template: notifications::PASSWORD_RESET,
-            locale,
-            recipient: user.email.clone(),
-            payload: serde_json::json!({ "user_id": user.id }),
-        },
-    )
-    .await?;
-    audit::record(
-        db,
-        &Actor::user(user.id),
-        Event {
-            action: "password_reset.requested",
-            subject_kind: "user",
-            subject_id: Some(user.id.to_string()),
-            before: None,
-            after: None,
+            // Not known before the account is: the worker sets it when it resolves the address.
+            locale: "ja".to_owned(),
+            recipient: email.as_str().to_owned(),
+            payload: serde_json::json!({ "email": email.as_str() }),
         },
     )
     .await?;

@@ -3,7 +3,9 @@
 //!
 //! Account links are not in the row. An invitation, activation or reset notification names
 //! only the user; the single-use token is minted when the message is rendered for sending, so
-//! the clear token exists only inside the email (the database keeps its SHA-256).
+//! the clear token exists only inside the email (the database keeps its SHA-256). A reset
+//! request names only the address typed; the account behind it is looked up when the email is
+//! rendered, and a request for an address without a usable account is closed as `dropped`.
 
 use chrono::{DateTime, Utc};
 use entity::notifications::{self, NotificationState};
@@ -17,6 +19,7 @@ use crate::auth::tokens::KeyRing;
 use crate::config::Config;
 use crate::mail::reminder::ReminderEmail;
 use crate::mail::{self, Email, LinkEmail, RenderedEmail};
+use crate::services::audit::{self, Actor, Event};
 use crate::services::links;
 use crate::services::reminder_preferences::{self, LinksError};
 use crate::templates::{Templates, supported_locale};
@@ -69,6 +72,22 @@ pub struct AccountLinkPayload {
     pub user_id: Uuid,
 }
 
+/// The payload of a password-reset request: the address typed (normalised), resolved to an
+/// account only when the email is sent (see `services::accounts::request_password_reset`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetRequestPayload {
+    pub email: String,
+}
+
+/// What an account email's payload names: a user (invitations, activations, and reset
+/// requests queued before requests named the address), or an address still to resolve.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum AccountPayload {
+    User(AccountLinkPayload),
+    Address(ResetRequestPayload),
+}
+
 /// The names queued notifications of the account emails store (see [`Email::name`]).
 pub const INVITATION: &str = "invitation";
 pub const ACTIVATION: &str = "activation";
@@ -82,6 +101,10 @@ pub enum PrepareError {
     /// Worth trying again later (the signing keys could not be read).
     #[error("{0}")]
     Transient(String),
+    /// Nothing to send, by design (a reset requested for an address without a usable
+    /// account): the row is closed as `dropped`, not `failed`.
+    #[error("{0}")]
+    Dropped(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -150,12 +173,25 @@ pub async fn render(
             )));
         }
     };
-    let payload: AccountLinkPayload = serde_json::from_value(notification.payload.clone())
-        .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?;
-    let user = users::Entity::find_by_id(payload.user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| PrepareError::Permanent("the user no longer exists".into()))?;
+    let (user, locale) = match serde_json::from_value(notification.payload.clone())
+        .map_err(|e| PrepareError::Permanent(format!("bad payload: {e}")))?
+    {
+        AccountPayload::User(payload) => {
+            let user = users::Entity::find_by_id(payload.user_id)
+                .one(db)
+                .await?
+                .ok_or_else(|| PrepareError::Permanent("the user no longer exists".into()))?;
+            (user, notification.locale.clone())
+        }
+        AccountPayload::Address(payload) if template == PASSWORD_RESET => {
+            resolve_reset_request(db, notification, &payload.email).await?
+        }
+        AccountPayload::Address(_) => {
+            return Err(PrepareError::Permanent(format!(
+                "a {template} notification names a user, not an address"
+            )));
+        }
+    };
     let professional = match user.professional_id {
         Some(id) => professionals::Entity::find_by_id(id).one(db).await?,
         None => None,
@@ -177,8 +213,59 @@ pub async fn render(
         expires_at: local_time(expires_at, time_zone, &notification.locale),
     };
     let email = email(context);
-    mail::render(templates, &email, &notification.locale)
+    mail::render(templates, &email, &locale)
         .map_err(|e| PrepareError::Permanent(format!("template {template}: {e}")))
+}
+
+/// The account a reset request's address belongs to, and the language to write in; the
+/// request is [`PrepareError::Dropped`] when no usable account has that address. The
+/// `password_reset.requested` audit row is written here, on the first attempt only, so the
+/// log names real accounts and never the addresses strangers typed.
+async fn resolve_reset_request(
+    db: &impl ConnectionTrait,
+    notification: &notifications::Model,
+    address: &str,
+) -> Result<(users::Model, String), PrepareError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    let Some(user) = users::Entity::find()
+        .filter(users::Column::Email.eq(address))
+        .one(db)
+        .await?
+    else {
+        return Err(PrepareError::Dropped("no account uses this address".into()));
+    };
+    if user.disabled_at.is_some() {
+        return Err(PrepareError::Dropped("the account is disabled".into()));
+    }
+    let professional_locale = match user.professional_id {
+        Some(id) => professionals::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|p| p.locale),
+        None => None,
+    };
+    let locale = professional_locale
+        .or_else(|| user.locale.clone())
+        .unwrap_or_else(|| "ja".to_owned());
+    if notification.attempts == 0 {
+        audit::record(
+            db,
+            &Actor::user(user.id),
+            Event {
+                action: "password_reset.requested",
+                subject_kind: "user",
+                subject_id: Some(user.id.to_string()),
+                before: None,
+                after: Some(serde_json::json!({
+                    "notification_id": notification.id,
+                    "requested_at": notification.created_at,
+                })),
+            },
+        )
+        .await?;
+    }
+    Ok((user, locale))
 }
 
 /// An instant as a reader in `time_zone` would write it.

@@ -23,6 +23,8 @@ pub struct OutboxStatus {
     pub sent: u64,
     /// Refused for good, or given up after 4 days.
     pub failed: u64,
+    /// Closed without sending by design: resets requested for addresses without an account.
+    pub dropped: u64,
     /// The latest sweep period some instance ran.
     pub last_sweep: Option<SweepRun>,
 }
@@ -56,6 +58,7 @@ pub async fn status(db: &impl ConnectionTrait) -> Result<OutboxStatus, DbErr> {
         retrying: count(&waiting, Some(true)).await?,
         sent: count(&[NotificationState::Sent], None).await?,
         failed: count(&[NotificationState::Failed], None).await?,
+        dropped: count(&[NotificationState::Dropped], None).await?,
         last_sweep: job_periods::Entity::find()
             .filter(job_periods::Column::Job.eq(REMINDER_SWEEP))
             .order_by_desc(job_periods::Column::StartedAt)

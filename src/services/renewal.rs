@@ -504,6 +504,9 @@ pub(crate) async fn record_registry_renewals(
                         "holding_status": if reinstated { holdings::HoldingStatus::Active } else { r.holding.status },
                     }))),
                     ip: Set(None),
+                    repeat_count: Set(1),
+                    last_occurred_at: Set(None),
+                    repeat_key: Set(None),
                 }
             })
             .collect();

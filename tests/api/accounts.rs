@@ -145,7 +145,15 @@ db_test! {
                 .count(&app.state.db)
         };
         assert_eq!(count("login.failed").await.unwrap(), 5);
-        assert_eq!(count("login.throttled").await.unwrap(), 2);
+        // The two throttled attempts (same address, same email) are one row counting two.
+        assert_eq!(count("login.throttled").await.unwrap(), 1);
+        let throttled = audit_events::Entity::find()
+            .filter(audit_events::Column::Action.eq("login.throttled"))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .expect("a throttled row");
+        assert_eq!(throttled.repeat_count, 2);
         let failed = audit_events::Entity::find()
             .filter(audit_events::Column::Action.eq("login.failed"))
             .one(&app.state.db)

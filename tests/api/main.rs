@@ -57,6 +57,7 @@ mod reminders_killed_drain;
 mod reminders_status;
 mod reminders_unsubscribe;
 mod renewal;
+mod reset_requests;
 mod sample_audit;
 mod schemes;
 mod security;

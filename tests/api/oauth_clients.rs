@@ -83,7 +83,11 @@ db_test! {
             .iter()
             .filter_map(|e| e.after.as_ref()?.get("reason")?.as_str())
             .collect();
-        assert_eq!(reasons, ["wrong_secret", "unknown_client", "wrong_secret", "no_credentials"]);
+        // The second wrong secret for the same client from the same address is a repeat of
+        // the first: counted on its row, not a row of its own.
+        assert_eq!(reasons, ["wrong_secret", "unknown_client", "no_credentials"]);
+        let counts: Vec<i32> = refused.iter().map(|e| e.repeat_count).collect();
+        assert_eq!(counts, [2, 1, 1]);
         assert_eq!(refused[0].subject_id.as_deref(), Some(client.client_id.as_str()));
         assert!(audit_events_named(&app, "token.issued").await.is_empty());
     }
@@ -213,5 +217,119 @@ db_test! {
         let new_token = token_for(&app, &rotated).await;
         assert_eq!(get_bearer(&app, &route, &new_token).await.status(), 200);
         assert_eq!(audit_events_named(&app, "client.secret_rotated").await.len(), 1);
+    }
+}
+
+db_test! {
+    async fn token_requests_issued_or_refused_record_the_callers_address(app: TestApp) {
+        let client = make_client(&app, "procurement", &[], 100).await;
+        token_for(&app, &client).await;
+        let response = token_request_basic(&app, &client.client_id, "not-the-secret", "grant_type=client_credentials").await;
+        oauth_error(response, 401, "invalid_client").await;
+        oauth_error(token_request_form(&app, "grant_type=client_credentials").await, 401, "invalid_client").await;
+
+        let issued = audit_events_named(&app, "token.issued").await;
+        let refused = audit_events_named(&app, "token.refused").await;
+        assert_eq!((issued.len(), refused.len()), (1, 2));
+        for event in issued.iter().chain(&refused) {
+            assert_eq!(event.ip.as_deref(), Some("127.0.0.1"), "{event:?}");
+        }
+    }
+}
+
+/// 50 refused token requests sent at once from one forwarded address, then one more for
+/// another client id and one more from another address, against a server that trusts the
+/// loopback proxy: one row per (client id, address) in the window, and no request lost or
+/// answered 500 while concurrent writers raced to create the window's row.
+mod refused_token_requests_are_counted_per_window {
+    use crate::harness::{Backend, TestApp};
+    use crate::support_clients::*;
+
+    const ATTEMPTS: usize = 50;
+
+    async fn refused_from(app: &TestApp, client_id: &str, forwarded: &str) -> reqwest::StatusCode {
+        app.client
+            .post(app.url("/oauth/token"))
+            .header("x-forwarded-for", forwarded)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=client_credentials&client_id={client_id}&client_secret=wrong"
+            ))
+            .send()
+            .await
+            .expect("request sent")
+            .status()
+    }
+
+    async fn run(backend: Backend) {
+        let Some(app) = TestApp::spawn_with(backend, |s| {
+            s.trusted_proxies = Some("127.0.0.1".parse().expect("proxy addresses"));
+        })
+        .await
+        else {
+            return;
+        };
+        let app = std::sync::Arc::new(app);
+        let client = make_client(&app, "procurement", &[], 1000).await;
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..ATTEMPTS {
+            let app = std::sync::Arc::clone(&app);
+            let client_id = client.client_id.clone();
+            requests.spawn(async move { refused_from(&app, &client_id, "203.0.113.7").await });
+        }
+        while let Some(status) = requests.join_next().await {
+            assert_eq!(status.expect("request task"), 401);
+        }
+        assert_eq!(refused_from(&app, "cl_nobody", "203.0.113.7").await, 401);
+        assert_eq!(
+            refused_from(&app, &client.client_id, "198.51.100.9").await,
+            401
+        );
+
+        let refused = audit_events_named(&app, "token.refused").await;
+        let rows: Vec<(Option<&str>, Option<&str>, i32)> = refused
+            .iter()
+            .map(|e| (e.subject_id.as_deref(), e.ip.as_deref(), e.repeat_count))
+            .collect();
+        let id = Some(client.client_id.as_str());
+        // The 50 could straddle a window boundary; then they are two rows that add up to 50.
+        let flood: Vec<_> = rows
+            .iter()
+            .filter(|(s, ip, _)| *s == id && *ip == Some("203.0.113.7"))
+            .collect();
+        assert!(matches!(flood.len(), 1 | 2), "{rows:?}");
+        assert_eq!(
+            flood.iter().map(|(_, _, n)| *n as usize).sum::<usize>(),
+            ATTEMPTS,
+            "{rows:?}"
+        );
+        assert!(
+            rows.contains(&(Some("cl_nobody"), Some("203.0.113.7"), 1)),
+            "{rows:?}"
+        );
+        assert!(rows.contains(&(id, Some("198.51.100.9"), 1)), "{rows:?}");
+        assert_eq!(rows.len(), flood.len() + 2, "{rows:?}");
+        let first = &refused[0];
+        if first.repeat_count > 1 {
+            let last = first
+                .last_occurred_at
+                .expect("a repeated row has its last time");
+            assert!(last >= first.occurred_at, "{first:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        run(Backend::Postgres).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        run(Backend::MySql).await;
     }
 }
