@@ -119,7 +119,7 @@ impl Metrics {
         let notifications = Family::<StateLabels, Gauge>::default();
         registry.register(
             "notifications",
-            "Emails in the outbox, by state (pending, sending, sent, failed)",
+            "Emails in the outbox, by state (pending, sending, sent, failed, dropped: a reset for an address with no account)",
             notifications.clone(),
         );
         Self {

@@ -123,6 +123,7 @@ async fn refresh_gauges(app: &App) -> Result<(), Problem> {
         ("sending", count_of(NotificationState::Sending)),
         ("sent", count_of(NotificationState::Sent)),
         ("failed", count_of(NotificationState::Failed)),
+        ("dropped", count_of(NotificationState::Dropped)),
     ]);
     Ok(())
 }

@@ -314,7 +314,12 @@ mod refused_token_requests_are_counted_per_window {
             let last = first
                 .last_occurred_at
                 .expect("a repeated row has its last time");
-            assert!(last >= first.occurred_at, "{first:?}");
+            // Concurrent requests take their times before they write: a repeat counted just
+            // after the first row was inserted may carry a time a moment before it.
+            assert!(
+                last >= first.occurred_at - chrono::Duration::seconds(1),
+                "{first:?}"
+            );
         }
     }
 
