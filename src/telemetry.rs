@@ -119,7 +119,7 @@ impl Metrics {
         let notifications = Family::<StateLabels, Gauge>::default();
         registry.register(
             "notifications",
-            "Emails in the outbox, by state (pending, sending, sent, failed, dropped: a reset for an address with no account)",
+            "Emails in the outbox, by state as remind status reports them (queued, retrying, sent, failed, dropped)",
             notifications.clone(),
         );
         Self {
@@ -244,7 +244,7 @@ mod tests {
         metrics.record_job("sweep", "done", Duration::from_secs(2));
         metrics.record_job("sweep", "skipped", Duration::from_millis(5));
         metrics.set_pool(1, 4);
-        metrics.set_notifications(&[("pending", 3), ("sent", 10)]);
+        metrics.set_notifications(&[("queued", 3), ("sent", 10)]);
         let text = metrics.encode().expect("encodes");
         for line in [
             r#"cpe_ledger_job_runs_total{job="sweep",outcome="done"} 1"#,
@@ -252,7 +252,7 @@ mod tests {
             r#"cpe_ledger_job_duration_seconds_count{job="sweep"} 2"#,
             r#"cpe_ledger_db_pool_connections{state="in_use"} 1"#,
             r#"cpe_ledger_db_pool_connections{state="idle"} 4"#,
-            r#"cpe_ledger_notifications{state="pending"} 3"#,
+            r#"cpe_ledger_notifications{state="queued"} 3"#,
             r#"cpe_ledger_notifications{state="sent"} 10"#,
         ] {
             assert!(text.contains(line), "{line} in\n{text}");

@@ -16,8 +16,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use entity::notifications::{self, NotificationState};
-use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
 use subtle::ConstantTimeEq;
 
 use crate::app::{App, AppState};
@@ -86,7 +84,7 @@ fn allowed(
     }
 }
 
-/// Reads the state gauges: the pool, and the outbox by state.
+/// Reads the state gauges: the pool, and the outbox as `remind status` reports it.
 async fn refresh_gauges(app: &App) -> Result<(), Problem> {
     let (size, idle) = match app.config.database_kind {
         DatabaseKind::Sqlite => {
@@ -104,26 +102,14 @@ async fn refresh_gauges(app: &App) -> Result<(), Problem> {
     };
     let idle = i64::try_from(idle).unwrap_or(i64::MAX);
     app.metrics.set_pool((i64::from(size) - idle).max(0), idle);
-    let counts: Vec<(NotificationState, i64)> = notifications::Entity::find()
-        .select_only()
-        .column(notifications::Column::State)
-        .column_as(notifications::Column::Id.count(), "count")
-        .group_by(notifications::Column::State)
-        .into_tuple()
-        .all(&app.db)
-        .await?;
-    let count_of = |state: NotificationState| {
-        counts
-            .iter()
-            .find(|(s, _)| *s == state)
-            .map_or(0, |(_, n)| *n)
-    };
+    let outbox = crate::services::outbox_status::status(&app.db).await?;
+    let n = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
     app.metrics.set_notifications(&[
-        ("pending", count_of(NotificationState::Pending)),
-        ("sending", count_of(NotificationState::Sending)),
-        ("sent", count_of(NotificationState::Sent)),
-        ("failed", count_of(NotificationState::Failed)),
-        ("dropped", count_of(NotificationState::Dropped)),
+        ("queued", n(outbox.queued)),
+        ("retrying", n(outbox.retrying)),
+        ("sent", n(outbox.sent)),
+        ("failed", n(outbox.failed)),
+        ("dropped", n(outbox.dropped)),
     ]);
     Ok(())
 }

@@ -88,7 +88,7 @@ db_test! {
             r#"cpe_ledger_http_requests_total{method="GET",route="/health/live",status="200"} 3"#,
             r#"cpe_ledger_http_requests_total{method="GET",route="/v1/procurement/holdings/{scheme}/{registration_number}",status="401"} 1"#,
             r#"cpe_ledger_http_request_duration_seconds_count{method="GET",route="/health/live"} 3"#,
-            r#"cpe_ledger_notifications{state="pending"} 1"#,
+            r#"cpe_ledger_notifications{state="queued"} 1"#,
             r#"cpe_ledger_notifications{state="sent"} 0"#,
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
