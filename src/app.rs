@@ -17,6 +17,9 @@ use crate::templates::Templates;
 pub struct App {
     pub config: Config,
     pub db: DatabaseConnection,
+    /// Where procurement reads go: the read replica of `CPE_LEDGER_DATABASE_READ_URL`, or `db`
+    /// itself (a clone of the same pool) when there is none. Nothing is written through it.
+    pub read_db: DatabaseConnection,
     pub schemes: SchemeCatalog,
     pub keys: KeyRing,
     /// The RS256 key that signs status credentials.
@@ -36,6 +39,8 @@ pub struct App {
     pub jobs: crate::jobs::running::Running,
     /// The requests this instance serves at once (`CPE_LEDGER_MAX_CONCURRENT_REQUESTS`).
     pub capacity: crate::http::overload::Capacity,
+    /// Professionals' dashboards, kept while their ledgers do not change.
+    pub dashboards: crate::services::dashboard_cache::DashboardCache,
 }
 
 /// Cheap to clone; handed to axum as router state.

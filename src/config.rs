@@ -31,6 +31,16 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Read replica for procurement reads: a URL of the same kind of database as the database
+    /// URL. Every write stays on the database URL. Unset: procurement reads the database URL.
+    #[arg(
+        long,
+        env = "CPE_LEDGER_DATABASE_READ_URL",
+        help_heading = DATA_SETTINGS,
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_read_url: Option<String>,
     /// Folder for the SQLite file, outgoing `.eml` files and other local state.
     #[arg(long, env = "CPE_LEDGER_DATA_DIR",
         help_heading = DATA_SETTINGS, global = true)]
@@ -231,6 +241,9 @@ fn open_file_limit() -> Option<u64> {
 pub struct Config {
     pub database_url: String,
     pub database_kind: DatabaseKind,
+    /// The read replica procurement reads go to (`CPE_LEDGER_DATABASE_READ_URL`), of the same
+    /// kind as `database_url`; `None`: they read `database_url`.
+    pub database_read_url: Option<String>,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub public_url: Url,
@@ -317,6 +330,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact_url(&self.database_url))
             .field("database_kind", &self.database_kind)
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_deref().map(redact_url),
+            )
             .field("data_dir", &self.data_dir)
             .field("listen", &self.listen)
             .field("public_url", &self.public_url.as_str())
@@ -345,11 +362,33 @@ impl Config {
         };
 
         let (database_url, database_kind) = match non_empty(settings.database_url.as_deref()) {
-            Some(url) => (url.to_owned(), database_kind(url)?),
+            Some(url) => (
+                url.to_owned(),
+                kind_of_database("CPE_LEDGER_DATABASE_URL", url)?,
+            ),
             None => (
                 sqlite_url_for(&data_dir.join("cpe-ledger.sqlite")),
                 DatabaseKind::Sqlite,
             ),
+        };
+
+        let database_read_url = match non_empty(settings.database_read_url.as_deref()) {
+            Some(url) => {
+                let kind = kind_of_database("CPE_LEDGER_DATABASE_READ_URL", url)?;
+                if kind != database_kind {
+                    return Err(ConfigError::new(
+                        "CPE_LEDGER_DATABASE_READ_URL",
+                        format!(
+                            "must be the same kind of database as CPE_LEDGER_DATABASE_URL \
+                             ({}), not {}",
+                            database_kind.name(),
+                            kind.name()
+                        ),
+                    ));
+                }
+                Some(url.to_owned())
+            }
+            None => None,
         };
 
         let public_url = match non_empty(settings.public_url.as_deref()) {
@@ -487,6 +526,7 @@ impl Config {
             connections,
             database_url,
             database_kind,
+            database_read_url,
             data_dir,
             listen,
             public_url,
@@ -629,16 +669,27 @@ pub fn invalid_setting(command: &clap::Command, err: &clap::Error) -> Option<Str
     Some(format!("{env}: {message}"))
 }
 
-fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+fn kind_of_database(setting: &'static str, url: &str) -> Result<DatabaseKind, ConfigError> {
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
     match scheme {
         "sqlite" => Ok(DatabaseKind::Sqlite),
         "postgres" | "postgresql" => Ok(DatabaseKind::Postgres),
         "mysql" | "mariadb" => Ok(DatabaseKind::MySql),
         _ => Err(ConfigError::new(
-            "CPE_LEDGER_DATABASE_URL",
+            setting,
             "must start with sqlite://, postgres:// or mysql://",
         )),
+    }
+}
+
+impl DatabaseKind {
+    /// The engine's name, as an operator knows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+            Self::MySql => "MySQL/MariaDB",
+        }
     }
 }
 

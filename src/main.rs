@@ -1,3 +1,7 @@
+// The command futures (serve with its scheduler, the admin commands) nest deeper than the
+// compiler's default limit allows when it computes their layout.
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};

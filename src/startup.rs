@@ -28,6 +28,28 @@ use crate::templates::Templates;
 /// the write lock up front (`BEGIN IMMEDIATE`, see `services::begin_write`) so a reader never has
 /// to upgrade and fail with `SQLITE_BUSY`.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    open(config, &config.database_url, "CPE_LEDGER_DATABASE_URL").await
+}
+
+/// The read replica of `CPE_LEDGER_DATABASE_READ_URL`, opened as [`connect`] opens the
+/// database; without one, `primary` itself (the same pool). Never migrated: a replica is a copy
+/// of the primary, and takes its schema from it.
+pub async fn connect_read(
+    config: &Config,
+    primary: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    match &config.database_read_url {
+        Some(url) => open(config, url, "CPE_LEDGER_DATABASE_READ_URL").await,
+        None => Ok(primary.clone()),
+    }
+}
+
+/// Opens a pool on `url`, of the configured kind; errors name `setting`.
+async fn open(
+    config: &Config,
+    url: &str,
+    setting: &'static str,
+) -> anyhow::Result<DatabaseConnection> {
     if config.database_kind == DatabaseKind::Sqlite {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
@@ -36,7 +58,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
             )
         })?;
     }
-    let mut options = ConnectOptions::new(config.database_url.clone());
+    let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
         .connect_timeout(DATABASE_CONNECT_TIMEOUT)
@@ -67,12 +89,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .min_connections(1)
                 .acquire_timeout(DATABASE_CONNECT_TIMEOUT)
                 .test_before_acquire_if_idle_for(Duration::from_secs(30));
-            reachable(&config.database_url).await?;
+            reachable(url, setting).await?;
         }
     }
     Database::connect(options).await.map_err(|e| {
         anyhow::anyhow!(
-            "CPE_LEDGER_DATABASE_URL: cannot connect to the database: {}",
+            "{setting}: cannot connect to the database: {}",
             innermost(&e)
         )
     })
@@ -84,7 +106,7 @@ pub const DATABASE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Whether the database server's port answers at all, within [`DATABASE_CONNECT_TIMEOUT`]. The
 /// pool would retry a refused connection until its own timeout and then report only that it
 /// timed out; this says at once what is wrong, in one line.
-async fn reachable(database_url: &str) -> anyhow::Result<()> {
+async fn reachable(database_url: &str, setting: &str) -> anyhow::Result<()> {
     let Ok(url) = url::Url::parse(database_url) else {
         return Ok(());
     };
@@ -107,10 +129,10 @@ async fn reachable(database_url: &str) -> anyhow::Result<()> {
     {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(anyhow::anyhow!(
-            "CPE_LEDGER_DATABASE_URL: cannot reach the database server at {host}:{port}: {e}"
+            "{setting}: cannot reach the database server at {host}:{port}: {e}"
         )),
         Err(_) => Err(anyhow::anyhow!(
-            "CPE_LEDGER_DATABASE_URL: the database server at {host}:{port} did not answer within {} s",
+            "{setting}: the database server at {host}:{port} did not answer within {} s",
             DATABASE_CONNECT_TIMEOUT.as_secs()
         )),
     }
@@ -132,6 +154,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     Migrator::up(&db, None)
         .await
         .context("applying database migrations")?;
+    let read_db = connect_read(&config, &db).await?;
     let catalog = SchemeCatalog::load(config.schemes_dir.as_deref())?;
     schemes::record_versions(&db, &catalog)
         .await
@@ -149,18 +172,21 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         .context("CPE_LEDGER_TEMPLATES_DIR: loading template overrides")?;
     let mailer = Mailer::from_config(&config).context("preparing outgoing email")?;
     let disclosure_log = crate::services::disclosures::DisclosureLog::start(db.clone());
+    let client_limits = crate::auth::client_limits::ClientLimits::start(db.clone());
     let capacity = crate::http::overload::Capacity::new(config.max_concurrent_requests);
     Ok(App {
         config,
         disclosure_log,
         db,
+        read_db,
         schemes: catalog,
         keys,
         credential_keys,
-        client_limits: Default::default(),
+        client_limits,
         metrics: crate::telemetry::Metrics::new(),
         capacity,
         jobs: Default::default(),
+        dashboards: Default::default(),
         mailer,
         templates,
         started_at: chrono::Utc::now(),
@@ -230,6 +256,10 @@ impl Application {
                 grace_s = crate::jobs::running::SHUTDOWN_GRACE.as_secs(),
                 "scheduled jobs still running at shutdown; the next period or outbox pass takes up their work"
             );
+        }
+        // What this instance spent of the clients' shared budgets since its last write.
+        if let Err(e) = self.state.client_limits.flush().await {
+            tracing::warn!(error = %e, "cannot write the request budgets spent at shutdown");
         }
         if let Some(mut scheduler) = scheduler
             && let Err(e) = scheduler.shutdown().await

@@ -17,6 +17,7 @@ pub mod prelude;
 pub mod audit_events;
 pub mod audit_requests;
 pub mod calendar_feeds;
+pub mod client_request_budgets;
 pub mod clients;
 pub mod consents;
 pub mod course_awards;

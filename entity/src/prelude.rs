@@ -3,6 +3,7 @@
 pub use super::audit_events::{ActorKind, Entity as AuditEvents};
 pub use super::audit_requests::{AuditOutcome, Entity as AuditRequests};
 pub use super::calendar_feeds::Entity as CalendarFeeds;
+pub use super::client_request_budgets::Entity as ClientRequestBudgets;
 pub use super::clients::{ClientKind, Entity as Clients};
 pub use super::consents::Entity as Consents;
 pub use super::course_awards::Entity as CourseAwards;

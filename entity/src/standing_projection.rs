@@ -29,6 +29,8 @@ pub struct Model {
     /// From this instant the verdict may be out of date and is recomputed on read.
     pub recheck_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// A new id each time the row is judged again: the ledger behind it changed.
+    pub revision: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

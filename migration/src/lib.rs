@@ -38,6 +38,8 @@ mod m20261204_000120_add_course_sessions;
 mod m20261204_000140_create_audit_requests;
 mod m20261204_000150_unique_provider_and_client_names;
 mod m20261205_000200_audit_event_repeats;
+mod m20261206_000300_create_client_request_budgets;
+mod m20261206_000310_add_standing_projection_revision;
 
 pub struct Migrator;
 
@@ -72,6 +74,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000140_create_audit_requests::Migration),
             Box::new(m20261204_000150_unique_provider_and_client_names::Migration),
             Box::new(m20261205_000200_audit_event_repeats::Migration),
+            Box::new(m20261206_000300_create_client_request_budgets::Migration),
+            Box::new(m20261206_000310_add_standing_projection_revision::Migration),
         ]
     }
 }

@@ -765,6 +765,7 @@ async fn insert_one_row_per_table(db: &DatabaseConnection) -> Result<(), DbErr> 
             judged_on: day(2026, 1, 10)?,
             recheck_at: now,
             updated_at: now,
+            revision: Some(Uuid::new_v4()),
         }
     );
 

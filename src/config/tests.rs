@@ -206,3 +206,66 @@ fn debug_output_never_shows_passwords() {
         "{shown}"
     );
 }
+
+#[test]
+fn without_a_read_url_procurement_reads_the_database_itself() {
+    let mut s = settings();
+    s.database_url = Some("postgres://app@primary/ledger".into());
+    let config = Config::from_settings(&s).expect("valid");
+    assert_eq!(config.database_read_url, None);
+    s.database_read_url = Some("  ".into());
+    let config = Config::from_settings(&s).expect("an empty value means unset");
+    assert_eq!(config.database_read_url, None);
+}
+
+#[test]
+fn a_read_url_of_the_same_kind_of_database_is_kept() {
+    let mut s = settings();
+    s.database_url = Some("postgres://app@primary/ledger".into());
+    s.database_read_url = Some("postgresql://reader@replica/ledger".into());
+    let config = Config::from_settings(&s).expect("valid");
+    assert_eq!(
+        config.database_read_url.as_deref(),
+        Some("postgresql://reader@replica/ledger")
+    );
+    assert_eq!(config.database_kind, DatabaseKind::Postgres);
+}
+
+#[test]
+fn a_read_url_of_another_kind_of_database_is_refused_naming_the_setting() {
+    let mut s = settings();
+    s.database_url = Some("postgres://app@primary/ledger".into());
+    s.database_read_url = Some("mysql://reader@replica/ledger".into());
+    let err = Config::from_settings(&s).expect_err("a mismatch is refused");
+    assert_eq!(err.setting, "CPE_LEDGER_DATABASE_READ_URL");
+    assert!(
+        err.to_string().contains("same kind of database")
+            && err.to_string().contains("PostgreSQL")
+            && err.to_string().contains("MySQL"),
+        "{err}"
+    );
+    // Unset, the database URL is SQLite: a server replica is refused too.
+    let mut s = settings();
+    s.database_read_url = Some("postgres://reader@replica/ledger".into());
+    let err = Config::from_settings(&s).expect_err("a mismatch is refused");
+    assert_eq!(err.setting, "CPE_LEDGER_DATABASE_READ_URL");
+}
+
+#[test]
+fn a_read_url_that_names_no_known_database_names_the_setting() {
+    let mut s = settings();
+    s.database_url = Some("postgres://app@primary/ledger".into());
+    s.database_read_url = Some("oracle://replica".into());
+    let err = Config::from_settings(&s).expect_err("must fail");
+    assert_eq!(err.setting, "CPE_LEDGER_DATABASE_READ_URL");
+}
+
+#[test]
+fn debug_output_never_shows_the_read_url_password() {
+    let mut s = settings();
+    s.database_url = Some("postgres://app:s3cret@db/ledger".into());
+    s.database_read_url = Some("postgres://reader:r3plica@replica/ledger".into());
+    let shown = format!("{:?}", Config::from_settings(&s).expect("valid"));
+    assert!(!shown.contains("r3plica"), "{shown}");
+    assert!(shown.contains("replica/ledger"), "{shown}");
+}

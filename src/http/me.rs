@@ -4,6 +4,8 @@
 //! A holding id that is not the caller's answers 404, exactly like one that does not exist, so
 //! ids cannot be probed.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -156,12 +158,15 @@ pub async fn holding_standing(
     State(state): State<AppState>,
     caller: ProfessionalCaller,
     Path(id): Path<Uuid>,
-) -> Result<Json<HoldingDashboard>, Problem> {
+) -> Result<Json<Arc<HoldingDashboard>>, Problem> {
     // Someone else's holding is simply not found.
     let holding = holdings::owned_by(&state.db, caller.professional_id, id)
         .await?
         .ok_or_else(|| Problem::not_found("holding"))?;
     Ok(Json(
-        standing::dashboard_for_holding(&state.db, &state.schemes, &holding).await?,
+        state
+            .dashboards
+            .dashboard(&state.db, &state.schemes, &holding)
+            .await?,
     ))
 }

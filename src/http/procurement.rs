@@ -262,6 +262,7 @@ pub async fn holding(
         registration_number,
     };
     let answer = procurement::verify(
+        &state.read_db,
         &state.db,
         &state.schemes,
         &state.disclosure_log,
@@ -347,6 +348,7 @@ pub async fn verify(
         })
         .collect();
     let answers = procurement::verify(
+        &state.read_db,
         &state.db,
         &state.schemes,
         &state.disclosure_log,

@@ -15,6 +15,7 @@ pub mod credential_disclosure;
 pub mod credentials;
 pub mod credit_review;
 pub mod csv_text;
+pub mod dashboard_cache;
 pub mod demo_data;
 pub mod disclosures;
 pub mod evidence;

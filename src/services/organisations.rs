@@ -281,15 +281,20 @@ pub struct StaffStanding {
 /// The standing of `organisation_id`'s confirmed staff for `query`, read from the projection;
 /// the holdings of named staff are logged as disclosed to `client_id` (the count names no
 /// one). `None` for an unknown organisation.
+///
+/// The organisation, its memberships, the projection, consents and names are read from
+/// `replica` (a read replica, or the primary itself); the disclosure log and any projection
+/// row judged again are written to `primary`.
 pub async fn staff_standing(
-    db: &impl ConnectionTrait,
+    replica: &impl ConnectionTrait,
+    primary: &impl ConnectionTrait,
     catalog: &SchemeCatalog,
     client_id: &str,
     organisation_id: Uuid,
     query: &StaffQuery,
 ) -> Result<Option<StaffStanding>, DbErr> {
     let Some(organisation) = organisations::Entity::find_by_id(organisation_id)
-        .one(db)
+        .one(replica)
         .await?
     else {
         return Ok(None);
@@ -298,7 +303,7 @@ pub async fn staff_standing(
         .filter(memberships::Column::OrganisationId.eq(organisation_id))
         .filter(memberships::Column::ConfirmedByProfessionalAt.is_not_null())
         .filter(memberships::Column::ConfirmedByOrganisationAt.is_not_null())
-        .all(db)
+        .all(replica)
         .await?
         .into_iter()
         .map(|m| m.professional_id)
@@ -306,7 +311,7 @@ pub async fn staff_standing(
     let scheme = query.scheme.as_deref().map(normalise_scheme_id);
     let ladder = catalog.ladder();
     let qualifying: Vec<standing_projection::Verdict> =
-        standing_projection::of_people(db, catalog, &staff)
+        standing_projection::of_people_from(replica, primary, catalog, &staff)
             .await?
             .into_iter()
             .filter(|v| v.in_good_standing())
@@ -320,13 +325,13 @@ pub async fn staff_standing(
             .collect();
     let people: HashSet<Uuid> = qualifying.iter().map(|v| v.professional_id).collect();
     let people: Vec<Uuid> = people.into_iter().collect();
-    let consented = consents::of_many(db, &people, Audience::Procurement).await?;
+    let consented = consents::of_many(replica, &people, Audience::Procurement).await?;
     let named_people: Vec<Uuid> = people
         .iter()
         .copied()
         .filter(|p| consented.get(p).is_some_and(|c| c.name))
         .collect();
-    let names: HashMap<Uuid, String> = names_of(db, &named_people).await?;
+    let names: HashMap<Uuid, String> = names_of(replica, &named_people).await?;
     let mut named: Vec<(Uuid, NamedStaff)> = qualifying
         .iter()
         .filter(|v| v.status == HoldingStatus::Active)
@@ -361,7 +366,7 @@ pub async fn staff_standing(
         "name",
     ];
     let logged: Vec<(Uuid, &[&str])> = named.iter().map(|(h, _)| (*h, FIELDS)).collect();
-    disclosures::record_many(db, client_id, &logged).await?;
+    disclosures::record_many(primary, client_id, &logged).await?;
     Ok(Some(StaffStanding {
         organisation,
         confirmed_staff: staff.len(),

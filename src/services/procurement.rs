@@ -82,8 +82,14 @@ pub struct Ask<'a> {
 
 /// Answers every lookup, in the order asked, and logs each answer about a holding as
 /// disclosed to `client_id`. A few statements however many lookups.
+///
+/// Holdings, the projection, consents, names, employers and course history are read from
+/// `replica` (a read replica, or the primary itself); what is written goes to `primary`: the
+/// disclosure log (through `disclosure_log`) and any projection row judged again
+/// ([`standing_projection::current_from`]).
 pub async fn verify(
-    db: &impl ConnectionTrait,
+    replica: &impl ConnectionTrait,
+    primary: &impl ConnectionTrait,
     catalog: &SchemeCatalog,
     disclosure_log: &disclosures::DisclosureLog,
     client_id: &str,
@@ -108,7 +114,7 @@ pub async fn verify(
         .collect();
     unique.sort_unstable();
     unique.dedup();
-    let verdicts = standing_projection::current(db, catalog, &unique).await?;
+    let verdicts = standing_projection::current_from(replica, primary, catalog, &unique).await?;
 
     // Personal details only of active holders, and only of those who consented.
     let active: Vec<&Verdict> = verdicts
@@ -118,7 +124,7 @@ pub async fn verify(
     let mut people: Vec<Uuid> = active.iter().map(|v| v.professional_id).collect();
     people.sort_unstable();
     people.dedup();
-    let consented = consents::of_many(db, &people, Audience::Procurement).await?;
+    let consented = consents::of_many(replica, &people, Audience::Procurement).await?;
     let named: Vec<Uuid> = people
         .iter()
         .copied()
@@ -129,8 +135,8 @@ pub async fn verify(
         .copied()
         .filter(|p| consented.get(p).is_some_and(|c| c.employer))
         .collect();
-    let names = names_of(db, &named).await?;
-    let employers = employers_of(db, &employed).await?;
+    let names = names_of(replica, &named).await?;
+    let employers = employers_of(replica, &employed).await?;
     let histories = if ask.course_history {
         let shown: Vec<course_history::Of> = active
             .iter()
@@ -146,7 +152,7 @@ pub async fn verify(
                 as_of: v.judged_on,
             })
             .collect();
-        course_history::of_holdings(db, &shown).await?
+        course_history::of_holdings(replica, &shown).await?
     } else {
         HashMap::new()
     };

@@ -100,6 +100,7 @@ fn row(
         judged_on: Set(today),
         recheck_at: Set(recheck_at),
         updated_at: Set(now),
+        revision: Set(Some(Uuid::new_v4())),
     })
 }
 
@@ -124,6 +125,7 @@ async fn upsert(
                     C::JudgedOn,
                     C::RecheckAt,
                     C::UpdatedAt,
+                    C::Revision,
                 ])
                 .to_owned(),
         )
@@ -219,6 +221,43 @@ pub async fn invalidate(conn: &impl ConnectionTrait, professionals: &[Uuid]) -> 
     Ok(())
 }
 
+/// Which state of a holding's ledger, on which day, its projection row was judged from: it
+/// changes with every write that judges the row again, and each day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    revision: Uuid,
+    judged_on: NaiveDate,
+}
+
+/// The version of `holding`'s current verdict, judging its row again first when it is
+/// missing or out of date; `None` when the holding has no row even then. One indexed read
+/// when the row is current.
+pub async fn version(
+    conn: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    holding: &holdings::Model,
+) -> Result<Option<Version>, DbErr> {
+    let read = || async {
+        let row = standing_projection::Entity::find_by_id(holding.id)
+            .one(conn)
+            .await?;
+        Ok::<_, DbErr>(row.and_then(|r| {
+            let version = Version {
+                revision: r.revision?,
+                judged_on: r.judged_on,
+            };
+            Some((r.recheck_at, version))
+        }))
+    };
+    match read().await? {
+        Some((recheck_at, version)) if recheck_at > Utc::now() => Ok(Some(version)),
+        _ => {
+            refresh(conn, catalog, &[holding.professional_id]).await?;
+            Ok(read().await?.map(|(_, version)| version))
+        }
+    }
+}
+
 /// The current verdicts of the holdings named by (scheme id, registration number), keyed the
 /// same way; a key no holding has is absent. A few statements however many keys: one read of
 /// the projection, and only when some rows are missing or out of date, one read of the
@@ -230,11 +269,31 @@ pub async fn current(
     catalog: &SchemeCatalog,
     keys: &[(String, String)],
 ) -> Result<HashMap<(String, String), Verdict>, DbErr> {
+    current_from(conn, conn, catalog, keys).await
+}
+
+/// [`current`], reading the projection (and the holdings of keys it lacks) from `replica`,
+/// which may lag `primary`. A row that is missing or out of date there is judged again on
+/// `primary`, from the primary's ledger, written there, and answered as the primary now has
+/// it: a verdict judged from the replica's older ledger and written to the primary could undo
+/// a newer one the primary's own writes left. The replica receives the new row by replication.
+/// With no replica, pass the same connection twice.
+pub async fn current_from(
+    replica: &impl ConnectionTrait,
+    primary: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    keys: &[(String, String)],
+) -> Result<HashMap<(String, String), Verdict>, DbErr> {
     let now = Utc::now();
-    let mut found = read(conn, keys).await?;
-    let mut stale: HashSet<Uuid> = found
-        .values()
-        .filter(|(_, recheck_at)| *recheck_at <= now)
+    let mut found = read(replica, keys).await?;
+    let mut again: Vec<(String, String)> = found
+        .iter()
+        .filter(|(_, (_, recheck_at))| *recheck_at <= now)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut stale: HashSet<Uuid> = again
+        .iter()
+        .filter_map(|k| found.get(k))
         .map(|(v, _)| v.professional_id)
         .collect();
     let missing: Vec<Vec<Value>> = keys
@@ -244,7 +303,7 @@ pub async fn current(
         .collect();
     if !missing.is_empty() {
         for holding in bulk_write::find_by_keys::<holdings::Entity>(
-            conn,
+            replica,
             &[
                 holdings::Column::SchemeId,
                 holdings::Column::RegistrationNumber,
@@ -254,12 +313,16 @@ pub async fn current(
         .await?
         {
             stale.insert(holding.professional_id);
+            again.push((holding.scheme_id, holding.registration_number));
         }
     }
     if !stale.is_empty() {
         let people: Vec<Uuid> = stale.into_iter().collect();
-        refresh(conn, catalog, &people).await?;
-        found = read(conn, keys).await?;
+        refresh(primary, catalog, &people).await?;
+        for key in &again {
+            found.remove(key);
+        }
+        found.extend(read(primary, &again).await?);
     }
     Ok(found.into_iter().map(|(k, (v, _))| (k, v)).collect())
 }
@@ -296,21 +359,32 @@ pub async fn of_people(
     catalog: &SchemeCatalog,
     professionals: &[Uuid],
 ) -> Result<Vec<Verdict>, DbErr> {
+    of_people_from(conn, conn, catalog, professionals).await
+}
+
+/// [`of_people`], reading the projection and the holdings from `replica`; the people whose
+/// rows are missing or out of date there are judged again on `primary` and answered as the
+/// primary has them (see [`current_from`] for why). With no replica, pass the same connection
+/// twice.
+pub async fn of_people_from(
+    replica: &impl ConnectionTrait,
+    primary: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    professionals: &[Uuid],
+) -> Result<Vec<Verdict>, DbErr> {
     if professionals.is_empty() {
         return Ok(Vec::new());
     }
     let keys =
         |ids: &[Uuid]| -> Vec<Vec<Value>> { ids.iter().map(|id| vec![Value::from(*id)]).collect() };
-    let read = |ids: Vec<Vec<Value>>| {
-        bulk_write::find_by_keys::<standing_projection::Entity>(
-            conn,
-            &[standing_projection::Column::ProfessionalId],
-            ids,
-        )
-    };
-    let rows = read(keys(professionals)).await?;
+    let rows = bulk_write::find_by_keys::<standing_projection::Entity>(
+        replica,
+        &[standing_projection::Column::ProfessionalId],
+        keys(professionals),
+    )
+    .await?;
     let held = bulk_write::find_by_keys::<holdings::Entity>(
-        conn,
+        replica,
         &[holdings::Column::ProfessionalId],
         keys(professionals),
     )
@@ -328,11 +402,25 @@ pub async fn of_people(
         .collect();
     stale.sort_unstable();
     stale.dedup();
-    let rows = if stale.is_empty() {
-        rows
-    } else {
-        refresh(conn, catalog, &stale).await?;
-        read(keys(professionals)).await?
-    };
-    Ok(rows.into_iter().map(Verdict::from).collect())
+    if stale.is_empty() {
+        return Ok(rows.into_iter().map(Verdict::from).collect());
+    }
+    refresh(primary, catalog, &stale).await?;
+    let judged_again: HashSet<Uuid> = stale.iter().copied().collect();
+    let mut verdicts: Vec<Verdict> = rows
+        .into_iter()
+        .filter(|r| !judged_again.contains(&r.professional_id))
+        .map(Verdict::from)
+        .collect();
+    verdicts.extend(
+        bulk_write::find_by_keys::<standing_projection::Entity>(
+            primary,
+            &[standing_projection::Column::ProfessionalId],
+            keys(&stale),
+        )
+        .await?
+        .into_iter()
+        .map(Verdict::from),
+    );
+    Ok(verdicts)
 }

@@ -270,15 +270,7 @@ impl TestApp {
         };
         adjust(&mut settings);
         let config = Config::from_settings(&settings).expect("test configuration is valid");
-        let app = Application::build(config.clone())
-            .await
-            .expect("the app builds");
-        let address = app.local_addr().expect("bound");
-        let state = app.state();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
+        let (address, state, stop) = serve(config.clone()).await;
         Some(Self {
             address,
             client: reqwest::Client::builder()
@@ -586,4 +578,52 @@ macro_rules! db_test {
             }
         }
     };
+}
+
+impl TestApp {
+    /// A second instance of this app on the same database, as behind a load balancer: the same
+    /// settings, its own listener, data dir and in-memory state. The database stays this app's
+    /// (dropped with it), so drop the second instance first.
+    pub async fn another_instance(&self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = self.config.clone();
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir.path().to_path_buf();
+        let (address, state, stop) = serve(config.clone()).await;
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            state,
+            config,
+            backend: self.backend,
+            stop: Some(stop),
+            left_in_outbox: Mutex::new(Vec::new()),
+            _database: TestDatabase {
+                url: self.config.database_url.clone(),
+                server: None,
+            },
+            data_dir,
+        }
+    }
+}
+
+/// Builds the app on `config` and serves it until the returned sender fires (or drops).
+async fn serve(
+    config: Config,
+) -> (
+    std::net::SocketAddr,
+    cpe_ledger::app::AppState,
+    oneshot::Sender<()>,
+) {
+    let app = Application::build(config).await.expect("the app builds");
+    let address = app.local_addr().expect("bound");
+    let state = app.state();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    (address, state, stop)
 }

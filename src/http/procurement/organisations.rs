@@ -104,6 +104,7 @@ pub async fn staff_standing(
         min_level,
     };
     let found = organisations::staff_standing(
+        &state.read_db,
         &state.db,
         &state.schemes,
         &caller.client.client_id,

@@ -1,26 +1,10 @@
-//! Registry import benchmark: `cargo bench --bench import_holders -- --rows 100000 --backend all`.
-//!
-//! Generates a synthetic registry (UTF-8 CSV, several schemes, shared emails for people with
-//! two certifications), imports it twice (the second run must change nothing), and compares
-//! the first run with the bound: the same professionals, holdings and cycles written through
-//! the database's own bulk path into a fresh database with the same schema and indexes:
-//! - PostgreSQL: `COPY … FROM STDIN`, one per table;
-//! - MariaDB/MySQL: multi-row `INSERT`s as large as a statement may be, in one transaction;
-//! - SQLite: one prepared `INSERT` per table executed row by row, and multi-row `INSERT`s, each
-//!   in one transaction; the faster of the two is the bound.
-//!
-//! Prints a table (seconds, rows/s, ratio = bound time / import time, so 1.0 means the import
-//! runs at the database's own bulk speed) and the peak resident memory; asserts nothing about
-//! time.
-//!
-//! Options: `--rows N` (default 100000), `--backend sqlite|postgres|mysql|all` (default
-//! sqlite), `--csv-out PATH` (also write the generated file, e.g. to time the CLI on it).
-
-mod support {
-    pub mod args;
-    pub mod databases;
-    pub mod registry;
-}
+//! Registry import: the generated registry through `registry_import::import` (the path of
+//! `cpe-ledger import holders` and the admin API), first into the harness's empty database
+//! (this is how every other scenario gets its data), then again (it must change nothing).
+//! The baseline: the same professionals, holdings and cycles written through the database's
+//! own bulk path into a fresh database with the same schema and indexes, `COPY … FROM STDIN`
+//! on PostgreSQL; on SQLite the faster of one prepared `INSERT` per row and multi-row
+//! `INSERT`s, each in one transaction.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -32,9 +16,120 @@ use cpe_ledger::startup;
 use entity::{cycles, holdings, professionals};
 use sea_orm::sqlx;
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
-use support::databases::{create_database, drop_database};
-use support::registry::{CYCLE_MONTHS, Record, SCHEMES, csv, peak_rss_mib, records};
+
+use crate::data::{CYCLE_MONTHS, Record, SCHEMES, peak_rss_mib, reset_peak_rss};
+use crate::databases::{create_database, drop_database};
+use crate::served::Served;
+use crate::table::Row;
 use uuid::Uuid;
+
+/// Imports the registry into the served database; the row of that first run.
+pub async fn first(served: &Served, records: &[Record], csv: &str) -> anyhow::Result<Row> {
+    reset_peak_rss();
+    let started = Instant::now();
+    let state = &served.state;
+    let report = registry_import::import(
+        &state.db,
+        &state.schemes,
+        csv.as_bytes(),
+        "bench.csv",
+        &mut (),
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.rejected.is_empty() && report.inserted == records.len(),
+        "the import inserted {} of {} rows and rejected {}",
+        report.inserted,
+        records.len(),
+        report.rejected.len()
+    );
+    Ok(
+        Row::new("import", served.backend, "registry import (first run)")
+            .throughput(records.len() as f64 / seconds, "rows/s")
+            .memory(peak_rss_mib(None))
+            .note(format!("{} rows in {seconds:.2} s", records.len())),
+    )
+}
+
+/// The second run and the baselines; `first` gets its ratio.
+pub async fn rest(
+    served: &Served,
+    records: &[Record],
+    csv: &str,
+    first: Row,
+) -> anyhow::Result<Vec<Row>> {
+    let backend = served.backend;
+    let state = &served.state;
+    reset_peak_rss();
+    let started = Instant::now();
+    let report = registry_import::import(
+        &state.db,
+        &state.schemes,
+        csv.as_bytes(),
+        "bench.csv",
+        &mut (),
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let second = Row::new("import", backend, "registry import (again, unchanged)")
+        .throughput(records.len() as f64 / seconds, "rows/s")
+        .memory(peak_rss_mib(None))
+        .errors(report.inserted + report.updated)
+        .note(format!("{} unchanged in {seconds:.2} s", report.unchanged));
+
+    let bulk_paths: &[&str] = match backend {
+        "postgres" => &["copy"],
+        _ => &["prepared", "multi-row"],
+    };
+    let mut baselines = Vec::new();
+    for path in bulk_paths {
+        let bound_dir = tempfile::tempdir()?;
+        let (bound_app, bound_url) = fresh_app(backend, bound_dir.path()).await?;
+        let mut versions = Vec::new();
+        for scheme in SCHEMES {
+            let version = entity::scheme_versions::Entity::find()
+                .filter(entity::scheme_versions::Column::SchemeId.eq(scheme))
+                .one(&bound_app.db)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no {scheme} version recorded"))?;
+            versions.push((scheme.to_owned(), version.id));
+        }
+        let tables = tables(records, &versions)?;
+        reset_peak_rss();
+        let started = Instant::now();
+        let how = match (backend, *path) {
+            ("postgres", _) => copy_postgres(&bound_app.db, &tables).await?,
+            (_, "prepared") => insert_sqlite(&bound_app.db, &tables).await?,
+            _ => insert_multi_row(&bound_app.db, &tables, 32_766).await?,
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        baselines.push(
+            Row::new("import", backend, format!("baseline: {how}"))
+                .throughput(records.len() as f64 / seconds, "rows/s")
+                .memory(peak_rss_mib(None))
+                .note(format!("3 tables, same schema and indexes, {seconds:.2} s")),
+        );
+        bound_app.db.close().await?;
+        if let Some(url) = bound_url {
+            drop_database(&url).await?;
+        }
+    }
+    if backend == "postgres"
+        && let Some(b) = baselines.last_mut()
+    {
+        b.note = format!("{}; {}", b.note, postgres_settings().await?);
+    }
+    let best = baselines
+        .iter()
+        .max_by(|a, b| a.throughput.total_cmp(&b.throughput))
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no baseline ran"))?;
+    let mut rows = baselines;
+    rows.push(first.against(&best));
+    rows.push(second.against(&best));
+    Ok(rows)
+}
 
 /// The rows the import writes for `records`, ready for the bound to write directly.
 struct Tables {
@@ -99,13 +194,6 @@ fn tables(records: &[Record], versions: &[(String, Uuid)]) -> anyhow::Result<Tab
     })
 }
 
-struct Row {
-    label: String,
-    seconds: f64,
-    rows: usize,
-    note: String,
-}
-
 /// A fresh database of `backend` (migrated, schemes loaded), and its URL when it is a server's.
 async fn fresh_app(
     backend: &str,
@@ -116,7 +204,6 @@ async fn fresh_app(
         "postgres" => {
             Some(create_database("postgres://postgres@127.0.0.1:5432", "postgres").await?)
         }
-        "mysql" => Some(create_database("mysql://root@127.0.0.1:3306", "").await?),
         other => anyhow::bail!("unknown backend {other}"),
     };
     let config = Config::from_settings(&Settings {
@@ -125,89 +212,6 @@ async fn fresh_app(
         ..Default::default()
     })?;
     Ok((startup::prepare(config).await?, url))
-}
-
-async fn run_backend(backend: &str, records: &[Record], csv: &str) -> anyhow::Result<Vec<Row>> {
-    let rows = records.len();
-    let dir = tempfile::tempdir()?;
-    let (app, url) = fresh_app(backend, dir.path()).await?;
-    let mut out = Vec::new();
-
-    let started = Instant::now();
-    let first =
-        registry_import::import(&app.db, &app.schemes, csv.as_bytes(), "bench.csv", &mut ())
-            .await?;
-    out.push(Row {
-        label: format!("{backend}: import (first run)"),
-        seconds: started.elapsed().as_secs_f64(),
-        rows,
-        note: format!(
-            "{} inserted, {} rejected; peak memory {:.0} MiB",
-            first.inserted,
-            first.rejected.len(),
-            peak_rss_mib()
-        ),
-    });
-
-    let started = Instant::now();
-    let second =
-        registry_import::import(&app.db, &app.schemes, csv.as_bytes(), "bench.csv", &mut ())
-            .await?;
-    out.push(Row {
-        label: format!("{backend}: import (second run)"),
-        seconds: started.elapsed().as_secs_f64(),
-        rows,
-        note: format!(
-            "{} inserted, {} updated, {} unchanged",
-            second.inserted, second.updated, second.unchanged
-        ),
-    });
-
-    app.db.close().await?;
-    if let Some(url) = url {
-        drop_database(&url).await?;
-    }
-
-    // The bound: the same rows through the database's own bulk paths, each into a fresh
-    // database; the fastest is the bound. (On SQLite a statement executed row by row pays a
-    // round trip to the driver's thread per row, so multi-row statements can beat it.)
-    let bulk_paths: &[&str] = match backend {
-        "postgres" => &["copy"],
-        "mysql" => &["multi-row"],
-        _ => &["prepared", "multi-row"],
-    };
-    for path in bulk_paths {
-        let bound_dir = tempfile::tempdir()?;
-        let (bound_app, bound_url) = fresh_app(backend, bound_dir.path()).await?;
-        let mut versions = Vec::new();
-        for scheme in SCHEMES {
-            let version = entity::scheme_versions::Entity::find()
-                .filter(entity::scheme_versions::Column::SchemeId.eq(scheme))
-                .one(&bound_app.db)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no {scheme} version recorded"))?;
-            versions.push((scheme.to_owned(), version.id));
-        }
-        let tables = tables(records, &versions)?;
-        let started = Instant::now();
-        let how = match (backend, *path) {
-            ("postgres", _) => copy_postgres(&bound_app.db, &tables).await?,
-            ("mysql", _) => insert_multi_row(&bound_app.db, &tables, 65_535).await?,
-            (_, "prepared") => insert_sqlite(&bound_app.db, &tables).await?,
-            _ => insert_multi_row(&bound_app.db, &tables, 32_766).await?,
-        };
-        out.push(Row {
-            label: format!("{backend}: bound ({how})"),
-            seconds: started.elapsed().as_secs_f64(),
-            rows,
-            note: "3 tables, same schema and indexes".to_owned(),
-        });
-        bound_app.db.close().await?;
-        if let Some(url) = bound_url {
-            drop_database(&url).await?;
-        }
-    }
-    Ok(out)
 }
 
 /// PostgreSQL's `COPY … FROM STDIN` in text format, one per table, in one transaction.
@@ -294,7 +298,7 @@ async fn insert_multi_row(
     tables: &Tables,
     parameters: usize,
 ) -> anyhow::Result<&'static str> {
-    use sea_orm::TransactionTrait;
+    use sea_orm::TransactionTrait as _;
     let txn = db.begin().await?;
     insert_chunks(&txn, &tables.professionals, parameters / 9).await?;
     insert_chunks(&txn, &tables.holdings, parameters / 8).await?;
@@ -401,58 +405,4 @@ async fn postgres_settings() -> anyhow::Result<String> {
     }
     db.close().await?;
     Ok(out.join(" "))
-}
-
-/// The allocator the server binary runs with (src/main.rs), so the figures are its own.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let value = support::args::flag;
-    let rows: usize = value("--rows").map_or(Ok(100_000), |v| v.parse())?;
-    let backend = value("--backend").unwrap_or_else(|| "sqlite".to_owned());
-    let records = records(rows);
-    let csv = csv(&records);
-    if let Some(path) = value("--csv-out") {
-        std::fs::write(&path, &csv)?;
-        println!("wrote {rows} rows to {path}");
-    }
-    let backends: Vec<&str> = if backend == "all" {
-        vec!["sqlite", "postgres", "mysql"]
-    } else {
-        vec![backend.as_str()]
-    };
-    println!(
-        "{rows} rows ({:.0} MiB of CSV); peak memory before importing: {:.0} MiB",
-        csv.len() as f64 / 1048576.0,
-        peak_rss_mib()
-    );
-    if backends.contains(&"postgres") {
-        println!("PostgreSQL: {}", postgres_settings().await?);
-    }
-    println!(
-        "{:<52} {:>9} {:>12} {:>7}  note",
-        "run", "seconds", "rows/s", "ratio"
-    );
-    for backend in backends {
-        let results = run_backend(backend, &records, &csv).await?;
-        let bound = results
-            .iter()
-            .filter(|r| r.label.contains("bound"))
-            .map(|r| r.seconds)
-            .fold(f64::INFINITY, f64::min);
-        for r in &results {
-            println!(
-                "{:<52} {:>9.2} {:>12.0} {:>7.2}  {}",
-                r.label,
-                r.seconds,
-                r.rows as f64 / r.seconds,
-                bound / r.seconds,
-                r.note,
-            );
-        }
-        println!("peak memory so far: {:.0} MiB", peak_rss_mib());
-    }
-    Ok(())
 }
