@@ -236,15 +236,16 @@ pub fn peak_rss_mib(pid: Option<u32>) -> f64 {
         || "/proc/self/status".to_owned(),
         |pid| format!("/proc/{pid}/status"),
     );
-    status_kib(&path, "VmHWM:").map_or(f64::NAN, |kb| kb / 1024.0)
+    proc_kib(&path, "VmHWM:").map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// The resident memory (VmRSS) of `pid` now, in MiB.
 pub fn rss_mib(pid: u32) -> f64 {
-    status_kib(&format!("/proc/{pid}/status"), "VmRSS:").map_or(f64::NAN, |kb| kb / 1024.0)
+    proc_kib(&format!("/proc/{pid}/status"), "VmRSS:").map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-fn status_kib(path: &str, field: &str) -> Option<f64> {
+/// A `Field:  N kB` line of a `/proc` file, in KiB.
+pub fn proc_kib(path: &str, field: &str) -> Option<f64> {
     std::fs::read_to_string(path).ok().and_then(|s| {
         s.lines()
             .find(|l| l.starts_with(field))

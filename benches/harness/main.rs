@@ -194,13 +194,5 @@ async fn run(database: &'static str, plan: &Plan, rows: &mut Vec<Row>) -> anyhow
 
 /// The machine's memory, in GiB.
 fn memory_gib() -> f64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1048576.0)
+    data::proc_kib("/proc/meminfo", "MemTotal:").map_or(f64::NAN, |kb| kb / 1048576.0)
 }

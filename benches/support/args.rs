@@ -8,14 +8,3 @@ pub fn flag(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1))
         .cloned()
 }
-
-/// The databases `--backend sqlite|postgres|all` names (default `all`).
-#[allow(dead_code, reason = "not every benchmark runs on several databases")]
-pub fn backends() -> anyhow::Result<Vec<&'static str>> {
-    Ok(match flag("--backend").as_deref().unwrap_or("all") {
-        "all" => vec!["sqlite", "postgres"],
-        "sqlite" => vec!["sqlite"],
-        "postgres" => vec!["postgres"],
-        other => anyhow::bail!("unknown backend {other}"),
-    })
-}

@@ -3,11 +3,13 @@
 //!
 //! Every write that can change a holding's standing, or what its dashboard lists, rewrites
 //! the holding's projection row (or marks it out of date, and the next read rewrites it), and
-//! a row goes out of date at the holder's next midnight too. So the row's `updated_at` and
-//! `judged_on` identify one state of the ledger on one day: a dashboard computed after they
-//! were read is served again while they stay the same, on this instance, whichever instance
-//! made the write. A dashboard read costs one indexed read of the projection then, instead of
-//! the holding's whole ledger; the engine still computes every dashboard served.
+//! a row goes out of date at the holder's next midnight too; each rewrite gives the row a new
+//! `revision`. So the current verdict's revision and `judged_on` identify one state of the
+//! ledger on one day: a dashboard computed after they were read is served again while they
+//! stay the same, on this instance, whichever instance made the write. A dashboard read costs
+//! one indexed read of the projection then ([`standing_projection::current`], which judges a
+//! row out of date first), instead of the holding's whole ledger; the engine still computes
+//! every dashboard served.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +20,10 @@ use uuid::Uuid;
 
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing::{self, HoldingDashboard, StandingError};
-use crate::services::standing_projection::{self, Version};
+use crate::services::standing_projection;
+
+/// Which state of the ledger, on which day: a verdict's revision and `judged_on`.
+type Version = (Uuid, chrono::NaiveDate);
 
 /// Dashboards kept at most; past it the cache starts again empty.
 const CAPACITY: usize = 10_000;
@@ -38,7 +43,15 @@ impl DashboardCache {
     ) -> Result<Arc<HoldingDashboard>, StandingError> {
         // Read before computing: a write that lands in between leaves a newer dashboard under
         // an older version, which the next read replaces.
-        let version = standing_projection::version(db, catalog, holding).await?;
+        let key = (
+            holding.scheme_id.clone(),
+            holding.registration_number.clone(),
+        );
+        let version: Option<Version> = standing_projection::current(db, catalog, &[key])
+            .await?
+            .into_values()
+            .next()
+            .and_then(|v| Some((v.revision?, v.judged_on)));
         if let Some(kept) = self.kept(holding.id, version.as_ref()) {
             return Ok(kept);
         }

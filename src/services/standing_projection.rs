@@ -163,6 +163,9 @@ pub struct Verdict {
     /// The judged cycle's last valid day.
     pub valid_until: Option<NaiveDate>,
     pub judged_on: NaiveDate,
+    /// A new id each time the row is judged again: with `judged_on`, which state of the
+    /// ledger on which day the verdict is of (`None` on rows judged before revisions).
+    pub revision: Option<Uuid>,
 }
 
 impl Verdict {
@@ -196,6 +199,7 @@ impl From<Projection> for Verdict {
             status: row.status,
             valid_until: row.valid_until,
             judged_on: row.judged_on,
+            revision: row.revision,
         }
     }
 }
@@ -219,43 +223,6 @@ pub async fn invalidate(conn: &impl ConnectionTrait, professionals: &[Uuid]) -> 
             .await?;
     }
     Ok(())
-}
-
-/// Which state of a holding's ledger, on which day, its projection row was judged from: it
-/// changes with every write that judges the row again, and each day.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Version {
-    revision: Uuid,
-    judged_on: NaiveDate,
-}
-
-/// The version of `holding`'s current verdict, judging its row again first when it is
-/// missing or out of date; `None` when the holding has no row even then. One indexed read
-/// when the row is current.
-pub async fn version(
-    conn: &impl ConnectionTrait,
-    catalog: &SchemeCatalog,
-    holding: &holdings::Model,
-) -> Result<Option<Version>, DbErr> {
-    let read = || async {
-        let row = standing_projection::Entity::find_by_id(holding.id)
-            .one(conn)
-            .await?;
-        Ok::<_, DbErr>(row.and_then(|r| {
-            let version = Version {
-                revision: r.revision?,
-                judged_on: r.judged_on,
-            };
-            Some((r.recheck_at, version))
-        }))
-    };
-    match read().await? {
-        Some((recheck_at, version)) if recheck_at > Utc::now() => Ok(Some(version)),
-        _ => {
-            refresh(conn, catalog, &[holding.professional_id]).await?;
-            Ok(read().await?.map(|(_, version)| version))
-        }
-    }
 }
 
 /// The current verdicts of the holdings named by (scheme id, registration number), keyed the
