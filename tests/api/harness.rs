@@ -270,8 +270,18 @@ impl TestApp {
         };
         adjust(&mut settings);
         let config = Config::from_settings(&settings).expect("test configuration is valid");
+        Some(Self::serving(config, backend, database, data_dir).await)
+    }
+
+    /// Serves `config` and answers the app, which owns `database` and `data_dir`.
+    async fn serving(
+        config: Config,
+        backend: Backend,
+        database: TestDatabase,
+        data_dir: TempDir,
+    ) -> Self {
         let (address, state, stop) = serve(config.clone()).await;
-        Some(Self {
+        Self {
             address,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -284,7 +294,7 @@ impl TestApp {
             left_in_outbox: Mutex::new(Vec::new()),
             _database: database,
             data_dir,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -589,24 +599,11 @@ impl TestApp {
         let mut config = self.config.clone();
         config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         config.data_dir = data_dir.path().to_path_buf();
-        let (address, state, stop) = serve(config.clone()).await;
-        TestApp {
-            address,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("http client"),
-            state,
-            config,
-            backend: self.backend,
-            stop: Some(stop),
-            left_in_outbox: Mutex::new(Vec::new()),
-            _database: TestDatabase {
-                url: self.config.database_url.clone(),
-                server: None,
-            },
-            data_dir,
-        }
+        let database = TestDatabase {
+            url: self.config.database_url.clone(),
+            server: None,
+        };
+        TestApp::serving(config, self.backend, database, data_dir).await
     }
 }
 

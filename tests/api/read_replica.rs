@@ -8,25 +8,21 @@
 //! holding exists only on the primary (as one the replica has not received yet), and an
 //! organisation only on the replica.
 
-use chrono::{Days, Duration, Utc};
+use chrono::{Days, Utc};
 use cpe_ledger::services::audit::Actor;
 use cpe_ledger::services::consents::{self, Audience, Consents};
 use cpe_ledger::services::organisations::{self, Reply};
 use cpe_ledger::services::standing_projection;
 use entity::holdings::HoldingStatus;
-use entity::{
-    cycles, disclosures, holdings, professionals, scheme_versions,
-    standing_projection as projection,
-};
+use entity::{disclosures, standing_projection as projection};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::harness::{Backend, TestApp};
-use crate::support_accounts::unique_email;
+use crate::support_accounts::{CisspHolder, insert_cissp_holder, unique_email};
 use crate::support_clients::{get_bearer, make_client, post_bearer, token_for};
 
 /// One professional with one CISSP holding and an open cycle, written with the given ids, so
@@ -42,53 +38,17 @@ struct Seeded<'a> {
 
 async fn seed(app: &TestApp, who: &Seeded<'_>) {
     let db = &app.state.db;
-    let now = Utc::now();
-    let today = now.date_naive();
-    professionals::ActiveModel {
-        id: Set(who.professional_id),
-        email: Set(Some(who.email.to_owned())),
-        legal_name: Set(who.legal_name.to_owned()),
-        legal_name_kana: Set(None),
-        display_name: Set(None),
-        locale: Set("en".to_owned()),
-        time_zone: Set("Asia/Tokyo".to_owned()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    holdings::ActiveModel {
-        id: Set(who.holding_id),
-        professional_id: Set(who.professional_id),
-        scheme_id: Set("cissp".to_owned()),
-        registration_number: Set(who.number.to_owned()),
-        certified_on: Set(today - Duration::days(400)),
-        status: Set(who.status),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    let version = scheme_versions::Entity::find()
-        .filter(scheme_versions::Column::SchemeId.eq("cissp"))
-        .one(db)
-        .await
-        .unwrap()
-        .expect("the cissp scheme is loaded");
-    cycles::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        holding_id: Set(who.holding_id),
-        scheme_version_id: Set(version.id),
-        starts_on: Set(today - Duration::days(400)),
-        ends_on: Set(today - Duration::days(400) + Duration::days(3 * 365)),
-        outcome: Set(None),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    let holder = CisspHolder {
+        professional_id: who.professional_id,
+        holding_id: who.holding_id,
+        email: who.email,
+        legal_name: who.legal_name,
+        legal_name_kana: None,
+        locale: "en",
+        number: who.number,
+        status: who.status,
+    };
+    insert_cissp_holder(db, &holder).await;
     standing_projection::refresh(db, &app.state.schemes, &[who.professional_id])
         .await
         .unwrap();

@@ -254,6 +254,70 @@ pub struct Holder {
     pub holding_id: Uuid,
 }
 
+/// A professional with one CISSP holding and its open cycle, begun 400 days ago, as rows to
+/// write with the ids given (a test that needs the same holding in two databases chooses them).
+pub struct CisspHolder<'a> {
+    pub professional_id: Uuid,
+    pub holding_id: Uuid,
+    pub email: &'a str,
+    pub legal_name: &'a str,
+    pub legal_name_kana: Option<&'a str>,
+    pub locale: &'a str,
+    pub number: &'a str,
+    pub status: HoldingStatus,
+}
+
+/// Writes `who`: the professional, the holding and its cycle under the loaded CISSP rules.
+pub async fn insert_cissp_holder(db: &sea_orm::DatabaseConnection, who: &CisspHolder<'_>) {
+    let now = Utc::now();
+    let today = now.date_naive();
+    professionals::ActiveModel {
+        id: Set(who.professional_id),
+        email: Set(Some(who.email.to_owned())),
+        legal_name: Set(who.legal_name.to_owned()),
+        legal_name_kana: Set(who.legal_name_kana.map(str::to_owned)),
+        display_name: Set(None),
+        locale: Set(who.locale.to_owned()),
+        time_zone: Set("Asia/Tokyo".to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("professional");
+    holdings::ActiveModel {
+        id: Set(who.holding_id),
+        professional_id: Set(who.professional_id),
+        scheme_id: Set("cissp".to_owned()),
+        registration_number: Set(who.number.to_owned()),
+        certified_on: Set(today - Duration::days(400)),
+        status: Set(who.status),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("holding");
+    let version = scheme_versions::Entity::find()
+        .filter(scheme_versions::Column::SchemeId.eq("cissp"))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the cissp scheme is loaded");
+    cycles::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        holding_id: Set(who.holding_id),
+        scheme_version_id: Set(version.id),
+        starts_on: Set(today - Duration::days(400)),
+        ends_on: Set(today - Duration::days(400) + Duration::days(3 * 365)),
+        outcome: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("cycle");
+}
+
 /// Session cookies a browser would keep, kept by hand because the test client has no jar.
 #[derive(Default, Debug, Clone)]
 pub struct Cookies(pub HashMap<String, String>);
@@ -342,59 +406,22 @@ impl TestApp {
 
     /// A holder from the registry with one CISSP holding (see [`Holder`]).
     pub async fn seed_holder(&self, locale: &str) -> Holder {
-        let db = &self.state.db;
         let email = unique_email("holder");
-        let now = Utc::now();
-        let person = professionals::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            email: Set(Some(email.clone())),
-            legal_name: Set("山田 太郎".to_owned()),
-            legal_name_kana: Set(Some("ヤマダ タロウ".to_owned())),
-            display_name: Set(None),
-            locale: Set(locale.to_owned()),
-            time_zone: Set("Asia/Tokyo".to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .expect("professional");
-        let version = scheme_versions::Entity::find()
-            .filter(scheme_versions::Column::SchemeId.eq("cissp"))
-            .one(db)
-            .await
-            .expect("query")
-            .expect("the cissp scheme is loaded");
-        let today = now.date_naive();
-        let holding = holdings::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            professional_id: Set(person.id),
-            scheme_id: Set("cissp".to_owned()),
-            registration_number: Set(format!("{}", 100000 + rand_u32() % 800000)),
-            certified_on: Set(today - Duration::days(400)),
-            status: Set(HoldingStatus::Active),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .expect("holding");
-        cycles::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            holding_id: Set(holding.id),
-            scheme_version_id: Set(version.id),
-            starts_on: Set(today - Duration::days(400)),
-            ends_on: Set(today - Duration::days(400) + Duration::days(3 * 365)),
-            outcome: Set(None),
-            created_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .expect("cycle");
+        let holder = CisspHolder {
+            professional_id: Uuid::now_v7(),
+            holding_id: Uuid::now_v7(),
+            email: &email,
+            legal_name: "山田 太郎",
+            legal_name_kana: Some("ヤマダ タロウ"),
+            locale,
+            number: &format!("{}", 100000 + rand_u32() % 800000),
+            status: HoldingStatus::Active,
+        };
+        insert_cissp_holder(&self.state.db, &holder).await;
         Holder {
+            professional_id: holder.professional_id,
+            holding_id: holder.holding_id,
             email,
-            professional_id: person.id,
-            holding_id: holding.id,
         }
     }
 
