@@ -6,6 +6,7 @@
 //!   scope) and 429 (a machine client's request budget is spent);
 //! - an operation with a JSON body: 400 (not JSON), 415 (not `application/json`) and 422 (a field
 //!   is refused; `errors` names it);
+//! - an operation with any body: 413 (the body is over the route's size limit);
 //! - an operation with path or query parameters: 400 (a parameter does not parse), and with
 //!   query parameters 422 (a parameter parses but is out of range).
 
@@ -24,6 +25,7 @@ const FORBIDDEN: &str = "Forbidden";
 const UNSUPPORTED_MEDIA_TYPE: &str = "UnsupportedMediaType";
 const UNPROCESSABLE: &str = "Unprocessable";
 const TOO_MANY_REQUESTS: &str = "TooManyRequests";
+const CONTENT_TOO_LARGE: &str = "ContentTooLarge";
 
 fn problem(description: &str) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
@@ -40,7 +42,7 @@ fn header(description: &str, kind: Type) -> Header {
     header
 }
 
-fn shared_responses() -> [(&'static str, Response); 6] {
+fn shared_responses() -> [(&'static str, Response); 7] {
     let challenge = || {
         header(
             "`Bearer error=…, error_description=…` (RFC 6750)",
@@ -71,6 +73,10 @@ fn shared_responses() -> [(&'static str, Response); 6] {
         (
             UNPROCESSABLE,
             problem("A field is refused; `errors` names it and says why").build(),
+        ),
+        (
+            CONTENT_TOO_LARGE,
+            problem("The body is over the size limit of this route").build(),
         ),
         (
             TOO_MANY_REQUESTS,
@@ -125,6 +131,9 @@ fn attach(operation: &mut Operation) {
             ("415", UNSUPPORTED_MEDIA_TYPE),
             ("422", UNPROCESSABLE),
         ]);
+    }
+    if operation.request_body.is_some() {
+        shared.push(("413", CONTENT_TOO_LARGE));
     }
     let parameters: Vec<ParameterIn> = operation
         .parameters

@@ -27,7 +27,8 @@ fn refers_to(operation: &Value, status: &str, component: &str) -> bool {
 }
 
 #[test]
-fn every_json_route_declares_400_415_and_422_and_every_protected_route_401_403_and_429() {
+fn every_json_route_declares_400_415_and_422_every_body_413_and_every_protected_route_401_403_and_429()
+ {
     let doc = document();
     for component in [
         "BadRequest",
@@ -35,6 +36,7 @@ fn every_json_route_declares_400_415_and_422_and_every_protected_route_401_403_a
         "Forbidden",
         "UnsupportedMediaType",
         "Unprocessable",
+        "ContentTooLarge",
         "TooManyRequests",
     ] {
         assert_eq!(
@@ -56,6 +58,9 @@ fn every_json_route_declares_400_415_and_422_and_every_protected_route_401_403_a
                 ("415", "UnsupportedMediaType"),
                 ("422", "Unprocessable"),
             ]);
+        }
+        if operation["requestBody"].is_object() {
+            expect.push(("413", "ContentTooLarge"));
         }
         let security = operation["security"]
             .as_array()
