@@ -37,7 +37,7 @@ use crate::mail::reminder::{
 use crate::services::bulk_write;
 use crate::services::reminder_preferences;
 use crate::services::schemes::SchemeCatalog;
-use crate::services::standing::{self, LedgerSlice, StandingError};
+use crate::services::standing::{self, LedgerSlice, People, StandingError};
 use crate::templates::supported_locale;
 
 /// People read per page.
@@ -182,12 +182,13 @@ async fn read_page(
         query = query.filter(professionals::Column::Id.gt(last));
     }
     let people = query.all(&db).await?;
-    if people.is_empty() {
+    let (Some(first), Some(last)) = (people.first(), people.last()) else {
         return Ok(None);
-    }
+    };
+    // The page is every person from its first id to its last: one range.
+    let slice = LedgerSlice::load_people(&db, People::Between(first.id, last.id)).await?;
     let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
     let stopped = reminder_preferences::stopped_reasons(&db, &ids).await?;
-    let slice = LedgerSlice::load(&db, &ids).await?;
     Ok(Some(Page {
         people,
         stopped,

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use chrono::{NaiveDate, Utc};
 use entity::credits::CreditState as StoredState;
 use entity::{credit_claims, credits, cycles, holdings, professionals};
+use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
 };
@@ -17,7 +18,6 @@ use crate::domain::dashboard::{self, CreditFacts, CreditSource, Dashboard};
 use crate::domain::points::Points;
 use crate::domain::scheme::SchemeDefinition;
 use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
-use crate::services::bulk_write;
 use crate::services::schemes::SchemeCatalog;
 
 #[derive(Debug, thiserror::Error)]
@@ -225,70 +225,105 @@ struct LedgerClaim {
 /// Keys one lookup of the slice binds: well under every engine's limit on parameters.
 const KEYS_PER_LOOKUP: usize = 1_000;
 
-/// The rows of `E` whose `key` is one of `ids`, as `M` made of `columns` only.
-async fn lookup<E, M>(
+/// Whose ledger a [`LedgerSlice`] holds.
+#[derive(Debug, Clone, Copy)]
+pub enum People<'a> {
+    /// These professionals.
+    Listed(&'a [Uuid]),
+    /// Every professional whose id lies between the two, both included: a page of people read
+    /// in id order is one range, and each table is then read with one range scan of its index
+    /// instead of a thousand lookups.
+    Between(Uuid, Uuid),
+}
+
+impl People<'_> {
+    /// The conditions on `column` (a professional id) that together select these people: one
+    /// per statement, each binding at most [`KEYS_PER_LOOKUP`] keys.
+    fn conditions(self, column: impl ColumnTrait) -> Vec<SimpleExpr> {
+        match self {
+            Self::Listed(ids) => keyed(column, ids),
+            Self::Between(first, last) => vec![column.between(first, last)],
+        }
+    }
+}
+
+/// `column` is one of `ids`: one condition per [`KEYS_PER_LOOKUP`] of them.
+fn keyed(column: impl ColumnTrait, ids: &[Uuid]) -> Vec<SimpleExpr> {
+    ids.chunks(KEYS_PER_LOOKUP)
+        .map(|chunk| column.is_in(chunk.iter().copied()))
+        .collect()
+}
+
+/// The rows of `E` that `condition` selects, as `M` made of `columns` only.
+async fn select<E, M>(
     db: &impl ConnectionTrait,
     columns: &[E::Column],
-    key: E::Column,
-    ids: &[Uuid],
+    condition: SimpleExpr,
 ) -> Result<Vec<M>, DbErr>
 where
     E: EntityTrait,
     M: FromQueryResult,
 {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(KEYS_PER_LOOKUP) {
-        found.extend(
-            E::find()
-                .select_only()
-                .columns(columns.iter().copied())
-                .filter(key.is_in(chunk.iter().copied()))
-                .into_model::<M>()
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(found)
+    E::find()
+        .select_only()
+        .columns(columns.iter().copied())
+        .filter(condition)
+        .into_model::<M>()
+        .all(db)
+        .await
+}
+
+/// `SELECT id FROM E WHERE condition`, for a lookup of the rows that belong to those.
+fn ids_of<E: EntityTrait>(id: E::Column, condition: SimpleExpr) -> SelectStatement {
+    Query::select()
+        .column(id)
+        .from(E::default())
+        .and_where(condition)
+        .to_owned()
 }
 
 impl LedgerSlice {
+    /// The ledger of `professionals`.
     pub async fn load(db: &impl ConnectionTrait, professionals: &[Uuid]) -> Result<Self, DbErr> {
-        let keys = |ids: &mut dyn Iterator<Item = Uuid>| -> Vec<Vec<sea_orm::Value>> {
-            ids.map(|id| vec![sea_orm::Value::from(id)]).collect()
-        };
+        Self::load_people(db, People::Listed(professionals)).await
+    }
+
+    /// The ledger of `people`: one statement per table (per [`KEYS_PER_LOOKUP`] people listed),
+    /// cycles and claims selected through their holdings' and credits' owners.
+    pub async fn load_people(db: &impl ConnectionTrait, people: People<'_>) -> Result<Self, DbErr> {
         let mut slice = Self::default();
-        for holding in bulk_write::find_by_keys::<holdings::Entity>(
-            db,
-            &[holdings::Column::ProfessionalId],
-            keys(&mut professionals.iter().copied()),
-        )
-        .await?
-        {
-            slice
-                .holdings
-                .entry(holding.professional_id)
-                .or_default()
-                .push(holding);
-        }
-        let holding_ids: Vec<Uuid> = slice.holdings.values().flatten().map(|h| h.id).collect();
-        for cycle in lookup::<cycles::Entity, LedgerCycle>(
-            db,
-            &[
-                cycles::Column::HoldingId,
-                cycles::Column::SchemeVersionId,
-                cycles::Column::StartsOn,
-                cycles::Column::EndsOn,
-            ],
-            cycles::Column::HoldingId,
-            &holding_ids,
-        )
-        .await?
-        {
-            slice
-                .cycles
-                .entry(cycle.holding_id)
-                .or_default()
-                .push(cycle);
+        for condition in people.conditions(holdings::Column::ProfessionalId) {
+            for holding in holdings::Entity::find()
+                .filter(condition.clone())
+                .all(db)
+                .await?
+            {
+                slice
+                    .holdings
+                    .entry(holding.professional_id)
+                    .or_default()
+                    .push(holding);
+            }
+            let owned = cycles::Column::HoldingId
+                .in_subquery(ids_of::<holdings::Entity>(holdings::Column::Id, condition));
+            for cycle in select::<cycles::Entity, LedgerCycle>(
+                db,
+                &[
+                    cycles::Column::HoldingId,
+                    cycles::Column::SchemeVersionId,
+                    cycles::Column::StartsOn,
+                    cycles::Column::EndsOn,
+                ],
+                owned,
+            )
+            .await?
+            {
+                slice
+                    .cycles
+                    .entry(cycle.holding_id)
+                    .or_default()
+                    .push(cycle);
+            }
         }
         for cycles in slice.cycles.values_mut() {
             cycles.sort_by_key(|c| c.starts_on);
@@ -299,42 +334,43 @@ impl LedgerSlice {
             .into_iter()
             .map(|v| (v.id, (v.scheme_id, v.version)))
             .collect();
-        for credit in lookup::<credits::Entity, LedgerCredit>(
-            db,
-            &[
-                credits::Column::Id,
-                credits::Column::ProfessionalId,
-                credits::Column::ActivityType,
-                credits::Column::CompletedOn,
-                credits::Column::State,
-            ],
-            credits::Column::ProfessionalId,
-            professionals,
-        )
-        .await?
-        {
-            slice
-                .credits
-                .entry(credit.professional_id)
-                .or_default()
-                .push(credit);
-        }
-        let credit_ids: Vec<Uuid> = slice.credits.values().flatten().map(|c| c.id).collect();
-        for claim in lookup::<credit_claims::Entity, LedgerClaim>(
-            db,
-            &[
-                credit_claims::Column::CreditId,
-                credit_claims::Column::SchemeId,
-                credit_claims::Column::ActivityType,
-                credit_claims::Column::Category,
-                credit_claims::Column::Points,
-            ],
-            credit_claims::Column::CreditId,
-            &credit_ids,
-        )
-        .await?
-        {
-            slice.claims.entry(claim.credit_id).or_default().push(claim);
+        for condition in people.conditions(credits::Column::ProfessionalId) {
+            for credit in select::<credits::Entity, LedgerCredit>(
+                db,
+                &[
+                    credits::Column::Id,
+                    credits::Column::ProfessionalId,
+                    credits::Column::ActivityType,
+                    credits::Column::CompletedOn,
+                    credits::Column::State,
+                ],
+                condition.clone(),
+            )
+            .await?
+            {
+                slice
+                    .credits
+                    .entry(credit.professional_id)
+                    .or_default()
+                    .push(credit);
+            }
+            let owned = credit_claims::Column::CreditId
+                .in_subquery(ids_of::<credits::Entity>(credits::Column::Id, condition));
+            for claim in select::<credit_claims::Entity, LedgerClaim>(
+                db,
+                &[
+                    credit_claims::Column::CreditId,
+                    credit_claims::Column::SchemeId,
+                    credit_claims::Column::ActivityType,
+                    credit_claims::Column::Category,
+                    credit_claims::Column::Points,
+                ],
+                owned,
+            )
+            .await?
+            {
+                slice.claims.entry(claim.credit_id).or_default().push(claim);
+            }
         }
         Ok(slice)
     }
@@ -628,19 +664,23 @@ impl LedgerSlice {
         );
         named.sort_unstable();
         named.dedup();
-        let rows = lookup::<credits::Entity, CreditListing>(
-            db,
-            &[
-                credits::Column::Id,
-                credits::Column::Title,
-                credits::Column::CompletedOn,
-                credits::Column::Source,
-                credits::Column::State,
-            ],
-            credits::Column::Id,
-            &named,
-        )
-        .await?;
+        let mut rows = Vec::new();
+        for condition in keyed(credits::Column::Id, &named) {
+            rows.extend(
+                select::<credits::Entity, CreditListing>(
+                    db,
+                    &[
+                        credits::Column::Id,
+                        credits::Column::Title,
+                        credits::Column::CompletedOn,
+                        credits::Column::Source,
+                        credits::Column::State,
+                    ],
+                    condition,
+                )
+                .await?,
+            );
+        }
         let facts: Vec<CreditFacts> = rows
             .into_iter()
             .map(|row| CreditFacts {
