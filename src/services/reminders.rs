@@ -13,7 +13,7 @@
 //! People are read in pages ordered by id (keyset), so memory stays flat however many there are.
 //! Reading the next page, judging this one and writing the last overlap (see [`sweep`]).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{NaiveDate, Utc};
 use entity::notifications::{self, NotificationState};
@@ -97,13 +97,19 @@ impl From<tokio::task::JoinError> for SweepError {
     }
 }
 
+/// Pages whose ledger is being read while the one before them is judged: two keep both
+/// cores of a small machine busy (each read is split between its connection's thread and
+/// the task decoding its rows).
+const READS_AHEAD: usize = 2;
+
 /// Runs one sweep over every professional with an active holding.
 ///
 /// Pages move through three stages at once: while one page is judged and its digests built,
-/// the next is read, and the one before is written. Each stage keeps at most one page in
-/// hand, so memory stays flat; the pages are written in order and the sweep stops at the
-/// first error of any stage (a write under way when another stage fails still ends, committed
-/// or rolled back, on its own).
+/// the ledgers of the next [`READS_AHEAD`] are read, and the one before is written. Memory
+/// stays flat: at most that many pages are in hand besides the one judged and the one
+/// written. The pages are written in order and the sweep stops at the first error of any
+/// stage (a write under way when another stage fails still ends, committed or rolled back,
+/// on its own).
 pub async fn sweep(
     db: &DatabaseConnection,
     catalog: &SchemeCatalog,
@@ -111,15 +117,26 @@ pub async fn sweep(
     options: SweepOptions,
 ) -> Result<SweepReport, SweepError> {
     let mut report = SweepReport::default();
-    let mut next = Stage::start(read_page(db.clone(), None));
+    let mut after: Option<Uuid> = None;
+    let mut people_left = true;
+    let mut reading: VecDeque<Stage<Result<Page, SweepError>>> = VecDeque::new();
     // A write is never stopped half-way: dropped on an error elsewhere, it runs to its end.
     let mut writing: Option<tokio::task::JoinHandle<Result<Queued, SweepError>>> = None;
     loop {
-        let Some(page) = next.finish().await?? else {
+        while people_left && reading.len() < READS_AHEAD {
+            let people = read_people(db, after).await?;
+            match people.last() {
+                Some(last) => after = Some(last.id),
+                None => people_left = false,
+            }
+            if people_left {
+                reading.push_back(Stage::start(read_page(db.clone(), people)));
+            }
+        }
+        let Some(next) = reading.pop_front() else {
             break;
         };
-        let after = page.people.last().map(|p| p.id);
-        next = Stage::start(read_page(db.clone(), after));
+        let page = next.finish().await??;
         let digests = judge_page(db, catalog, config, options, &page, &mut report).await?;
         drop(page);
         if let Some(previous) = writing.take() {
@@ -169,31 +186,37 @@ struct Page {
     slice: LedgerSlice,
 }
 
-/// The page of people after `after` (keyset, by id), with their preferences and ledger;
-/// `None` past the last one.
-async fn read_page(
-    db: DatabaseConnection,
+/// The page of people after `after` (keyset, by id); empty past the last one.
+async fn read_people(
+    db: &DatabaseConnection,
     after: Option<Uuid>,
-) -> Result<Option<Page>, SweepError> {
+) -> Result<Vec<professionals::Model>, DbErr> {
     let mut query = professionals::Entity::find()
         .order_by_asc(professionals::Column::Id)
         .limit(PAGE);
     if let Some(last) = after {
         query = query.filter(professionals::Column::Id.gt(last));
     }
-    let people = query.all(&db).await?;
-    let (Some(first), Some(last)) = (people.first(), people.last()) else {
-        return Ok(None);
-    };
+    query.all(db).await
+}
+
+/// A page of `people` (consecutive in id order) with their preferences and ledger.
+async fn read_page(
+    db: DatabaseConnection,
+    people: Vec<professionals::Model>,
+) -> Result<Page, SweepError> {
+    let mut slice = LedgerSlice::default();
     // The page is every person from its first id to its last: one range.
-    let slice = LedgerSlice::load_people(&db, People::Between(first.id, last.id)).await?;
+    if let (Some(first), Some(last)) = (people.first(), people.last()) {
+        slice = LedgerSlice::load_people(&db, People::Between(first.id, last.id)).await?;
+    }
     let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
     let stopped = reminder_preferences::stopped_reasons(&db, &ids).await?;
-    Ok(Some(Page {
+    Ok(Page {
         people,
         stopped,
         slice,
-    }))
+    })
 }
 
 /// Judges every active holding of a page and answers the digests of what is newly due.
