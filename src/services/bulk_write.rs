@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Alias, Query, SimpleExpr, Value};
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
     FromQueryResult, IdenStatic, Iterable, Statement, TryGetableMany,
@@ -435,6 +435,38 @@ fn values_statement(
     Ok(statement)
 }
 
+/// `column IN (values)`. On SQLite the list is bound as one JSON array: the statement's text
+/// is then the same however many values there are, so a connection prepares it once and
+/// keeps it, where an `IN` list of placeholders is a new statement for every length (each
+/// parsed with all its placeholders, prepared, and cached in place of one in use).
+pub fn is_one_of<'v, C: ColumnTrait>(
+    backend: DbBackend,
+    column: C,
+    values: impl IntoIterator<Item = &'v Value>,
+) -> Result<SimpleExpr, DbErr> {
+    if backend != DbBackend::Sqlite {
+        return Ok(column.is_in(values.into_iter().cloned()));
+    }
+    let mut text = String::from("[");
+    let mut blob = false;
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        blob |= sqlite_json(value, &mut text)?;
+    }
+    text.push(']');
+    let picked = if blob { "unhex(value)" } else { "value" };
+    Ok(Expr::cust_with_values(
+        format!(
+            "\"{}\".\"{}\" IN (SELECT {picked} FROM json_each(?))",
+            column.entity_name(),
+            column.as_str()
+        ),
+        [Value::from(text)],
+    ))
+}
+
 /// Keys one lookup statement carries on SQLite and MySQL.
 const LOOKUP_KEYS_PER_STATEMENT: usize = 10_000;
 
@@ -443,8 +475,9 @@ const LOOKUP_KEYS_PER_STATEMENT: usize = 10_000;
 ///
 /// On PostgreSQL the keys are joined as arrays (`JOIN unnest($1, $2)`), which the planner
 /// reads as a small set to probe the unique index with, even while the table's statistics
-/// still describe it as empty (as they do during a first import). Elsewhere they are `IN`
-/// lists, grouped by the first column when there are two.
+/// still describe it as empty (as they do during a first import). On SQLite they are one JSON
+/// array (`IN (SELECT value FROM json_each(?))`), on MySQL/MariaDB `IN` lists; both grouped by
+/// the first column when there are two.
 pub async fn find_by_keys<E>(
     db: &impl ConnectionTrait,
     columns: &[E::Column],
@@ -543,13 +576,10 @@ where
             }
         }
         (_, [only]) => {
-            let values: Vec<Value> = keys
-                .into_iter()
-                .filter_map(|k| k.into_iter().next())
-                .collect();
-            for chunk in values.chunks(LOOKUP_KEYS_PER_STATEMENT) {
+            for chunk in keys.chunks(LOOKUP_KEYS_PER_STATEMENT) {
+                let values = chunk.iter().filter_map(|k| k.first());
                 statements.push(select(
-                    sea_orm::Condition::all().add(only.is_in(chunk.iter().cloned())),
+                    sea_orm::Condition::all().add(is_one_of(backend, *only, values)?),
                 ));
             }
         }
@@ -571,7 +601,7 @@ where
                     statements.push(select(
                         sea_orm::Condition::all()
                             .add(first.eq(a.clone()))
-                            .add(second.is_in(chunk.iter().cloned())),
+                            .add(is_one_of(backend, *second, chunk)?),
                     ));
                 }
             }

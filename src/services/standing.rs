@@ -1,6 +1,6 @@
 //! Standing of a holding, computed on demand from the ledger (never stored as truth).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::{NaiveDate, Utc};
@@ -8,7 +8,8 @@ use entity::credits::CreditState as StoredState;
 use entity::{credit_claims, credits, cycles, holdings, professionals};
 use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QuerySelect, RelationTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -18,6 +19,7 @@ use crate::domain::dashboard::{self, CreditFacts, CreditSource, Dashboard};
 use crate::domain::points::Points;
 use crate::domain::scheme::SchemeDefinition;
 use crate::domain::standing::{Claim, CreditState, CyclePeriod, Standing, StandingInput, evaluate};
+use crate::services::bulk_write;
 use crate::services::schemes::SchemeCatalog;
 
 #[derive(Debug, thiserror::Error)]
@@ -194,10 +196,9 @@ struct LedgerCycle {
     ends_on: NaiveDate,
 }
 
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 struct LedgerCredit {
     id: Uuid,
-    professional_id: Uuid,
     activity_type: String,
     completed_on: NaiveDate,
     state: StoredState,
@@ -213,9 +214,23 @@ struct CreditListing {
     state: StoredState,
 }
 
-#[derive(Debug, Clone, FromQueryResult)]
+/// A credit with one of its claims (the claim's columns null when it has none), as the
+/// slice's joined read answers it.
+#[derive(Debug, FromQueryResult)]
+struct CreditWithClaim {
+    id: Uuid,
+    professional_id: Uuid,
+    activity_type: String,
+    completed_on: NaiveDate,
+    state: StoredState,
+    claim_scheme_id: Option<String>,
+    claim_activity_type: Option<String>,
+    claim_category: Option<String>,
+    claim_points: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
 struct LedgerClaim {
-    credit_id: Uuid,
     scheme_id: String,
     activity_type: String,
     category: String,
@@ -239,18 +254,29 @@ pub enum People<'a> {
 impl People<'_> {
     /// The conditions on `column` (a professional id) that together select these people: one
     /// per statement, each binding at most [`KEYS_PER_LOOKUP`] keys.
-    fn conditions(self, column: impl ColumnTrait) -> Vec<SimpleExpr> {
+    fn conditions(
+        self,
+        backend: DbBackend,
+        column: impl ColumnTrait,
+    ) -> Result<Vec<SimpleExpr>, DbErr> {
         match self {
-            Self::Listed(ids) => keyed(column, ids),
-            Self::Between(first, last) => vec![column.between(first, last)],
+            Self::Listed(ids) => keyed(backend, column, ids),
+            Self::Between(first, last) => Ok(vec![column.between(first, last)]),
         }
     }
 }
 
 /// `column` is one of `ids`: one condition per [`KEYS_PER_LOOKUP`] of them.
-fn keyed(column: impl ColumnTrait, ids: &[Uuid]) -> Vec<SimpleExpr> {
+fn keyed(
+    backend: DbBackend,
+    column: impl ColumnTrait,
+    ids: &[Uuid],
+) -> Result<Vec<SimpleExpr>, DbErr> {
     ids.chunks(KEYS_PER_LOOKUP)
-        .map(|chunk| column.is_in(chunk.iter().copied()))
+        .map(|chunk| {
+            let values: Vec<sea_orm::Value> = chunk.iter().map(|id| (*id).into()).collect();
+            bulk_write::is_one_of(backend, column, &values)
+        })
         .collect()
 }
 
@@ -292,7 +318,8 @@ impl LedgerSlice {
     /// cycles and claims selected through their holdings' and credits' owners.
     pub async fn load_people(db: &impl ConnectionTrait, people: People<'_>) -> Result<Self, DbErr> {
         let mut slice = Self::default();
-        for condition in people.conditions(holdings::Column::ProfessionalId) {
+        let backend = db.get_database_backend();
+        for condition in people.conditions(backend, holdings::Column::ProfessionalId)? {
             for holding in holdings::Entity::find()
                 .filter(condition.clone())
                 .all(db)
@@ -334,42 +361,54 @@ impl LedgerSlice {
             .into_iter()
             .map(|v| (v.id, (v.scheme_id, v.version)))
             .collect();
-        for condition in people.conditions(credits::Column::ProfessionalId) {
-            for credit in select::<credits::Entity, LedgerCredit>(
-                db,
-                &[
+        // Credits with their claims in one joined read: a credit comes once per claim it
+        // has (once, with no claim, when it has none).
+        let mut seen = HashSet::new();
+        for condition in people.conditions(backend, credits::Column::ProfessionalId)? {
+            let rows = credits::Entity::find()
+                .select_only()
+                .columns([
                     credits::Column::Id,
                     credits::Column::ProfessionalId,
                     credits::Column::ActivityType,
                     credits::Column::CompletedOn,
                     credits::Column::State,
-                ],
-                condition.clone(),
-            )
-            .await?
-            {
-                slice
-                    .credits
-                    .entry(credit.professional_id)
-                    .or_default()
-                    .push(credit);
-            }
-            let owned = credit_claims::Column::CreditId
-                .in_subquery(ids_of::<credits::Entity>(credits::Column::Id, condition));
-            for claim in select::<credit_claims::Entity, LedgerClaim>(
-                db,
-                &[
-                    credit_claims::Column::CreditId,
-                    credit_claims::Column::SchemeId,
-                    credit_claims::Column::ActivityType,
-                    credit_claims::Column::Category,
-                    credit_claims::Column::Points,
-                ],
-                owned,
-            )
-            .await?
-            {
-                slice.claims.entry(claim.credit_id).or_default().push(claim);
+                ])
+                .column_as(credit_claims::Column::SchemeId, "claim_scheme_id")
+                .column_as(credit_claims::Column::ActivityType, "claim_activity_type")
+                .column_as(credit_claims::Column::Category, "claim_category")
+                .column_as(credit_claims::Column::Points, "claim_points")
+                .join(JoinType::LeftJoin, credits::Relation::CreditClaims.def())
+                .filter(condition)
+                .into_model::<CreditWithClaim>()
+                .all(db)
+                .await?;
+            for row in rows {
+                if let (Some(scheme_id), Some(activity_type), Some(category), Some(points)) = (
+                    row.claim_scheme_id,
+                    row.claim_activity_type,
+                    row.claim_category,
+                    row.claim_points,
+                ) {
+                    slice.claims.entry(row.id).or_default().push(LedgerClaim {
+                        scheme_id,
+                        activity_type,
+                        category,
+                        points,
+                    });
+                }
+                if seen.insert(row.id) {
+                    slice
+                        .credits
+                        .entry(row.professional_id)
+                        .or_default()
+                        .push(LedgerCredit {
+                            id: row.id,
+                            activity_type: row.activity_type,
+                            completed_on: row.completed_on,
+                            state: row.state,
+                        });
+                }
             }
         }
         Ok(slice)
@@ -665,7 +704,7 @@ impl LedgerSlice {
         named.sort_unstable();
         named.dedup();
         let mut rows = Vec::new();
-        for condition in keyed(credits::Column::Id, &named) {
+        for condition in keyed(db.get_database_backend(), credits::Column::Id, &named)? {
             rows.extend(
                 select::<credits::Entity, CreditListing>(
                     db,
