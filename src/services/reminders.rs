@@ -125,13 +125,12 @@ pub async fn sweep(
     loop {
         while people_left && reading.len() < READS_AHEAD {
             let people = read_people(db, after).await?;
-            match people.last() {
-                Some(last) => after = Some(last.id),
-                None => people_left = false,
-            }
-            if people_left {
-                reading.push_back(Stage::start(read_page(db.clone(), people)));
-            }
+            let Some(last) = people.last() else {
+                people_left = false;
+                break;
+            };
+            after = Some(last.id);
+            reading.push_back(Stage::start(read_page(db.clone(), people)));
         }
         let Some(next) = reading.pop_front() else {
             break;
@@ -205,11 +204,13 @@ async fn read_page(
     db: DatabaseConnection,
     people: Vec<professionals::Model>,
 ) -> Result<Page, SweepError> {
-    let mut slice = LedgerSlice::default();
     // The page is every person from its first id to its last: one range.
-    if let (Some(first), Some(last)) = (people.first(), people.last()) {
-        slice = LedgerSlice::load_people(&db, People::Between(first.id, last.id)).await?;
-    }
+    let slice = match (people.first(), people.last()) {
+        (Some(first), Some(last)) => {
+            LedgerSlice::load_people(&db, People::Between(first.id, last.id)).await?
+        }
+        _ => LedgerSlice::default(),
+    };
     let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
     let stopped = reminder_preferences::stopped_reasons(&db, &ids).await?;
     Ok(Page {
