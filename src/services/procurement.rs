@@ -20,7 +20,7 @@ use crate::domain::levels::Level;
 use crate::domain::scheme::normalise_scheme_id;
 use crate::domain::standing::StandingState;
 use crate::services::bulk_write;
-use crate::services::consents::{self, Audience};
+use crate::services::consents::{self, Audience, Consents};
 use crate::services::course_history::{self, CourseEntry};
 use crate::services::disclosures;
 use crate::services::holdings::HoldingStatus;
@@ -81,7 +81,10 @@ pub struct Ask<'a> {
 }
 
 /// Answers every lookup, in the order asked, and logs each answer about a holding as
-/// disclosed to `client_id`. A few statements however many lookups.
+/// disclosed to `client_id`. A few statements however many lookups: while the projection is
+/// current, one per scheme asked about reads the verdicts with the holders' consents and
+/// consented names; employers and course history cost one more each, only when some holder
+/// asked about consented to them.
 ///
 /// Holdings, the projection, consents, names, employers and course history are read from
 /// `replica` (a read replica, or the primary itself); what is written goes to `primary`: the
@@ -114,42 +117,30 @@ pub async fn verify(
         .collect();
     unique.sort_unstable();
     unique.dedup();
-    let verdicts = standing_projection::current_from(replica, primary, catalog, &unique).await?;
+    let seen = seen(replica, primary, catalog, &unique).await?;
 
-    // Personal details only of active holders, and only of those who consented.
-    let active: Vec<&Verdict> = verdicts
+    // Employers and course history only of active holders, and only of those who consented.
+    let active: Vec<&Seen> = seen
         .values()
-        .filter(|v| v.status == HoldingStatus::Active)
+        .filter(|s| s.verdict.status == HoldingStatus::Active)
         .collect();
-    let mut people: Vec<Uuid> = active.iter().map(|v| v.professional_id).collect();
-    people.sort_unstable();
-    people.dedup();
-    let consented = consents::of_many(replica, &people, Audience::Procurement).await?;
-    let named: Vec<Uuid> = people
+    let mut employed: Vec<Uuid> = active
         .iter()
-        .copied()
-        .filter(|p| consented.get(p).is_some_and(|c| c.name))
+        .filter(|s| s.consents.employer)
+        .map(|s| s.verdict.professional_id)
         .collect();
-    let employed: Vec<Uuid> = people
-        .iter()
-        .copied()
-        .filter(|p| consented.get(p).is_some_and(|c| c.employer))
-        .collect();
-    let names = names_of(replica, &named).await?;
+    employed.sort_unstable();
+    employed.dedup();
     let employers = employers_of(replica, &employed).await?;
     let histories = if ask.course_history {
         let shown: Vec<course_history::Of> = active
             .iter()
-            .filter(|v| {
-                consented
-                    .get(&v.professional_id)
-                    .is_some_and(|c| c.course_history)
-            })
-            .map(|v| course_history::Of {
-                holding_id: v.holding_id,
-                professional_id: v.professional_id,
-                scheme_id: v.scheme.clone(),
-                as_of: v.judged_on,
+            .filter(|s| s.consents.course_history)
+            .map(|s| course_history::Of {
+                holding_id: s.verdict.holding_id,
+                professional_id: s.verdict.professional_id,
+                scheme_id: s.verdict.scheme.clone(),
+                as_of: s.verdict.judged_on,
             })
             .collect();
         course_history::of_holdings(replica, &shown).await?
@@ -163,9 +154,10 @@ pub async fn verify(
     let mut logged: HashSet<Uuid> = HashSet::new();
     let mut log: Vec<(Uuid, Vec<&'static str>)> = Vec::new();
     for (scheme, registration_number) in keys {
-        let found = verdicts
+        let found = seen
             .get(&(scheme.clone(), registration_number.clone()))
-            .map(|v| {
+            .map(|s| {
+                let v = &s.verdict;
                 let mut fields = vec!["scheme", "registration_number", "status"];
                 if v.status != HoldingStatus::Active {
                     return Disclosed {
@@ -183,7 +175,7 @@ pub async fn verify(
                     };
                 }
                 fields.extend(["standing", "valid_until", "level"]);
-                let name = names.get(&v.professional_id).cloned();
+                let name = s.name.clone();
                 if name.is_some() {
                     fields.push("name");
                 }
@@ -229,6 +221,162 @@ pub async fn verify(
     let entries: Vec<(Uuid, &[&str])> = log.iter().map(|(h, f)| (*h, f.as_slice())).collect();
     disclosure_log.record_many(client_id, &entries).await?;
     Ok(answers)
+}
+
+/// A holding's verdict as a procurement read finds it, with what its holder lets buyers see.
+struct Seen {
+    verdict: Verdict,
+    consents: Consents,
+    /// The holder's legal name, only when they consented to show it.
+    name: Option<String>,
+}
+
+/// The current verdicts of the holdings named by `keys` (normalised), each with its holder's
+/// procurement consents and consented name. While the projection is current, that is one
+/// statement per scheme asked about ([`read_seen`]); the keys it has no current row for are
+/// judged again through [`standing_projection::current_from`], and their consents and names
+/// read after.
+async fn seen(
+    replica: &impl ConnectionTrait,
+    primary: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    keys: &[(String, String)],
+) -> Result<HashMap<(String, String), Seen>, DbErr> {
+    let mut seen = read_seen(replica, keys, Utc::now()).await?;
+    let again: Vec<(String, String)> = keys
+        .iter()
+        .filter(|k| !seen.contains_key(*k))
+        .cloned()
+        .collect();
+    if again.is_empty() {
+        return Ok(seen);
+    }
+    let verdicts = standing_projection::current_from(replica, primary, catalog, &again).await?;
+    let mut people: Vec<Uuid> = verdicts.values().map(|v| v.professional_id).collect();
+    people.sort_unstable();
+    people.dedup();
+    let consented = consents::of_many(replica, &people, Audience::Procurement).await?;
+    let named: Vec<Uuid> = people
+        .iter()
+        .copied()
+        .filter(|p| consented.get(p).is_some_and(|c| c.name))
+        .collect();
+    let names = names_of(replica, &named).await?;
+    for (key, verdict) in verdicts {
+        let person = verdict.professional_id;
+        seen.insert(
+            key,
+            Seen {
+                consents: consented.get(&person).copied().unwrap_or_default(),
+                name: names.get(&person).cloned(),
+                verdict,
+            },
+        );
+    }
+    Ok(seen)
+}
+
+/// The projection rows of `keys` that are still current at `now`, joined to their holders'
+/// procurement consents and, where the holder consented to it, their legal name: one
+/// statement per scheme asked about (per 10,000 numbers).
+async fn read_seen(
+    conn: &impl ConnectionTrait,
+    keys: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<HashMap<(String, String), Seen>, DbErr> {
+    use entity::consents as choice;
+    use entity::standing_projection as projection;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+    use sea_orm::{Condition, FromQueryResult, Iterable};
+
+    let backend = conn.get_database_backend();
+    let mut by_scheme: HashMap<&str, Vec<Value>> = HashMap::new();
+    for (scheme, number) in keys {
+        by_scheme
+            .entry(scheme.as_str())
+            .or_default()
+            .push(Value::from(number.clone()));
+    }
+    let mut seen = HashMap::new();
+    for (scheme, numbers) in by_scheme {
+        for chunk in numbers.chunks(10_000) {
+            let mut query = Query::select();
+            query
+                .columns(projection::Column::iter().map(|c| (projection::Entity, c)))
+                .expr_as(
+                    Expr::col((choice::Entity, choice::Column::Name)),
+                    Alias::new("consents_name"),
+                )
+                .expr_as(
+                    Expr::col((choice::Entity, choice::Column::Employer)),
+                    Alias::new("consents_employer"),
+                )
+                .expr_as(
+                    Expr::col((choice::Entity, choice::Column::CourseHistory)),
+                    Alias::new("consents_course_history"),
+                )
+                .expr_as(
+                    Expr::col((professionals::Entity, professionals::Column::LegalName)),
+                    Alias::new("consented_name"),
+                )
+                .from(projection::Entity)
+                .join(
+                    JoinType::LeftJoin,
+                    choice::Entity,
+                    Condition::all()
+                        .add(
+                            Expr::col((choice::Entity, choice::Column::ProfessionalId))
+                                .equals((projection::Entity, projection::Column::ProfessionalId)),
+                        )
+                        .add(
+                            Expr::col((choice::Entity, choice::Column::Audience))
+                                .eq(Audience::Procurement.as_str()),
+                        ),
+                )
+                .join(
+                    JoinType::LeftJoin,
+                    professionals::Entity,
+                    Condition::all()
+                        .add(
+                            Expr::col((professionals::Entity, professionals::Column::Id))
+                                .equals((projection::Entity, projection::Column::ProfessionalId)),
+                        )
+                        .add(Expr::col((choice::Entity, choice::Column::Name)).eq(true)),
+                )
+                .and_where(Expr::col((projection::Entity, projection::Column::SchemeId)).eq(scheme))
+                .and_where(bulk_write::is_one_of(
+                    backend,
+                    projection::Column::RegistrationNumber,
+                    chunk,
+                )?);
+            for row in conn.query_all_raw(backend.build(&query)).await? {
+                let found = projection::Model::from_query_result(&row, "")?;
+                if found.recheck_at <= now {
+                    continue;
+                }
+                let flag = |column: &str| -> Result<bool, DbErr> {
+                    Ok(row.try_get::<Option<bool>>("", column)?.unwrap_or(false))
+                };
+                let consents = Consents {
+                    name: flag("consents_name")?,
+                    employer: flag("consents_employer")?,
+                    course_history: flag("consents_course_history")?,
+                };
+                let name = row
+                    .try_get::<Option<String>>("", "consented_name")?
+                    .filter(|_| consents.name);
+                seen.insert(
+                    (found.scheme_id.clone(), found.registration_number.clone()),
+                    Seen {
+                        verdict: Verdict::from(found),
+                        consents,
+                        name,
+                    },
+                );
+            }
+        }
+    }
+    Ok(seen)
 }
 
 /// Legal names of `people`.
