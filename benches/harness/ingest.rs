@@ -1,7 +1,8 @@
 //! Attendance ingestion: rows reported through the provider API (`POST /v1/provider/attendance`,
 //! JSON batches of 5,000, bearer token), one row per holding of the first `rows` registry
 //! rows, for one course that awards in every generated scheme. Every row must come back
-//! `created`. The baseline, measured first on the same database: a raw batched insert of the
+//! `created`. The API runs twice, under references of their own: one upload at a time, then
+//! two at a time (one batch is judged while the other is written). The baseline, measured first on the same database: a raw batched insert of the
 //! same credits and claims (one transaction per 5,000 rows, through the same bulk-write
 //! path), with nothing looked up or judged.
 
@@ -22,6 +23,8 @@ use crate::served::Served;
 use crate::table::Row;
 
 const BATCH: usize = 5_000;
+/// Uploads in flight at once in the second API run: one being written while the next is judged.
+const UPLOADS_AT_ONCE: usize = 2;
 
 /// The day each row completes on: a month into the holding's current cycle.
 pub fn completed_on(record: &Record) -> chrono::NaiveDate {
@@ -46,47 +49,92 @@ pub async fn run(served: &Served, registry: &[Record], rows: usize) -> anyhow::R
         .memory(peak_rss_mib(None))
         .note(format!("{rows} rows in {seconds:.2} s"));
 
-    let bodies: Vec<String> = registry
-        .chunks(BATCH)
-        .map(|chunk| {
-            json!({"rows": chunk.iter().map(|r| json!({
-                "reference": format!("API-{}", r.registration_number),
-                "course": "BENCH-1",
-                "scheme": r.scheme,
-                "registration_number": r.registration_number,
-                "completed": completed_on(r).to_string(),
-            })).collect::<Vec<_>>()})
-            .to_string()
-        })
-        .collect();
-    let http = reqwest::Client::new();
-    reset_peak_rss();
-    let started = Instant::now();
-    let mut created = 0;
-    for body in bodies {
-        let report: Value = http
-            .post(format!("{base}/v1/provider/attendance"))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?
-            .json()
-            .await?;
-        created += report["summary"]["created"].as_u64().unwrap_or_default() as usize;
+    let mut rows_out = vec![baseline.clone()];
+    for (lanes, prefix) in [(1, "API"), (UPLOADS_AT_ONCE, "API2")] {
+        let bodies: Vec<String> = registry
+            .chunks(BATCH)
+            .map(|chunk| {
+                json!({"rows": chunk.iter().map(|r| json!({
+                    "reference": format!("{prefix}-{}", r.registration_number),
+                    "course": "BENCH-1",
+                    "scheme": r.scheme,
+                    "registration_number": r.registration_number,
+                    "completed": completed_on(r).to_string(),
+                })).collect::<Vec<_>>()})
+                .to_string()
+            })
+            .collect();
+        reset_peak_rss();
+        let started = Instant::now();
+        let created = upload(
+            &format!("{base}/v1/provider/attendance"),
+            &token,
+            bodies,
+            lanes,
+        )
+        .await?;
+        let seconds = started.elapsed().as_secs_f64();
+        let run = if lanes == 1 {
+            "POST /v1/provider/attendance".to_owned()
+        } else {
+            format!("POST /v1/provider/attendance, {lanes} at once")
+        };
+        rows_out.push(
+            Row::new("ingest", served.backend, &run)
+                .throughput(rows as f64 / seconds, "rows/s")
+                .memory(peak_rss_mib(None))
+                .errors(rows - created.min(rows))
+                .against(&baseline)
+                .note(format!(
+                    "{rows} rows in {seconds:.2} s, batches of {BATCH}, {lanes} upload(s) at a time"
+                )),
+        );
+        anyhow::ensure!(
+            created == rows,
+            "{created} of {rows} rows were created through the API"
+        );
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let app = Row::new("ingest", served.backend, "POST /v1/provider/attendance")
-        .throughput(rows as f64 / seconds, "rows/s")
-        .memory(peak_rss_mib(None))
-        .errors(rows - created.min(rows))
-        .against(&baseline)
-        .note(format!("{rows} rows in {seconds:.2} s, batches of {BATCH}"));
-    anyhow::ensure!(
-        created == rows,
-        "{created} of {rows} rows were created through the API"
-    );
-    Ok(vec![baseline, app])
+    Ok(rows_out)
+}
+
+/// Posts every body, `lanes` requests at a time (each lane sends its share one after
+/// another), and answers how many rows the reports say were created.
+async fn upload(
+    url: &str,
+    token: &str,
+    bodies: Vec<String>,
+    lanes: usize,
+) -> anyhow::Result<usize> {
+    let http = reqwest::Client::new();
+    let mut shares: Vec<Vec<String>> = vec![Vec::new(); lanes.max(1)];
+    for (i, body) in bodies.into_iter().enumerate() {
+        shares[i % lanes.max(1)].push(body);
+    }
+    let mut lanes = tokio::task::JoinSet::new();
+    for share in shares {
+        let (http, url, token) = (http.clone(), url.to_owned(), token.to_owned());
+        lanes.spawn(async move {
+            let mut created = 0;
+            for body in share {
+                let report: Value = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                created += report["summary"]["created"].as_u64().unwrap_or_default() as usize;
+            }
+            anyhow::Ok(created)
+        });
+    }
+    let mut created = 0;
+    while let Some(lane) = lanes.join_next().await {
+        created += lane??;
+    }
+    Ok(created)
 }
 
 /// The same credits and claims as the API writes for the rows (a claim in every scheme the

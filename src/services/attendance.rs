@@ -125,6 +125,14 @@ fn rejected(field: &str, reason: impl Into<String>) -> RowOutcome {
 /// Judges and writes one batch in its own transaction, marking the standing projection of
 /// everyone it credited out of date in the same transaction. `rows` are in request order, refused
 /// ones included, and the answer has one outcome per row in the same order.
+///
+/// The batch is first judged outside the write transaction, so that its lookups do not hold
+/// the database's write lock (SQLite has one, for every writer): while one upload writes, the
+/// next one is judged. The write then checks that the provider is as it was judged against.
+/// A concurrent upload of the same references may commit in between; the unique key refuses
+/// our copy (as a foreign key refuses a credit for a person or course deleted meanwhile), and
+/// the batch is judged again inside the write transaction, where `unchanged` answers for those
+/// rows.
 pub async fn ingest(
     db: &DatabaseConnection,
     catalog: &SchemeCatalog,
@@ -132,13 +140,17 @@ pub async fn ingest(
     recorded_by: &str,
     rows: Vec<rows::Reported>,
 ) -> Result<Vec<RowOutcome>, AttendanceError> {
-    // A concurrent upload of the same references may commit between our read and our write;
-    // the unique key refuses our copy, and judging again answers `unchanged` for those rows.
     let mut attempts = 0;
+    let mut judged = Some(judge(db, catalog, provider_id, recorded_by, &rows).await?);
     loop {
         attempts += 1;
         let txn = begin_write(db).await?;
-        let outcome = ingest_in(&txn, catalog, provider_id, recorded_by, &rows).await;
+        let outcome = match judged.take() {
+            Some(batch) if batch.provider == providers::get_provider(&txn, provider_id).await? => {
+                write(&txn, provider_id, recorded_by, batch).await
+            }
+            _ => ingest_in(&txn, catalog, provider_id, recorded_by, &rows).await,
+        };
         match outcome {
             Ok(outcomes) => {
                 txn.commit().await?;
@@ -148,7 +160,10 @@ pub async fn ingest(
                 if attempts < 3
                     && matches!(
                         e.sql_err(),
-                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                        Some(
+                            sea_orm::SqlErr::UniqueConstraintViolation(_)
+                                | sea_orm::SqlErr::ForeignKeyConstraintViolation(_)
+                        )
                     ) =>
             {
                 txn.rollback().await?;
@@ -167,6 +182,27 @@ pub async fn ingest_in(
     recorded_by: &str,
     rows: &[rows::Reported],
 ) -> Result<Vec<RowOutcome>, AttendanceError> {
+    let batch = judge(conn, catalog, provider_id, recorded_by, rows).await?;
+    write(conn, provider_id, recorded_by, batch).await
+}
+
+/// A batch judged: one outcome per row, and the credits and claims of the rows created.
+struct Judged {
+    /// The provider as the batch was judged against it.
+    provider: entity::providers::Model,
+    outcomes: Vec<RowOutcome>,
+    credits: Vec<credits::ActiveModel>,
+    claims: Vec<credit_claims::ActiveModel>,
+}
+
+/// Judges every row of a batch against what `conn` holds, writing nothing.
+async fn judge(
+    conn: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    provider_id: Uuid,
+    recorded_by: &str,
+    rows: &[rows::Reported],
+) -> Result<Judged, AttendanceError> {
     let provider = providers::get_provider(conn, provider_id).await?;
     if provider.status != ProviderStatus::Approved {
         return Err(AttendanceError::ProviderNotApproved(provider.status));
@@ -184,9 +220,31 @@ pub async fn ingest_in(
         claims: Vec::new(),
     };
     let outcomes: Vec<RowOutcome> = rows.iter().map(|row| judge.row(row)).collect();
-    let created = judge.credits.len();
-    let professionals: Vec<Uuid> = judge
-        .credits
+    let (credits, claims) = (judge.credits, judge.claims);
+    Ok(Judged {
+        provider,
+        outcomes,
+        credits,
+        claims,
+    })
+}
+
+/// Writes the credits and claims of a judged batch, marks their holders' verdicts out of date
+/// and records the report in the audit log.
+async fn write(
+    conn: &impl ConnectionTrait,
+    provider_id: Uuid,
+    recorded_by: &str,
+    batch: Judged,
+) -> Result<Vec<RowOutcome>, AttendanceError> {
+    let Judged {
+        outcomes,
+        credits,
+        claims,
+        ..
+    } = batch;
+    let created = credits.len();
+    let professionals: Vec<Uuid> = credits
         .iter()
         .filter_map(|c| match &c.professional_id {
             sea_orm::ActiveValue::Set(id) => Some(*id),
@@ -196,8 +254,8 @@ pub async fn ingest_in(
         .into_iter()
         .collect();
     if created > 0 {
-        bulk_write::insert(conn, judge.credits).await?;
-        bulk_write::insert(conn, judge.claims).await?;
+        bulk_write::insert(conn, credits).await?;
+        bulk_write::insert(conn, claims).await?;
         // Judging thousands of people inside the write would cost more than the write: their
         // verdicts are marked out of date instead, and the next read judges them again.
         standing_projection::invalidate(conn, &professionals).await?;
