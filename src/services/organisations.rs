@@ -6,7 +6,7 @@
 //! own confirmation makes it count. A professional may decline a claim, which removes it.
 //! Every change is audit-logged.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::{memberships, organisations, professionals};
@@ -20,10 +20,9 @@ use crate::domain::levels::Level;
 use crate::domain::scheme::normalise_scheme_id;
 use crate::domain::standing::StandingState;
 use crate::services::audit::{self, Actor, Event};
-use crate::services::consents::{self, Audience};
 use crate::services::disclosures;
 use crate::services::holdings::HoldingStatus;
-use crate::services::procurement::names_of;
+use crate::services::procurement::consents_and_names;
 use crate::services::schemes::SchemeCatalog;
 use crate::services::standing_projection;
 
@@ -325,13 +324,7 @@ pub async fn staff_standing(
             .collect();
     let people: HashSet<Uuid> = qualifying.iter().map(|v| v.professional_id).collect();
     let people: Vec<Uuid> = people.into_iter().collect();
-    let consented = consents::of_many(replica, &people, Audience::Procurement).await?;
-    let named_people: Vec<Uuid> = people
-        .iter()
-        .copied()
-        .filter(|p| consented.get(p).is_some_and(|c| c.name))
-        .collect();
-    let names: HashMap<Uuid, String> = names_of(replica, &named_people).await?;
+    let (_, names) = consents_and_names(replica, &people).await?;
     let mut named: Vec<(Uuid, NamedStaff)> = qualifying
         .iter()
         .filter(|v| v.status == HoldingStatus::Active)

@@ -255,13 +255,7 @@ async fn seen(
     let mut people: Vec<Uuid> = verdicts.values().map(|v| v.professional_id).collect();
     people.sort_unstable();
     people.dedup();
-    let consented = consents::of_many(replica, &people, Audience::Procurement).await?;
-    let named: Vec<Uuid> = people
-        .iter()
-        .copied()
-        .filter(|p| consented.get(p).is_some_and(|c| c.name))
-        .collect();
-    let names = names_of(replica, &named).await?;
+    let (consented, names) = consents_and_names(replica, &people).await?;
     for (key, verdict) in verdicts {
         let person = verdict.professional_id;
         seen.insert(
@@ -377,6 +371,22 @@ async fn read_seen(
         }
     }
     Ok(seen)
+}
+
+/// The procurement consents of `people`, and the legal names of those who consented to show
+/// theirs.
+pub(crate) async fn consents_and_names(
+    replica: &impl ConnectionTrait,
+    people: &[Uuid],
+) -> Result<(HashMap<Uuid, Consents>, HashMap<Uuid, String>), DbErr> {
+    let consented = consents::of_many(replica, people, Audience::Procurement).await?;
+    let named: Vec<Uuid> = people
+        .iter()
+        .copied()
+        .filter(|p| consented.get(p).is_some_and(|c| c.name))
+        .collect();
+    let names = names_of(replica, &named).await?;
+    Ok((consented, names))
 }
 
 /// Legal names of `people`.
