@@ -233,16 +233,25 @@ struct Seen {
 
 /// The current verdicts of the holdings named by `keys` (normalised), each with its holder's
 /// procurement consents and consented name. While the projection is current, that is one
-/// statement per scheme asked about ([`read_seen`]); the keys it has no current row for are
-/// judged again through [`standing_projection::current_from`], and their consents and names
-/// read after.
+/// statement per scheme asked about ([`read_seen`]); rows out of date and keys without a row
+/// are judged again through [`standing_projection::settle`], and their holders' consents and
+/// names read after.
 async fn seen(
     replica: &impl ConnectionTrait,
     primary: &impl ConnectionTrait,
     catalog: &SchemeCatalog,
     keys: &[(String, String)],
 ) -> Result<HashMap<(String, String), Seen>, DbErr> {
-    let mut seen = read_seen(replica, keys, Utc::now()).await?;
+    let now = Utc::now();
+    let mut seen = HashMap::new();
+    let mut stale = HashMap::new();
+    for (key, (found, recheck_at)) in read_seen(replica, keys).await? {
+        if recheck_at > now {
+            seen.insert(key, found);
+        } else {
+            stale.insert(key, (found.verdict, recheck_at));
+        }
+    }
     let again: Vec<(String, String)> = keys
         .iter()
         .filter(|k| !seen.contains_key(*k))
@@ -251,7 +260,7 @@ async fn seen(
     if again.is_empty() {
         return Ok(seen);
     }
-    let verdicts = standing_projection::current_from(replica, primary, catalog, &again).await?;
+    let verdicts = standing_projection::settle(replica, primary, catalog, &again, stale).await?;
     let mut people: Vec<Uuid> = verdicts.values().map(|v| v.professional_id).collect();
     people.sort_unstable();
     people.dedup();
@@ -270,17 +279,16 @@ async fn seen(
     Ok(seen)
 }
 
-/// The projection rows of `keys` that are still current at `now`, joined to their holders'
+/// The projection rows of `keys`, each with its `recheck_at`, joined to their holders'
 /// procurement consents and, where the holder consented to it, their legal name: one
 /// statement per scheme asked about (per 10,000 numbers).
 async fn read_seen(
     conn: &impl ConnectionTrait,
     keys: &[(String, String)],
-    now: DateTime<Utc>,
-) -> Result<HashMap<(String, String), Seen>, DbErr> {
+) -> Result<HashMap<(String, String), (Seen, DateTime<Utc>)>, DbErr> {
     use entity::consents as choice;
     use entity::standing_projection as projection;
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+    use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
     use sea_orm::{Condition, FromQueryResult, Iterable};
 
     let backend = conn.get_database_backend();
@@ -297,22 +305,12 @@ async fn read_seen(
             let mut query = Query::select();
             query
                 .columns(projection::Column::iter().map(|c| (projection::Entity, c)))
-                .expr_as(
-                    Expr::col((choice::Entity, choice::Column::Name)),
-                    Alias::new("consents_name"),
-                )
-                .expr_as(
-                    Expr::col((choice::Entity, choice::Column::Employer)),
-                    Alias::new("consents_employer"),
-                )
-                .expr_as(
-                    Expr::col((choice::Entity, choice::Column::CourseHistory)),
-                    Alias::new("consents_course_history"),
-                )
-                .expr_as(
-                    Expr::col((professionals::Entity, professionals::Column::LegalName)),
-                    Alias::new("consented_name"),
-                )
+                .columns([
+                    (choice::Entity, choice::Column::Name),
+                    (choice::Entity, choice::Column::Employer),
+                    (choice::Entity, choice::Column::CourseHistory),
+                ])
+                .column((professionals::Entity, professionals::Column::LegalName))
                 .from(projection::Entity)
                 .join(
                     JoinType::LeftJoin,
@@ -345,27 +343,28 @@ async fn read_seen(
                 )?);
             for row in conn.query_all_raw(backend.build(&query)).await? {
                 let found = projection::Model::from_query_result(&row, "")?;
-                if found.recheck_at <= now {
-                    continue;
-                }
+                let recheck_at = found.recheck_at;
                 let flag = |column: &str| -> Result<bool, DbErr> {
                     Ok(row.try_get::<Option<bool>>("", column)?.unwrap_or(false))
                 };
                 let consents = Consents {
-                    name: flag("consents_name")?,
-                    employer: flag("consents_employer")?,
-                    course_history: flag("consents_course_history")?,
+                    name: flag("name")?,
+                    employer: flag("employer")?,
+                    course_history: flag("course_history")?,
                 };
                 let name = row
-                    .try_get::<Option<String>>("", "consented_name")?
+                    .try_get::<Option<String>>("", "legal_name")?
                     .filter(|_| consents.name);
                 seen.insert(
                     (found.scheme_id.clone(), found.registration_number.clone()),
-                    Seen {
-                        verdict: Verdict::from(found),
-                        consents,
-                        name,
-                    },
+                    (
+                        Seen {
+                            verdict: Verdict::from(found),
+                            consents,
+                            name,
+                        },
+                        recheck_at,
+                    ),
                 );
             }
         }

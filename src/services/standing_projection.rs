@@ -251,8 +251,22 @@ pub async fn current_from(
     catalog: &SchemeCatalog,
     keys: &[(String, String)],
 ) -> Result<HashMap<(String, String), Verdict>, DbErr> {
+    let found = read(replica, keys).await?;
+    settle(replica, primary, catalog, keys, found).await
+}
+
+/// The second half of [`current_from`], for a caller that has already read from `replica` the
+/// projection rows of `keys` (`found`, with each row's `recheck_at`; a key without a row is
+/// absent): rows out of date and keys without a row are judged again on `primary` and answered
+/// as the primary now has them; the others are answered as found.
+pub async fn settle(
+    replica: &impl ConnectionTrait,
+    primary: &impl ConnectionTrait,
+    catalog: &SchemeCatalog,
+    keys: &[(String, String)],
+    mut found: HashMap<(String, String), (Verdict, DateTime<Utc>)>,
+) -> Result<HashMap<(String, String), Verdict>, DbErr> {
     let now = Utc::now();
-    let mut found = read(replica, keys).await?;
     let mut again: Vec<(String, String)> = found
         .iter()
         .filter(|(_, (_, recheck_at))| *recheck_at <= now)
